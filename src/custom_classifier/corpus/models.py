@@ -1,0 +1,88 @@
+"""The documents read from a labeled folder and the report of what was read."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+# Reasons a document is left out; stable strings shown in reports and the UI.
+SKIP_REASONS = (
+    "unreadable",
+    "empty",
+    "too_short",
+    "binary",
+    "encrypted",
+    "unsupported_format",
+    "symlink_outside_root",
+    "duplicate",
+    "conflicting_labels",
+)
+
+
+@dataclass(frozen=True)
+class Document:
+    """One usable document. `id` is its path relative to the corpus root, POSIX style."""
+
+    id: str
+    label: str
+    text: str
+
+
+@dataclass
+class LabelReport:
+    label: str
+    found: int = 0
+    used: int = 0
+    skipped: dict[str, int] = field(default_factory=dict)
+
+    def skip(self, reason: str) -> None:
+        self.skipped[reason] = self.skipped.get(reason, 0) + 1
+
+
+@dataclass(frozen=True)
+class Problem:
+    """A reason the data cannot be trained on: what was expected, what was found, how to fix it."""
+
+    code: str
+    message: str
+    label: str | None = None
+
+
+@dataclass
+class DataReport:
+    root: str
+    labels: list[LabelReport]
+    available_labels: list[str]
+    problems: list[Problem] = field(default_factory=list)
+    min_docs_per_label: int = 100
+
+    @property
+    def ok(self) -> bool:
+        return not self.problems
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+@dataclass(frozen=True)
+class Corpus:
+    """The usable documents of the requested labels, with the report and a content fingerprint."""
+
+    documents: list[Document]
+    report: DataReport
+    labels: list[str]
+    fingerprint: str
+
+
+@dataclass(frozen=True)
+class Split:
+    train: list[Document]
+    validation: list[Document]
+    test: list[Document]
+
+    def ids(self) -> dict[str, list[str]]:
+        return {
+            "train": [d.id for d in self.train],
+            "validation": [d.id for d in self.validation],
+            "test": [d.id for d in self.test],
+        }

@@ -1,0 +1,66 @@
+"""Training arguments, acceptance criteria and the progress record, with no torch import."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from typing import Any, Literal
+
+LongDocumentStrategy = Literal["head", "chunks"]
+
+
+@dataclass(frozen=True)
+class TrainingArguments:
+    """How a classifier is fine-tuned. Every field has a default chosen for the general case."""
+
+    epochs: int = 4
+    """Upper bound on passes over the training split; early stopping may end sooner."""
+    learning_rate: float = 5e-5
+    batch_size: int = 16
+    max_length: int = 256
+    """Tokens per window the model sees."""
+    long_document_strategy: LongDocumentStrategy = "head"
+    """`head` truncates each document; `chunks` uses overlapping windows whose logits are combined."""
+    chunk_stride: int = 64
+    """Tokens shared by two consecutive windows when `long_document_strategy` is `chunks`."""
+    max_chunks_per_document: int = 8
+    """Training uses at most this many windows of one document (prediction uses all)."""
+    weight_decay: float = 0.01
+    warmup_ratio: float = 0.1
+    early_stopping_patience: int = 2
+    """Epochs without a better validation macro-F1 before training stops."""
+    class_weighted_loss: bool = True
+    seed: int = 42
+    validation_fraction: float = 0.1
+    test_fraction: float = 0.1
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+@dataclass(frozen=True)
+class AcceptanceCriteria:
+    """A model is registered only when its test scores meet these thresholds."""
+
+    min_macro_f1: float = 0.80
+    min_label_f1: float = 0.50
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+@dataclass(frozen=True)
+class Progress:
+    """One progress report, sent to the callback after each logging step and each epoch."""
+
+    step: int
+    total_steps: int
+    epoch: float
+    loss: float | None = None
+    validation: dict[str, float] | None = None
+    eta_seconds: float | None = None
+    phase: str = "training"
+    """`reading`, `training`, `evaluating`, `logging` or `done`."""
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
