@@ -24,7 +24,9 @@ class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="CC_", env_file=None, extra="ignore")
 
     environment: Literal["embedded", "production"] = "embedded"
-    home: Path = Field(default=Path(".cc-data"), description="Embedded databases, MLflow store, data.")
+    home: Path = Field(
+        default=Path(".cc-data"), description="Embedded databases, MLflow store, data."
+    )
     mlflow_tracking_uri: str | None = Field(
         default=None, description="Default: a SQLite store and an artifact folder under CC_HOME."
     )

@@ -6,7 +6,12 @@ from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 from typing import Any
 
-from sklearn.metrics import accuracy_score, confusion_matrix, f1_score, precision_recall_fscore_support
+from sklearn.metrics import (
+    accuracy_score,
+    confusion_matrix,
+    f1_score,
+    precision_recall_fscore_support,
+)
 
 
 @dataclass(frozen=True)
@@ -47,11 +52,17 @@ def evaluate_predictions(
     return Evaluation(
         accuracy=float(accuracy_score(true_labels, predicted_labels)),
         macro_f1=float(
-            f1_score(true_labels, predicted_labels, labels=label_list, average="macro", zero_division=0)
+            f1_score(
+                true_labels, predicted_labels, labels=label_list, average="macro", zero_division=0
+            )
         ),
         weighted_f1=float(
             f1_score(
-                true_labels, predicted_labels, labels=label_list, average="weighted", zero_division=0
+                true_labels,
+                predicted_labels,
+                labels=label_list,
+                average="weighted",
+                zero_division=0,
             )
         ),
         per_label=per_label,
