@@ -1,0 +1,256 @@
+"""Read a labeled folder (one sub-folder per label) into documents, a report and its problems."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+from collections import Counter
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from custom_classifier.corpus.extract import extract_text
+from custom_classifier.corpus.models import (
+    Corpus,
+    DataReport,
+    Document,
+    LabelReport,
+    Problem,
+)
+from custom_classifier.errors import (
+    InvalidDatasetError,
+    LocationNotFoundError,
+    UnreadableDocumentError,
+)
+
+DEFAULT_MIN_CHARS = 20
+
+
+@dataclass(frozen=True)
+class _Candidate:
+    document: Document
+    key: str
+
+
+def list_label_folders(root: Path) -> list[str]:
+    """Names of the visible sub-folders of `root`, sorted; a link leading outside is left out."""
+    root = _require_folder(root)
+    names = []
+    with os.scandir(root) as entries:
+        for entry in entries:
+            if entry.name.startswith(".") or not entry.is_dir():
+                continue
+            if entry.is_symlink() and not _is_inside(Path(entry.path).resolve(), root):
+                continue
+            names.append(entry.name)
+    return sorted(names)
+
+
+def inspect_corpus(
+    root: Path,
+    labels: Sequence[str],
+    *,
+    min_docs_per_label: int,
+    min_chars: int = DEFAULT_MIN_CHARS,
+) -> Corpus:
+    """Read the requested label folders under `root` and report every problem in `report.problems`.
+
+    Data problems never raise; only a `root` that is not a folder raises `LocationNotFoundError`.
+    """
+    root = _require_folder(root)
+    available = list_label_folders(root)
+    wanted = list(dict.fromkeys(labels))
+    problems = _request_problems(labels, wanted, available)
+    reports = {label: LabelReport(label) for label in wanted}
+    candidates: list[_Candidate] = []
+    for label in wanted:
+        if label in available:
+            candidates += _read_label(root, label, reports[label], min_chars)
+    documents = _drop_conflicts(candidates, reports)
+    problems += [
+        _too_few_documents(reports[label], min_docs_per_label)
+        for label in wanted
+        if label in available and reports[label].used < min_docs_per_label
+    ]
+    report = DataReport(
+        root=str(root),
+        labels=list(reports.values()),
+        available_labels=available,
+        problems=problems,
+        min_docs_per_label=min_docs_per_label,
+    )
+    return Corpus(
+        documents=documents, report=report, labels=wanted, fingerprint=fingerprint(documents)
+    )
+
+
+def load_corpus(
+    root: Path,
+    labels: Sequence[str],
+    *,
+    min_docs_per_label: int,
+    min_chars: int = DEFAULT_MIN_CHARS,
+) -> Corpus:
+    """Like `inspect_corpus`, but raise `InvalidDatasetError` listing every problem found."""
+    corpus = inspect_corpus(
+        root, labels, min_docs_per_label=min_docs_per_label, min_chars=min_chars
+    )
+    report = corpus.report
+    if report.problems:
+        listed = "; ".join(problem.message for problem in report.problems)
+        raise InvalidDatasetError(
+            f"the labeled folder {report.root} cannot be used for training: {listed}",
+            details={"report": report.to_dict()},
+        )
+    return corpus
+
+
+def fingerprint(documents: Sequence[Document]) -> str:
+    """sha256 over the sorted (label, sha256(text)) pairs: equal for the same labeled texts."""
+    pairs = sorted((doc.label, _sha256(doc.text)) for doc in documents)
+    digest = hashlib.sha256()
+    for label, text_hash in pairs:
+        digest.update(f"{label}\t{text_hash}\n".encode())
+    return digest.hexdigest()
+
+
+def _require_folder(root: Path) -> Path:
+    resolved = Path(root).expanduser().resolve()
+    if not resolved.is_dir():
+        raise LocationNotFoundError(
+            f"the data location {root} is not a folder; expected a folder with one sub-folder "
+            "per label. Check the path.",
+            details={"location": str(root)},
+        )
+    return resolved
+
+
+def _is_inside(path: Path, root: Path) -> bool:
+    return path == root or path.is_relative_to(root)
+
+
+def _sha256(text: str) -> str:
+    return hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest()
+
+
+def _dedup_key(text: str) -> str:
+    return _sha256(" ".join(text.split()))
+
+
+def _read_label(root: Path, label: str, report: LabelReport, min_chars: int) -> list[_Candidate]:
+    seen: set[str] = set()
+    candidates = []
+    for path in _walk(root, root / label, report, visited=set()):
+        report.found += 1
+        try:
+            text = extract_text(path)
+        except UnreadableDocumentError as exc:
+            report.skip(exc.reason)
+            continue
+        if sum(1 for char in text if not char.isspace()) < min_chars:
+            report.skip("too_short")
+            continue
+        key = _dedup_key(text)
+        if key in seen:
+            report.skip("duplicate")
+            continue
+        seen.add(key)
+        doc_id = path.relative_to(root).as_posix()
+        candidates.append(_Candidate(Document(id=doc_id, label=label, text=text), key))
+    return candidates
+
+
+def _walk(root: Path, folder: Path, report: LabelReport, visited: set[Path]) -> Iterator[Path]:
+    """Visible regular files under `folder`, sorted, following links that stay inside `root`."""
+    real = folder.resolve()
+    if real in visited:  # a link loop
+        return
+    visited.add(real)
+    try:
+        with os.scandir(folder) as scan:
+            entries = sorted(scan, key=lambda entry: entry.name)
+    except OSError:
+        report.found += 1
+        report.skip("unreadable")
+        return
+    for entry in entries:
+        if entry.name.startswith("."):
+            continue
+        path = Path(entry.path)
+        if entry.is_symlink() and not _is_inside(path.resolve(), root):
+            report.found += 1
+            report.skip("symlink_outside_root")
+        elif entry.is_dir():
+            yield from _walk(root, path, report, visited)
+        elif entry.is_file():
+            yield path
+        else:  # a broken link, a FIFO or a device: reading it would fail or block
+            report.found += 1
+            report.skip("unreadable")
+
+
+def _drop_conflicts(
+    candidates: list[_Candidate], reports: dict[str, LabelReport]
+) -> list[Document]:
+    """Leave out texts found under two labels; count them under each label."""
+    labels_by_key: dict[str, set[str]] = {}
+    for candidate in candidates:
+        labels_by_key.setdefault(candidate.key, set()).add(candidate.document.label)
+    documents = []
+    for candidate in candidates:
+        report = reports[candidate.document.label]
+        if len(labels_by_key[candidate.key]) > 1:
+            report.skip("conflicting_labels")
+        else:
+            report.used += 1
+            documents.append(candidate.document)
+    return documents
+
+
+def _request_problems(
+    labels: Sequence[str], wanted: list[str], available: list[str]
+) -> list[Problem]:
+    existing = ", ".join(f"'{name}'" for name in available) or "none"
+    problems = [
+        Problem(
+            "duplicate_label",
+            f"label '{label}' is named {count} times in the request; name each label once.",
+            label,
+        )
+        for label, count in Counter(labels).items()
+        if count > 1
+    ]
+    if len(wanted) < 2:
+        problems.append(
+            Problem(
+                "too_few_labels",
+                f"a classifier needs at least 2 labels; the request names {len(wanted)}"
+                f" ({', '.join(repr(name) for name in wanted) or 'none'}). "
+                f"Name at least two label folders (sub-folders found: {existing}).",
+            )
+        )
+    missing = [label for label in wanted if label not in available]
+    missing_names = ", ".join(f"'{name}'" for name in missing)
+    problems += [
+        Problem(
+            "label_not_found",
+            f"label folder '{label}' was not found (missing: {missing_names}; "
+            f"sub-folders found: {existing}). Create a sub-folder named '{label}' holding its "
+            "documents, or request only existing labels.",
+            label,
+        )
+        for label in missing
+    ]
+    return problems
+
+
+def _too_few_documents(report: LabelReport, minimum: int) -> Problem:
+    skipped = sum(report.skipped.values())
+    reasons = ", ".join(f"{count} {reason}" for reason, count in sorted(report.skipped.items()))
+    detail = f"{report.found} found, {skipped} skipped" + (f": {reasons}" if reasons else "")
+    return Problem(
+        "too_few_documents",
+        f"label folder '{report.label}' has {report.used} usable documents ({detail}); "
+        f"at least {minimum} are required. Add documents or lower CC_MIN_DOCS_PER_LABEL.",
+        report.label,
+    )

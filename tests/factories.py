@@ -1,0 +1,101 @@
+"""Small builders that keep tests short."""
+
+from __future__ import annotations
+
+from email.message import EmailMessage
+from pathlib import Path
+
+
+def make_labeled_folder(
+    tmp_path: Path, documents: dict[str, list[str]], *, name: str = "corpus"
+) -> Path:
+    """A folder with one sub-folder per label and one `.txt` file per text; returns its root."""
+    root = tmp_path / name
+    for label, texts in documents.items():
+        folder = root / label
+        folder.mkdir(parents=True, exist_ok=True)
+        for index, text in enumerate(texts):
+            (folder / f"doc_{index:04d}.txt").write_text(text, encoding="utf-8")
+    root.mkdir(parents=True, exist_ok=True)
+    return root
+
+
+def distinct_texts(prefix: str, count: int) -> list[str]:
+    """`count` different texts, each long enough to be kept by the corpus reader."""
+    return [
+        f"{prefix} document number {index} with enough words to be kept" for index in range(count)
+    ]
+
+
+def write_pdf(path: Path, text: str, *, password: str | None = None) -> Path:
+    """A one-page PDF showing `text` (one line); encrypted with `password` when given."""
+    from pypdf import PdfWriter
+    from pypdf.generic import DecodedStreamObject, DictionaryObject, NameObject
+
+    writer = PdfWriter()
+    page = writer.add_blank_page(width=612, height=792)
+    font = DictionaryObject(
+        {
+            NameObject("/Type"): NameObject("/Font"),
+            NameObject("/Subtype"): NameObject("/Type1"),
+            NameObject("/BaseFont"): NameObject("/Helvetica"),
+        }
+    )
+    fonts = DictionaryObject({NameObject("/F1"): writer._add_object(font)})
+    page[NameObject("/Resources")] = DictionaryObject({NameObject("/Font"): fonts})
+    escaped = text.replace("\\", "\\\\").replace("(", "\\(").replace(")", "\\)")
+    content = DecodedStreamObject()
+    content.set_data(f"BT /F1 12 Tf 72 720 Td ({escaped}) Tj ET".encode("latin-1"))
+    page[NameObject("/Contents")] = writer._add_object(content)
+    if password is not None:
+        writer.encrypt(user_password=password, algorithm="AES-128")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with path.open("wb") as stream:
+        writer.write(stream)
+    return path
+
+
+def write_docx(path: Path, paragraphs: list[str], table: list[list[str]] | None = None) -> Path:
+    """A DOCX with the given paragraphs and, optionally, one table of rows of cells."""
+    import docx
+
+    document = docx.Document()
+    for paragraph in paragraphs:
+        document.add_paragraph(paragraph)
+    if table:
+        grid = document.add_table(rows=len(table), cols=len(table[0]))
+        for row, cells in zip(grid.rows, table, strict=True):
+            for cell, value in zip(row.cells, cells, strict=True):
+                cell.text = value
+    path.parent.mkdir(parents=True, exist_ok=True)
+    document.save(str(path))
+    return path
+
+
+def write_eml(path: Path, subject: str, body: str | None = None, html: str | None = None) -> Path:
+    """An e-mail file with a plain body, an HTML body, or both (multipart/alternative)."""
+    message = EmailMessage()
+    message["From"] = "alice@example.com"
+    message["To"] = "bob@example.com"
+    message["Subject"] = subject
+    if body is not None:
+        message.set_content(body)
+        if html is not None:
+            message.add_alternative(html, subtype="html")
+    elif html is not None:
+        message.set_content(html, subtype="html")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_bytes(message.as_bytes())
+    return path
+
+
+def write_html(path: Path, body: str, *, title: str = "Page") -> Path:
+    """An HTML page whose body is `body`, with a script and a style that must not be read."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(
+        f"<html><head><title>{title}</title><style>p {{ color: red; }}</style>"
+        f"<script>var hidden = 'script text';</script></head>"
+        f"<body><p>{body}</p></body></html>",
+        encoding="utf-8",
+    )
+    return path
