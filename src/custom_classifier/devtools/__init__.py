@@ -1,0 +1,1 @@
+"""Tools for running the production topology outside Docker (tests and benchmarks)."""
