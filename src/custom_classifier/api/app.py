@@ -1,0 +1,84 @@
+"""`create_app(settings)`: the REST API under `/api/v1`, with the embedded job runner."""
+
+from __future__ import annotations
+
+import logging
+import sys
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import APIRouter, FastAPI
+from fastapi.concurrency import run_in_threadpool
+
+from custom_classifier.api.errors import install_error_handlers
+from custom_classifier.api.metrics import Metrics, MetricsMiddleware
+from custom_classifier.api.routes import classifiers, datasets, health, jobs, models, users
+from custom_classifier.api.schemas import ErrorEnvelope
+from custom_classifier.config import Settings, get_settings
+from custom_classifier.services.runtime import Runtime
+from custom_classifier.services.users import NewApiKey, ensure_initial_admin
+
+logger = logging.getLogger(__name__)
+
+API_PREFIX = "/api/v1"
+_ERRORS = {
+    401: {"model": ErrorEnvelope, "description": "Missing, unknown or revoked API key."},
+    404: {"model": ErrorEnvelope, "description": "Not found (or not yours)."},
+    422: {"model": ErrorEnvelope, "description": "The request is not valid."},
+}
+
+
+def create_app(settings: Settings | None = None, *, run_jobs: bool = True) -> FastAPI:
+    """The application; `run_jobs=False` serves requests without starting the job runner."""
+    settings = settings or get_settings()
+    metrics = Metrics()
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        runtime = await run_in_threadpool(_start, settings, run_jobs)
+        app.state.runtime = runtime
+        metrics.watch(runtime)
+        try:
+            yield
+        finally:
+            await run_in_threadpool(runtime.close)
+
+    app = FastAPI(
+        title="Custom classifier",
+        version="1",
+        summary="Train document classifiers from folders of labeled documents, then use them.",
+        lifespan=lifespan,
+    )
+    app.state.metrics = metrics
+    install_error_handlers(app)
+    app.add_middleware(MetricsMiddleware, metrics=metrics)
+    api = APIRouter(prefix=API_PREFIX, responses=_ERRORS)  # type: ignore[arg-type]
+    for module in (classifiers, jobs, models, datasets, users):
+        api.include_router(module.router)
+    api.include_router(health.router, include_in_schema=False)
+    app.include_router(api)
+    app.include_router(health.router)
+    return app
+
+
+def _start(settings: Settings, run_jobs: bool) -> Runtime:
+    runtime = Runtime.open(settings)
+    with runtime.databases.admin.session() as session:
+        created = ensure_initial_admin(session)
+    if created is not None:
+        announce_initial_admin(created)
+    if run_jobs:
+        runtime.queue.start()
+    return runtime
+
+
+def announce_initial_admin(created: NewApiKey) -> None:
+    """Printed once, on the first start: the only time this key is shown."""
+    print(
+        "\n  Created the admin user 'admin'. Its API key (shown only now):\n\n"
+        f"    {created.key}\n\n"
+        "  Use it as `Authorization: Bearer <key>`; create users with "
+        "`custom-classifier users create NAME`.\n",
+        file=sys.stderr,
+        flush=True,
+    )

@@ -1,0 +1,44 @@
+"""Liveness, readiness and Prometheus metrics; no authentication (for probes and scrapers)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter, Request, Response
+from fastapi.responses import JSONResponse
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+
+from custom_classifier.api.deps import RuntimeDep
+from custom_classifier.services import health
+
+router = APIRouter(tags=["health"])
+
+
+@router.get("/healthz")
+def healthz() -> dict[str, str]:
+    """The process is alive."""
+    return {"status": "ok"}
+
+
+@router.get("/readyz", responses={503: {"description": "A dependency is not reachable."}})
+def readyz(runtime: RuntimeDep) -> Any:
+    """The databases, MLflow and the job queue are reachable."""
+    checks = health.readiness(runtime)
+    if all(value == "ok" for value in checks.values()):
+        return {"status": "ready", "checks": checks}
+    body = {
+        "error": {
+            "code": "service_unavailable",
+            "message": "not ready: " + ", ".join(k for k, v in checks.items() if v != "ok"),
+            "details": {"checks": checks},
+        }
+    }
+    return JSONResponse(body, status_code=503)
+
+
+@router.get("/metrics", response_class=Response)
+def metrics(request: Request) -> Response:
+    """Prometheus text format."""
+    return Response(
+        generate_latest(request.app.state.metrics.registry), media_type=CONTENT_TYPE_LATEST
+    )

@@ -1,0 +1,80 @@
+"""Training jobs: create (via POST /classifiers), list, show, cancel, follow as server-sent events."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Query
+from fastapi.concurrency import run_in_threadpool
+from sse_starlette import EventSourceResponse
+
+from custom_classifier.api.deps import CurrentUser, RuntimeDep, SessionDep
+from custom_classifier.api.schemas import JobPublic, JobsPublic
+from custom_classifier.jobs.status import TERMINAL_STATUSES, JobStatus
+from custom_classifier.services import jobs
+from custom_classifier.services.runtime import Runtime
+from custom_classifier.services.users import Identity
+
+router = APIRouter(prefix="/jobs", tags=["jobs"])
+
+EVENT_POLL_SECONDS = 0.5
+
+
+@router.get("", response_model=JobsPublic)
+def list_jobs(
+    user: CurrentUser,
+    session: SessionDep,
+    status: JobStatus | None = None,
+    limit: Annotated[int, Query(ge=1, le=1000)] = 100,
+) -> JobsPublic:
+    """Your training jobs, newest first."""
+    records = jobs.list_jobs(session, user, status=status, limit=limit)
+    return JobsPublic(data=[JobPublic.from_record(r) for r in records], count=len(records))
+
+
+@router.get("/{job_id}", response_model=JobPublic)
+def get_job(job_id: str, user: CurrentUser, session: SessionDep) -> JobPublic:
+    """Status, progress, metrics, MLflow run id, registered model, error."""
+    return JobPublic.from_record(jobs.get_job(session, user, job_id))
+
+
+@router.post("/{job_id}/cancel", response_model=JobPublic)
+def cancel_job(
+    job_id: str, user: CurrentUser, session: SessionDep, runtime: RuntimeDep
+) -> JobPublic:
+    """Cancel a queued job at once, or ask a running one to stop (nothing is registered)."""
+    return JobPublic.from_record(jobs.cancel_job(session, runtime.queue, user, job_id))
+
+
+@router.get(
+    "/{job_id}/events",
+    response_class=EventSourceResponse,
+    responses={200: {"content": {"text/event-stream": {}}}},
+)
+def job_events(job_id: str, user: CurrentUser, session: SessionDep, runtime: RuntimeDep) -> Any:
+    """Server-sent events: a `job` event (the job as JSON) at each change, `end` when it ends."""
+    jobs.get_job(session, user, job_id)  # 404 before the stream starts
+    return EventSourceResponse(_job_events(runtime, user, job_id), ping=15)
+
+
+async def _job_events(
+    runtime: Runtime, user: Identity, job_id: str
+) -> AsyncIterator[dict[str, str]]:
+    last = None
+    while True:
+        job = await run_in_threadpool(_load_public, runtime, user, job_id)
+        payload = job.model_dump_json(exclude={"history"})
+        if payload != last:
+            last = payload
+            yield {"event": "job", "data": payload}
+        if job.status in TERMINAL_STATUSES:
+            yield {"event": "end", "data": payload}
+            return
+        await asyncio.sleep(EVENT_POLL_SECONDS)
+
+
+def _load_public(runtime: Runtime, user: Identity, job_id: str) -> JobPublic:
+    with runtime.databases.metadata.sessions() as session:
+        return JobPublic.from_record(jobs.get_job(session, user, job_id))

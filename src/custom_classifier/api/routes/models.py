@@ -1,0 +1,98 @@
+"""Predictions by MLflow run id or by classifier version/alias, from texts or an uploaded file."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Query, Request, UploadFile
+
+from custom_classifier.api.deps import CurrentUser, RuntimeDep
+from custom_classifier.api.schemas import PredictCreate, PredictionPublic
+from custom_classifier.errors import UploadTooLargeError
+from custom_classifier.services import predictions
+from custom_classifier.services.runtime import Runtime
+
+router = APIRouter(tags=["predictions"])
+
+VersionQuery = Annotated[
+    str | None, Query(description="A version number or an alias; default `champion`.")
+]
+
+
+@router.post("/models/{run_id}/predict", response_model=PredictionPublic | list[PredictionPublic])
+def predict_by_run(
+    run_id: str, body: PredictCreate, user: CurrentUser, runtime: RuntimeDep, request: Request
+) -> PredictionPublic | list[PredictionPublic]:
+    """Classify `text` (one answer) or `texts` (a list) with the model of one of your runs."""
+    uri = _run_owners(request, runtime).model_uri(user, run_id)
+    return _predict(runtime, request, uri, body, source="run")
+
+
+@router.post("/models/{run_id}/predict-file", response_model=PredictionPublic)
+def predict_file_by_run(
+    run_id: str, file: UploadFile, user: CurrentUser, runtime: RuntimeDep, request: Request
+) -> PredictionPublic:
+    """Classify an uploaded PDF, DOCX, HTML or text file."""
+    uri = _run_owners(request, runtime).model_uri(user, run_id)
+    return _predict_file(runtime, request, uri, file)
+
+
+@router.post(
+    "/classifiers/{name}/predict", response_model=PredictionPublic | list[PredictionPublic]
+)
+def predict_by_classifier(
+    name: str,
+    body: PredictCreate,
+    user: CurrentUser,
+    runtime: RuntimeDep,
+    request: Request,
+    version: VersionQuery = None,
+) -> PredictionPublic | list[PredictionPublic]:
+    """Classify with a version or alias of one of your classifiers (default `champion`)."""
+    uri = predictions.classifier_model_uri(user, name, version)
+    return _predict(runtime, request, uri, body, source="classifier")
+
+
+@router.post("/classifiers/{name}/predict-file", response_model=PredictionPublic)
+def predict_file_by_classifier(
+    name: str,
+    file: UploadFile,
+    user: CurrentUser,
+    runtime: RuntimeDep,
+    request: Request,
+    version: VersionQuery = None,
+) -> PredictionPublic:
+    uri = predictions.classifier_model_uri(user, name, version)
+    return _predict_file(runtime, request, uri, file)
+
+
+def _run_owners(request: Request, runtime: Runtime) -> predictions.RunOwners:
+    state = request.app.state
+    if getattr(state, "run_owners", None) is None:
+        state.run_owners = predictions.RunOwners(runtime.registry)
+    owners: predictions.RunOwners = state.run_owners
+    return owners
+
+
+def _predict(
+    runtime: Runtime, request: Request, uri: str, body: PredictCreate, *, source: str
+) -> PredictionPublic | list[PredictionPublic]:
+    texts = [body.text] if body.text is not None else body.texts or []
+    results = predictions.predict_texts(runtime.predictor, uri, texts)
+    request.app.state.metrics.predictions.labels(source).inc(len(texts))
+    answers = [PredictionPublic(**r) for r in results]
+    return answers[0] if body.text is not None else answers
+
+
+def _predict_file(
+    runtime: Runtime, request: Request, uri: str, file: UploadFile
+) -> PredictionPublic:
+    limit = runtime.settings.max_upload_bytes
+    data = file.file.read(limit + 1)
+    if len(data) > limit:
+        raise UploadTooLargeError(
+            f"the file is larger than {limit} bytes", details={"limit": limit}
+        )
+    result = predictions.predict_file(runtime.predictor, uri, file.filename or "upload", data)
+    request.app.state.metrics.predictions.labels("file").inc()
+    return PredictionPublic(**result)

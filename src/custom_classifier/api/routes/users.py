@@ -1,0 +1,94 @@
+"""Users and API keys. Admins manage everyone; each user sees and manages their own keys."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, status
+
+from custom_classifier.api.deps import AdminSessionDep, AdminUser, CurrentUser
+from custom_classifier.api.schemas import (
+    ApiKeyCreate,
+    ApiKeyCreated,
+    ApiKeyPublic,
+    ApiKeysPublic,
+    UserCreate,
+    UserCreated,
+    UserPublic,
+    UsersPublic,
+    UserUpdate,
+)
+from custom_classifier.errors import UserNotFoundError
+from custom_classifier.services import users
+from custom_classifier.services.users import Identity, NewApiKey
+
+router = APIRouter(tags=["users"])
+
+
+@router.get("/me", response_model=UserPublic)
+def me(user: CurrentUser, session: AdminSessionDep) -> UserPublic:
+    return UserPublic.from_record(users.get_user(session, user.username))
+
+
+@router.get("/users", response_model=UsersPublic)
+def list_users(_: AdminUser, session: AdminSessionDep) -> UsersPublic:
+    records = users.list_users(session)
+    return UsersPublic(data=[UserPublic.from_record(u) for u in records], count=len(records))
+
+
+@router.post("/users", response_model=UserCreated, status_code=status.HTTP_201_CREATED)
+def create_user(body: UserCreate, _: AdminUser, session: AdminSessionDep) -> UserCreated:
+    """Create a user and a first API key (shown once)."""
+    record = users.create_user(session, body.username, is_admin=body.is_admin)
+    key = users.create_api_key(session, body.username)
+    session.commit()
+    public = UserPublic.from_record(record)
+    return UserCreated(**public.model_dump(), api_key=_created(key))
+
+
+@router.patch("/users/{username}", response_model=UserPublic)
+def update_user(
+    username: str, body: UserUpdate, _: AdminUser, session: AdminSessionDep
+) -> UserPublic:
+    """Disable (or enable again) a user: their keys stop working at once."""
+    record = users.set_user_active(session, username, active=body.is_active)
+    session.commit()
+    return UserPublic.from_record(record)
+
+
+@router.get("/users/{username}/keys", response_model=ApiKeysPublic)
+def list_keys(username: str, user: CurrentUser, session: AdminSessionDep) -> ApiKeysPublic:
+    _require_self_or_admin(user, username)
+    keys = users.list_api_keys(session, username)
+    return ApiKeysPublic(data=[ApiKeyPublic.from_record(k) for k in keys], count=len(keys))
+
+
+@router.post(
+    "/users/{username}/keys", response_model=ApiKeyCreated, status_code=status.HTTP_201_CREATED
+)
+def create_key(
+    username: str, body: ApiKeyCreate, user: CurrentUser, session: AdminSessionDep
+) -> ApiKeyCreated:
+    """A new API key (shown once) for yourself, or for anyone if you are an admin."""
+    _require_self_or_admin(user, username)
+    key = users.create_api_key(session, username, name=body.name)
+    session.commit()
+    return _created(key)
+
+
+@router.delete("/users/{username}/keys/{key_id}", response_model=ApiKeyPublic)
+def revoke_key(
+    username: str, key_id: int, user: CurrentUser, session: AdminSessionDep
+) -> ApiKeyPublic:
+    """Revoke a key; requests with it answer 401 from now on."""
+    _require_self_or_admin(user, username)
+    key = users.revoke_api_key(session, username, key_id)
+    session.commit()
+    return ApiKeyPublic.from_record(key)
+
+
+def _require_self_or_admin(user: Identity, username: str) -> None:
+    if user.username != username and not user.is_admin:
+        raise UserNotFoundError(f"no user {username!r}", details={"username": username})
+
+
+def _created(key: NewApiKey) -> ApiKeyCreated:
+    return ApiKeyCreated(**ApiKeyPublic.from_record(key.record).model_dump(), key=key.key)

@@ -1,0 +1,349 @@
+"""Request (`*Create`) and response (`*Public`) bodies of the REST API, with OpenAPI examples."""
+
+from __future__ import annotations
+
+import dataclasses
+from datetime import datetime
+from typing import Annotated, Any
+
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
+
+from custom_classifier.registry.info import ClassifierInfo, VersionInfo
+from custom_classifier.services.datasets import DatasetInfo, FolderListing
+from custom_classifier.storage.clock import as_utc
+from custom_classifier.storage.tables import ApiKeyRecord, JobRecord, UserRecord
+from custom_classifier.training.arguments import AcceptanceCriteria, TrainingArguments
+
+MAX_TEXTS = 1000
+
+UtcDatetime = Annotated[datetime, AfterValidator(as_utc)]
+"""Always with a zone in answers, also when SQLite stored it without one."""
+
+
+def _refuse_unknown_fields(value: Any, cls: type, field_name: str) -> None:
+    if isinstance(value, dict):
+        known = {f.name for f in dataclasses.fields(cls)}
+        unknown = sorted(set(value) - known)
+        if unknown:
+            raise ValueError(
+                f"unknown {field_name} option(s) {unknown}; known options: {sorted(known)}"
+            )
+
+
+class ClassifierCreate(BaseModel):
+    """Train a new classifier (or a new version of one) from a folder of label sub-folders."""
+
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [
+                {
+                    "name": "invoices",
+                    "location": "users/alice/invoices-2024",
+                    "labels": ["invoice", "receipt", "other"],
+                    "training": {"epochs": 3, "long_document_strategy": "chunks"},
+                    "acceptance": {"min_macro_f1": 0.85},
+                }
+            ]
+        },
+    )
+
+    name: str = Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9][A-Za-z0-9_-]*$")
+    location: str = Field(
+        min_length=1, description="A folder inside a data root; relative to the first root."
+    )
+    labels: list[str] = Field(min_length=2, description="Sub-folders of `location` to train on.")
+    base_model: str | None = Field(default=None, description="Default: the bundled MiniLM.")
+    training: TrainingArguments | None = None
+    acceptance: AcceptanceCriteria | None = None
+
+    @model_validator(mode="before")
+    @classmethod
+    def _known_options_only(cls, data: Any) -> Any:
+        if isinstance(data, dict):
+            _refuse_unknown_fields(data.get("training"), TrainingArguments, "training")
+            _refuse_unknown_fields(data.get("acceptance"), AcceptanceCriteria, "acceptance")
+        return data
+
+
+class ProgressPublic(BaseModel):
+    phase: str | None = None
+    step: int | None = None
+    total_steps: int | None = None
+    epoch: float | None = None
+    loss: float | None = None
+    eta_seconds: float | None = Field(default=None, description="Estimated seconds left.")
+    validation: dict[str, float] | None = None
+
+
+class ErrorPublic(BaseModel):
+    code: str
+    message: str
+
+
+class RegisteredModelPublic(BaseModel):
+    name: str
+    version: int
+
+
+class JobPublic(BaseModel):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "id": "5f0c0d3c0e2a4f7b9d1c2b3a4e5f6a7b",
+                    "name": "invoices",
+                    "status": "running",
+                    "location": "/srv/data/users/alice/invoices-2024",
+                    "labels": ["invoice", "receipt", "other"],
+                    "progress": {"phase": "training", "step": 40, "total_steps": 300, "epoch": 0.4},
+                }
+            ]
+        }
+    )
+
+    id: str
+    name: str
+    status: str
+    location: str
+    labels: list[str]
+    progress: ProgressPublic | None = None
+    metrics: dict[str, Any] | None = None
+    reasons: list[str] = Field(default_factory=list, description="Why it was rejected.")
+    run_id: str | None = None
+    registered_model: RegisteredModelPublic | None = None
+    error: ErrorPublic | None = None
+    attempts: int = 0
+    cancel_requested: bool = False
+    created_at: UtcDatetime
+    started_at: UtcDatetime | None = None
+    finished_at: UtcDatetime | None = None
+    history: list[dict[str, Any]] = Field(default_factory=list)
+
+    @classmethod
+    def from_record(cls, job: JobRecord) -> JobPublic:
+        registered = None
+        if job.registered_name and job.registered_version is not None:
+            registered = RegisteredModelPublic(
+                name=job.registered_name, version=job.registered_version
+            )
+        error = None
+        if job.error_code:
+            error = ErrorPublic(code=job.error_code, message=job.error_message or "")
+        return cls(
+            id=job.id,
+            name=job.name,
+            status=job.status,
+            location=job.location,
+            labels=job.labels,
+            progress=ProgressPublic(**job.progress) if job.progress else None,
+            metrics=job.metrics,
+            reasons=list((job.result or {}).get("reasons") or []),
+            run_id=job.run_id,
+            registered_model=registered,
+            error=error,
+            attempts=job.attempts,
+            cancel_requested=job.cancel_requested,
+            created_at=job.created_at,
+            started_at=job.started_at,
+            finished_at=job.finished_at,
+            history=job.history or [],
+        )
+
+
+class JobsPublic(BaseModel):
+    data: list[JobPublic]
+    count: int
+
+
+class VersionPublic(BaseModel):
+    version: int
+    run_id: str | None
+    created_at: UtcDatetime
+    model_uri: str
+    aliases: list[str]
+    metrics: dict[str, float]
+
+    @classmethod
+    def from_info(cls, info: VersionInfo) -> VersionPublic:
+        return cls(**dataclasses.asdict(info))
+
+
+class ClassifierPublic(BaseModel):
+    name: str
+    registered_name: str
+    created_at: UtcDatetime
+    aliases: dict[str, int]
+    versions: list[VersionPublic] = Field(description="Newest first.")
+
+    @classmethod
+    def from_info(cls, info: ClassifierInfo) -> ClassifierPublic:
+        return cls(
+            name=info.name,
+            registered_name=info.registered_name,
+            created_at=info.created_at,
+            aliases=info.aliases,
+            versions=[VersionPublic.from_info(v) for v in info.versions],
+        )
+
+
+class ClassifiersPublic(BaseModel):
+    data: list[ClassifierPublic]
+    count: int
+
+
+class AliasUpdate(BaseModel):
+    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [{"version": 2}]})
+
+    version: int = Field(ge=1)
+
+
+class PredictCreate(BaseModel):
+    """One text (`text`) or several (`texts`), not both."""
+
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [{"text": "Invoice 2024-117: amount due 1,200 EUR"}, {"texts": ["a", "b"]}]
+        },
+    )
+
+    text: str | None = None
+    texts: list[str] | None = Field(default=None, max_length=MAX_TEXTS)
+
+    @model_validator(mode="after")
+    def _exactly_one(self) -> PredictCreate:
+        if (self.text is None) == (self.texts is None):
+            raise ValueError("send either `text` (one string) or `texts` (a list of strings)")
+        return self
+
+
+class PredictionPublic(BaseModel):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {"label": "invoice", "score": 0.93, "scores": {"invoice": 0.93, "other": 0.07}}
+            ]
+        }
+    )
+
+    label: str
+    score: float
+    scores: dict[str, float]
+
+
+class DatasetPublic(BaseModel):
+    name: str
+    location: str = Field(description="Give this as `location` when creating a classifier.")
+    labels: dict[str, int] = Field(description="Documents per label folder.")
+    files: int
+
+    @classmethod
+    def from_info(cls, info: DatasetInfo) -> DatasetPublic:
+        return cls(**dataclasses.asdict(info))
+
+
+class FolderPublic(BaseModel):
+    name: str
+    path: str
+    documents: int
+
+
+class FolderListingPublic(BaseModel):
+    path: str | None
+    parent: str | None
+    documents: int
+    folders: list[FolderPublic]
+
+    @classmethod
+    def from_listing(cls, listing: FolderListing) -> FolderListingPublic:
+        return cls(**dataclasses.asdict(listing))
+
+
+class UserCreate(BaseModel):
+    model_config = ConfigDict(
+        extra="forbid", json_schema_extra={"examples": [{"username": "alice", "is_admin": False}]}
+    )
+
+    username: str = Field(min_length=1, max_length=63)
+    is_admin: bool = False
+
+
+class UserUpdate(BaseModel):
+    model_config = ConfigDict(
+        extra="forbid", json_schema_extra={"examples": [{"is_active": False}]}
+    )
+
+    is_active: bool
+
+
+class UserPublic(BaseModel):
+    username: str
+    is_admin: bool
+    is_active: bool
+    created_at: UtcDatetime
+
+    @classmethod
+    def from_record(cls, user: UserRecord) -> UserPublic:
+        return cls(
+            username=user.username,
+            is_admin=user.is_admin,
+            is_active=user.is_active,
+            created_at=user.created_at,
+        )
+
+
+class UsersPublic(BaseModel):
+    data: list[UserPublic]
+    count: int
+
+
+class ApiKeyCreate(BaseModel):
+    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [{"name": "laptop"}]})
+
+    name: str = Field(default="default", min_length=1, max_length=100)
+
+
+class ApiKeyPublic(BaseModel):
+    id: int
+    name: str
+    prefix: str
+    created_at: UtcDatetime
+    last_used_at: UtcDatetime | None
+    revoked_at: UtcDatetime | None
+
+    @classmethod
+    def from_record(cls, key: ApiKeyRecord) -> ApiKeyPublic:
+        return cls(
+            id=key.id,
+            name=key.name,
+            prefix=key.prefix,
+            created_at=key.created_at,
+            last_used_at=key.last_used_at,
+            revoked_at=key.revoked_at,
+        )
+
+
+class ApiKeyCreated(ApiKeyPublic):
+    key: str = Field(description="The key itself; shown only in this answer.")
+
+
+class ApiKeysPublic(BaseModel):
+    data: list[ApiKeyPublic]
+    count: int
+
+
+class UserCreated(UserPublic):
+    api_key: ApiKeyCreated
+
+
+class ErrorBody(BaseModel):
+    code: str
+    message: str
+    details: dict[str, Any]
+
+
+class ErrorEnvelope(BaseModel):
+    """Every error answer."""
+
+    error: ErrorBody

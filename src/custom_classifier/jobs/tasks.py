@@ -1,0 +1,212 @@
+"""`execute_job`: run one queued training job and record every state transition.
+
+Called by the embedded worker process (and later by a Celery task). It takes ids only and is
+idempotent: a job that is not `queued` any more is left alone.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import socket
+import threading
+import time
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from custom_classifier.config import Settings
+from custom_classifier.errors import CustomClassifierError, TrainingCancelledError
+from custom_classifier.jobs.status import JobStatus
+from custom_classifier.storage import job_repository as jobs
+from custom_classifier.storage.engine import Database
+from custom_classifier.training.arguments import AcceptanceCriteria, Progress, TrainingArguments
+
+if TYPE_CHECKING:
+    from custom_classifier.services.training import TrainingOutcome, TrainingRequest
+
+logger = logging.getLogger(__name__)
+
+HEARTBEAT_SECONDS = 5.0
+CANCEL_CHECK_SECONDS = 1.0
+PROGRESS_WRITE_SECONDS = 1.0
+
+
+def execute_job(job_id: str, settings: Settings) -> str | None:
+    """Run the job if it is queued; return its final status, or None when it was not queued."""
+    database = Database.connect(settings.resolved_database_url)
+    try:
+        with database.session() as session:
+            if not jobs.claim(session, job_id, host=socket.gethostname(), pid=os.getpid()):
+                logger.info("job %s is not queued any more; nothing to do", job_id)
+                return None
+            request = request_from_row(job_id, jobs.get_job(session, job_id).request)
+        with _Heartbeat(database, job_id):
+            return _train_and_record(database, request, settings)
+    finally:
+        database.dispose()
+
+
+def request_from_row(job_id: str, stored: dict[str, Any]) -> TrainingRequest:
+    """Rebuild the training request saved in the job row."""
+    from custom_classifier.services.training import TrainingRequest
+
+    return TrainingRequest(
+        name=stored["name"],
+        location=Path(stored["location"]),
+        labels=list(stored["labels"]),
+        owner=stored["owner"],
+        base_model=stored.get("base_model"),
+        training=TrainingArguments(**stored.get("training", {})),
+        acceptance=AcceptanceCriteria(**stored.get("acceptance", {})),
+        job_id=job_id,
+    )
+
+
+def _train_and_record(database: Database, request: TrainingRequest, settings: Settings) -> str:
+    from custom_classifier.services.training import run_training
+
+    job_id = request.job_id or ""
+    reporter = _ProgressWriter(database, job_id)
+    try:
+        outcome = run_training(
+            request,
+            settings,
+            on_progress=reporter,
+            should_stop=_StopCheck(database, job_id),
+        )
+    except TrainingCancelledError as error:
+        return _finish(database, job_id, JobStatus.CANCELLED, error.message or "cancelled")
+    except CustomClassifierError as error:
+        logger.warning("job %s failed: %s", job_id, error.message)
+        return _finish(
+            database,
+            job_id,
+            JobStatus.FAILED,
+            error.message,
+            error_code=error.code,
+            error_message=error.message,
+            result={"details": error.details},
+        )
+    except Exception as error:  # noqa: BLE001 - a job must end in a state, whatever happened
+        logger.exception("job %s failed unexpectedly", job_id)
+        message = f"training failed unexpectedly: {type(error).__name__}: {error}"
+        return _finish(
+            database,
+            job_id,
+            JobStatus.FAILED,
+            message,
+            error_code="training_failed",
+            error_message=message,
+        )
+    return _record_outcome(database, job_id, outcome, reporter.last)
+
+
+def _record_outcome(
+    database: Database, job_id: str, outcome: TrainingOutcome, progress: dict[str, Any] | None
+) -> str:
+    status = JobStatus.ACCEPTED if outcome.accepted else JobStatus.REJECTED
+    registered = outcome.registered_model or {}
+    details = outcome.to_dict()
+    result = {key: details[key] for key in ("reasons", "baseline", "data_report", "timings")}
+    return _finish(
+        database,
+        job_id,
+        status,
+        "; ".join(outcome.reasons) or None,
+        run_id=outcome.run_id,
+        metrics=outcome.metrics,
+        result=result,
+        registered_name=registered.get("name"),
+        registered_version=_as_int(registered.get("version")),
+        progress={**(progress or {}), "phase": "done", "eta_seconds": 0.0},
+    )
+
+
+def _finish(
+    database: Database, job_id: str, status: JobStatus, message: str | None, **values: Any
+) -> str:
+    with database.session() as session:
+        jobs.move(
+            session, job_id, source=JobStatus.RUNNING, target=status, message=message, **values
+        )
+    return str(status)
+
+
+def _as_int(value: Any) -> int | None:
+    return None if value is None else int(value)
+
+
+class _ProgressWriter:
+    """Writes progress to the job row, at most once a second except for phase changes."""
+
+    def __init__(self, database: Database, job_id: str) -> None:
+        self._database = database
+        self._job_id = job_id
+        self._written_at = 0.0
+        self._phase: str | None = None
+        self.last: dict[str, Any] | None = None
+
+    def __call__(self, progress: Progress) -> None:
+        self.last = progress_to_dict(progress)
+        now = time.monotonic()
+        if progress.phase == self._phase and now - self._written_at < PROGRESS_WRITE_SECONDS:
+            return
+        self._phase, self._written_at = progress.phase, now
+        with self._database.session() as session:
+            jobs.save_progress(session, self._job_id, self.last)
+
+
+def progress_to_dict(progress: Progress) -> dict[str, Any]:
+    return {
+        "phase": progress.phase,
+        "step": progress.step,
+        "total_steps": progress.total_steps,
+        "epoch": progress.epoch,
+        "loss": progress.loss,
+        "eta_seconds": progress.eta_seconds,
+        "validation": progress.validation,
+    }
+
+
+class _StopCheck:
+    """`should_stop` for the trainer: reads the cancel flag, at most once a second."""
+
+    def __init__(self, database: Database, job_id: str) -> None:
+        self._database = database
+        self._job_id = job_id
+        self._checked_at = 0.0
+        self._stop = False
+
+    def __call__(self) -> bool:
+        now = time.monotonic()
+        if not self._stop and now - self._checked_at >= CANCEL_CHECK_SECONDS:
+            self._checked_at = now
+            with self._database.session() as session:
+                self._stop = jobs.is_cancel_requested(session, self._job_id)
+        return self._stop
+
+
+class _Heartbeat:
+    """Marks the job alive every few seconds, so a restart can tell a dead worker from a slow one."""
+
+    def __init__(self, database: Database, job_id: str) -> None:
+        self._database = database
+        self._job_id = job_id
+        self._done = threading.Event()
+        self._thread = threading.Thread(target=self._run, name=f"heartbeat-{job_id}", daemon=True)
+
+    def __enter__(self) -> _Heartbeat:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self._done.set()
+        self._thread.join(timeout=5)
+
+    def _run(self) -> None:
+        while not self._done.wait(HEARTBEAT_SECONDS):
+            try:
+                with self._database.session() as session:
+                    jobs.beat(session, self._job_id)
+            except Exception:  # noqa: BLE001 - a missed beat must not kill the training
+                logger.warning("heartbeat of job %s failed", self._job_id, exc_info=True)

@@ -1,0 +1,126 @@
+"""Training jobs as users see them: submit (after the cheap data checks), follow, cancel."""
+
+from __future__ import annotations
+
+import re
+import uuid
+from dataclasses import dataclass, field
+
+from sqlalchemy.orm import Session
+
+from custom_classifier.config import Settings
+from custom_classifier.corpus.reader import inspect_corpus
+from custom_classifier.errors import (
+    InvalidDatasetError,
+    InvalidRequestError,
+    JobNotCancellableError,
+)
+from custom_classifier.jobs.queue import JobQueue
+from custom_classifier.jobs.status import TERMINAL_STATUSES, JobStatus
+from custom_classifier.services.datasets import resolve_user_location
+from custom_classifier.services.users import Identity
+from custom_classifier.storage import job_repository
+from custom_classifier.storage.tables import JobRecord
+from custom_classifier.training.arguments import AcceptanceCriteria, TrainingArguments
+
+CLASSIFIER_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$")
+
+
+@dataclass(frozen=True)
+class TrainingSpec:
+    """A user's request for a new classifier (version)."""
+
+    name: str
+    location: str
+    labels: list[str]
+    base_model: str | None = None
+    training: TrainingArguments = field(default_factory=TrainingArguments)
+    acceptance: AcceptanceCriteria = field(default_factory=AcceptanceCriteria)
+
+
+def validate_classifier_name(name: str) -> str:
+    if not CLASSIFIER_NAME.match(name):
+        raise InvalidRequestError(
+            f"classifier name {name!r} is not allowed; use 1-64 letters, digits, '-' or '_', "
+            "starting with a letter or digit",
+            details={"name": name},
+        )
+    return name
+
+
+def submit_training(
+    session: Session, queue: JobQueue, settings: Settings, user: Identity, spec: TrainingSpec
+) -> JobRecord:
+    """Check the data (every problem at once), then queue the training job.
+
+    Raises `InvalidDatasetError` with the data report when the folder cannot be trained on.
+    """
+    validate_classifier_name(spec.name)
+    root = resolve_user_location(spec.location, user.username, settings)
+    corpus = inspect_corpus(root, spec.labels, min_docs_per_label=settings.min_docs_per_label)
+    if corpus.report.problems:
+        count = len(corpus.report.problems)
+        raise InvalidDatasetError(
+            f"the folder cannot be trained on: {count} problem(s); see details.report.problems",
+            details={"report": corpus.report.to_dict()},
+        )
+    job = JobRecord(
+        id=uuid.uuid4().hex,
+        owner=user.username,
+        name=spec.name,
+        location=str(root),
+        labels=list(corpus.labels),
+        request={
+            "name": spec.name,
+            "owner": user.username,
+            "location": str(root),
+            "labels": list(corpus.labels),
+            "base_model": spec.base_model,
+            "training": spec.training.to_dict(),
+            "acceptance": spec.acceptance.to_dict(),
+        },
+        status=JobStatus.QUEUED,
+    )
+    job_repository.add_job(session, job)
+    session.commit()
+    queue.enqueue(job.id)
+    return job
+
+
+def list_jobs(
+    session: Session, user: Identity, *, status: JobStatus | None = None, limit: int = 100
+) -> list[JobRecord]:
+    """The user's jobs, newest first."""
+    return job_repository.list_jobs(session, user.username, status=status, limit=limit)
+
+
+def get_job(session: Session, user: Identity, job_id: str) -> JobRecord:
+    """The user's job; `JobNotFoundError` when absent or someone else's."""
+    return job_repository.get_job(session, job_id, owner=user.username)
+
+
+def cancel_job(session: Session, queue: JobQueue, user: Identity, job_id: str) -> JobRecord:
+    """A queued job is cancelled at once; a running one stops at its next check."""
+    job = get_job(session, user, job_id)
+    if job.status in TERMINAL_STATUSES:
+        raise JobNotCancellableError(
+            f"job {job_id} already ended ({job.status}); only queued or running jobs can be "
+            "cancelled",
+            details={"job_id": job_id, "status": job.status},
+        )
+    job_repository.request_cancel(session, job_id)
+    job_repository.move(
+        session,
+        job_id,
+        source=JobStatus.QUEUED,
+        target=JobStatus.CANCELLED,
+        message="cancelled before it started",
+    )
+    session.commit()
+    queue.cancel(job_id)
+    session.refresh(job)
+    return job
+
+
+def count_jobs_by_status(session: Session) -> dict[str, int]:
+    return job_repository.count_by_status(session)

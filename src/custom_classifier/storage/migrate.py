@@ -1,0 +1,34 @@
+"""Apply the Alembic migrations shipped inside the package, one environment per database."""
+
+from __future__ import annotations
+
+import importlib.resources
+from typing import Literal
+
+from alembic import command
+from alembic.config import Config
+from sqlalchemy import Engine
+
+from custom_classifier.storage.engine import Databases
+
+Environment = Literal["metadata", "admin"]
+
+
+def alembic_config(environment: Environment) -> Config:
+    location = importlib.resources.files("custom_classifier.storage") / "migrations" / environment
+    config = Config()
+    config.set_main_option("script_location", str(location))
+    return config
+
+
+def upgrade(engine: Engine, environment: Environment) -> None:
+    """Bring one database to the newest schema; a no-op when it is already there."""
+    config = alembic_config(environment)
+    with engine.begin() as connection:
+        config.attributes["connection"] = connection
+        command.upgrade(config, "head")
+
+
+def upgrade_all(databases: Databases) -> None:
+    upgrade(databases.metadata.engine, "metadata")
+    upgrade(databases.admin.engine, "admin")
