@@ -5,6 +5,8 @@ from __future__ import annotations
 from email.message import EmailMessage
 from pathlib import Path
 
+from custom_classifier.corpus.models import Document, Split
+
 
 def make_labeled_folder(
     tmp_path: Path, documents: dict[str, list[str]], *, name: str = "corpus"
@@ -98,4 +100,109 @@ def write_html(path: Path, body: str, *, title: str = "Page") -> Path:
         f"<body><p>{body}</p></body></html>",
         encoding="utf-8",
     )
+    return path
+
+
+# --- training and inference -------------------------------------------------------------------
+
+TOPIC_WORDS = {
+    "sport": (
+        "football goal match team player coach league score stadium referee tennis "
+        "basketball striker tournament champion season"
+    ).split(),
+    "finance": (
+        "bank market stock bond interest investor profit revenue dividend inflation "
+        "loan budget shares trading economy currency"
+    ).split(),
+    "cooking": (
+        "recipe oven flour sugar butter garlic onion pasta sauce bake boil kitchen "
+        "salt pepper dough soup"
+    ).split(),
+}
+
+
+def make_tiny_base_model(path: Path) -> Path:
+    """A randomly initialised 2-layer BERT (hidden size 32) saved with the bundled tokenizer."""
+    import torch
+    from transformers import AutoTokenizer, BertConfig, BertModel
+
+    from custom_classifier.config import bundled_base_model
+
+    tokenizer = AutoTokenizer.from_pretrained(bundled_base_model())
+    config = BertConfig(
+        vocab_size=len(tokenizer),
+        hidden_size=32,
+        num_hidden_layers=2,
+        num_attention_heads=2,
+        intermediate_size=37,
+        max_position_embeddings=512,
+    )
+    torch.manual_seed(0)
+    BertModel(config).save_pretrained(path)
+    tokenizer.save_pretrained(path)
+    return path
+
+
+def make_topic_documents(
+    counts: dict[str, int], *, words: int = 12, seed: int = 0, prefix: str = "doc"
+) -> list[Document]:
+    """`counts[label]` documents per label, each `words` words drawn from that label's topic."""
+    import random
+
+    rng = random.Random(seed)
+    return [
+        Document(
+            id=f"{prefix}/{label}/{index}.txt",
+            label=label,
+            text=" ".join(rng.choices(TOPIC_WORDS[label], k=words)),
+        )
+        for label, count in counts.items()
+        for index in range(count)
+    ]
+
+
+def make_topic_split(
+    labels: list[str], *, train: int = 12, validation: int = 4, test: int = 4, words: int = 12
+) -> Split:
+    """A split of topic documents with `train`/`validation`/`test` documents per label."""
+    return Split(
+        train=make_topic_documents(
+            dict.fromkeys(labels, train), words=words, seed=1, prefix="train"
+        ),
+        validation=make_topic_documents(
+            dict.fromkeys(labels, validation), words=words, seed=2, prefix="val"
+        ),
+        test=make_topic_documents(dict.fromkeys(labels, test), words=words, seed=3, prefix="test"),
+    )
+
+
+def make_tiny_classifier(
+    path: Path,
+    base_model: Path,
+    labels: list[str],
+    *,
+    max_length: int = 32,
+    long_document_strategy: str = "head",
+    chunk_stride: int = 8,
+) -> Path:
+    """An untrained classifier folder as `fine_tune` writes it, built from a tiny base model."""
+    import json
+
+    from transformers import AutoModelForSequenceClassification, AutoTokenizer
+
+    model = AutoModelForSequenceClassification.from_pretrained(
+        base_model,
+        num_labels=len(labels),
+        id2label=dict(enumerate(labels)),
+        label2id={label: i for i, label in enumerate(labels)},
+    )
+    model.save_pretrained(path)
+    AutoTokenizer.from_pretrained(base_model).save_pretrained(path)
+    settings = {
+        "labels": labels,
+        "max_length": max_length,
+        "long_document_strategy": long_document_strategy,
+        "chunk_stride": chunk_stride,
+    }
+    (path / "classifier.json").write_text(json.dumps(settings), encoding="utf-8")
     return path

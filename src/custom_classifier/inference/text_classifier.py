@@ -1,0 +1,230 @@
+"""A fine-tuned classifier folder loaded for prediction, plus the long-document window logic.
+
+This module is shipped inside the MLflow model as a code file, so it imports nothing else from
+`custom_classifier`: training imports its window helpers from here (through `training.chunking`)
+so that training and prediction cut documents the same way.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from contextlib import nullcontext
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+from transformers import (
+    AutoModelForSequenceClassification,
+    AutoTokenizer,
+    DataCollatorWithPadding,
+    PreTrainedModel,
+)
+
+CLASSIFIER_FILE = "classifier.json"
+_TOKENIZE_SLICE = 512  # texts tokenized per call, to bound the memory of Python token lists
+
+
+def effective_stride(tokenizer: Any, max_length: int, stride: int) -> int:
+    """`stride` clamped to half a window's content, so that every window moves the text forward."""
+    content = max_length - tokenizer.num_special_tokens_to_add()
+    return max(0, min(stride, content // 2))
+
+
+def build_windows(
+    tokenizer: Any,
+    texts: Sequence[str],
+    *,
+    max_length: int,
+    strategy: str,
+    stride: int,
+    max_windows: int | None = None,
+) -> tuple[list[np.ndarray], np.ndarray]:
+    """Token ids of each window and the index of the document each window comes from.
+
+    `head` gives one window per document: its first `max_length` tokens. `chunks` gives
+    overlapping windows of `max_length` tokens sharing `stride` tokens, covering the whole
+    document; `max_windows` keeps at most that many, evenly spread over the document.
+    Every document, even an empty one, has at least one window.
+    """
+    if strategy not in ("head", "chunks"):
+        raise ValueError(f"long_document_strategy must be 'head' or 'chunks', not {strategy!r}")
+    windows: list[np.ndarray] = []
+    doc_index: list[int] = []
+    for start in range(0, len(texts), _TOKENIZE_SLICE):
+        part = list(texts[start : start + _TOKENIZE_SLICE])
+        if strategy == "head":
+            ids = tokenizer(part, truncation=True, max_length=max_length)["input_ids"]
+            mapping = list(range(len(part)))
+        else:
+            encoded = tokenizer(
+                part,
+                truncation=True,
+                max_length=max_length,
+                stride=effective_stride(tokenizer, max_length, stride),
+                return_overflowing_tokens=True,
+            )
+            ids, mapping = encoded["input_ids"], encoded["overflow_to_sample_mapping"]
+        for position in _keep_windows(mapping, max_windows):
+            windows.append(np.asarray(ids[position], dtype=np.int32))
+            doc_index.append(start + mapping[position])
+    return windows, np.asarray(doc_index, dtype=np.int64)
+
+
+def _keep_windows(mapping: Sequence[int], max_windows: int | None) -> list[int]:
+    """Positions of the windows to keep: all, or `max_windows` evenly spread per document."""
+    if max_windows is None:
+        return list(range(len(mapping)))
+    by_doc: dict[int, list[int]] = {}
+    for position, doc in enumerate(mapping):
+        by_doc.setdefault(doc, []).append(position)
+    kept: list[int] = []
+    for positions in by_doc.values():
+        if len(positions) <= max_windows:
+            kept.extend(positions)
+        else:
+            picks = np.linspace(0, len(positions) - 1, max_windows).round().astype(int)
+            kept.extend(positions[i] for i in picks)
+    return kept
+
+
+def length_sorted_batches(windows: Sequence[np.ndarray], batch_size: int) -> list[np.ndarray]:
+    """Window positions grouped into batches of similar length, so little padding is needed."""
+    order = np.argsort([len(w) for w in windows], kind="stable")
+    return [order[i : i + batch_size] for i in range(0, len(order), batch_size)]
+
+
+def autocast_for(device: torch.device) -> Any:
+    """bf16 autocast on a CUDA GPU that supports it; full precision elsewhere."""
+    if device.type == "cuda" and torch.cuda.is_bf16_supported():
+        return torch.autocast("cuda", dtype=torch.bfloat16)
+    return nullcontext()
+
+
+def make_collator(tokenizer: Any, device: torch.device) -> DataCollatorWithPadding:
+    """Dynamic padding to the longest window of a batch (a multiple of 8 on a GPU's tensor cores)."""
+    return DataCollatorWithPadding(
+        tokenizer, pad_to_multiple_of=8 if device.type == "cuda" else None
+    )
+
+
+def collate(
+    collator: DataCollatorWithPadding, windows: Sequence[np.ndarray], device: torch.device
+) -> dict[str, torch.Tensor]:
+    """A padded batch (input ids and attention mask) on `device`."""
+    batch = collator([{"input_ids": w.tolist()} for w in windows])
+    return {key: value.to(device) for key, value in batch.items()}
+
+
+@torch.inference_mode()
+def window_logits(
+    model: PreTrainedModel,
+    collator: DataCollatorWithPadding,
+    windows: Sequence[np.ndarray],
+    *,
+    batch_size: int,
+    device: torch.device,
+) -> np.ndarray:
+    """Float32 logits of every window, in the order of `windows`."""
+    logits = np.zeros((len(windows), int(model.config.num_labels or 0)), dtype=np.float32)
+    for batch in length_sorted_batches(windows, batch_size):
+        inputs = collate(collator, [windows[i] for i in batch], device)
+        with autocast_for(device):
+            output = model(**inputs).logits
+        logits[batch] = output.float().cpu().numpy()
+    return logits
+
+
+def document_probabilities(
+    logits: np.ndarray, doc_index: np.ndarray, n_documents: int
+) -> np.ndarray:
+    """Softmax of each document's mean window logits; rows sum to 1."""
+    sums = np.zeros((n_documents, logits.shape[1]), dtype=np.float64)
+    np.add.at(sums, doc_index, logits)
+    counts = np.bincount(doc_index, minlength=n_documents).clip(min=1)
+    mean = sums / counts[:, None]
+    exp = np.exp(mean - mean.max(axis=1, keepdims=True))
+    return exp / exp.sum(axis=1, keepdims=True)
+
+
+def default_device() -> torch.device:
+    return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+
+
+class TextClassifier:
+    """A fine-tuned model, its tokenizer and its labels; `predict` returns label strings."""
+
+    def __init__(
+        self,
+        model: PreTrainedModel,
+        tokenizer: Any,
+        labels: list[str],
+        *,
+        max_length: int,
+        long_document_strategy: str = "head",
+        chunk_stride: int = 0,
+        device: torch.device | None = None,
+    ) -> None:
+        self.device = device or default_device()
+        self.model = model
+        self.model.to(self.device)  # type: ignore[arg-type]  # transformers types `to` oddly
+        self.model.eval()
+        self.tokenizer = tokenizer
+        self.labels = labels
+        self.max_length = max_length
+        self.long_document_strategy = long_document_strategy
+        self.chunk_stride = chunk_stride
+        self._collator = make_collator(tokenizer, self.device)
+
+    @classmethod
+    def load(cls, model_dir: str | Path, device: torch.device | None = None) -> TextClassifier:
+        """Load a folder written by `fine_tune`: the HF model, its tokenizer and `classifier.json`."""
+        folder = Path(model_dir)
+        settings_file = folder / CLASSIFIER_FILE
+        if not settings_file.is_file():
+            raise FileNotFoundError(
+                f"{settings_file} is missing; expected a folder written by fine_tune "
+                "(a Hugging Face model, its tokenizer and classifier.json)"
+            )
+        settings = json.loads(settings_file.read_text(encoding="utf-8"))
+        return cls(
+            AutoModelForSequenceClassification.from_pretrained(folder),
+            AutoTokenizer.from_pretrained(folder),
+            list(settings["labels"]),
+            max_length=int(settings["max_length"]),
+            long_document_strategy=settings.get("long_document_strategy", "head"),
+            chunk_stride=int(settings.get("chunk_stride", 0)),
+            device=device,
+        )
+
+    def predict_proba(self, texts: Sequence[str], batch_size: int = 32) -> np.ndarray:
+        """One row of label probabilities per text, columns in `labels` order."""
+        texts = list(texts)
+        if not texts:
+            return np.zeros((0, len(self.labels)), dtype=np.float64)
+        windows, doc_index = build_windows(
+            self.tokenizer,
+            texts,
+            max_length=self.max_length,
+            strategy=self.long_document_strategy,
+            stride=self.chunk_stride,
+        )
+        logits = window_logits(
+            self.model, self._collator, windows, batch_size=batch_size, device=self.device
+        )
+        return document_probabilities(logits, doc_index, len(texts))
+
+    def predict(self, texts: Sequence[str], batch_size: int = 32) -> list[dict[str, Any]]:
+        """For each text: the most likely `label`, its `score` and every label's probability."""
+        results = []
+        for row in self.predict_proba(texts, batch_size=batch_size):
+            best = int(row.argmax())
+            results.append(
+                {
+                    "label": self.labels[best],
+                    "score": float(row[best]),
+                    "scores": {label: float(p) for label, p in zip(self.labels, row, strict=True)},
+                }
+            )
+        return results

@@ -1,0 +1,382 @@
+"""Fine-tune a Hugging Face encoder into a document classifier with a plain PyTorch loop.
+
+A plain loop rather than `transformers.Trainer`: the best weights are kept in memory (no
+checkpoints on disk), the loss is class-weighted, batches are length-bucketed, and progress,
+cancellation and per-epoch callbacks fit in without callback plumbing.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+from sklearn.metrics import accuracy_score, f1_score
+from transformers import (
+    AutoModelForSequenceClassification,
+    AutoTokenizer,
+    PreTrainedModel,
+    get_linear_schedule_with_warmup,
+    set_seed,
+)
+
+from custom_classifier.corpus.models import Document, Split
+from custom_classifier.errors import BaseModelError, TrainingCancelledError, TrainingError
+from custom_classifier.inference.text_classifier import CLASSIFIER_FILE, default_device
+from custom_classifier.training.arguments import Progress, TrainingArguments
+from custom_classifier.training.chunking import (
+    autocast_for,
+    build_windows,
+    collate,
+    document_probabilities,
+    make_collator,
+    window_logits,
+)
+
+ProgressCallback = Callable[[Progress], None]
+StopCheck = Callable[[], bool]
+EpochCallback = Callable[[int, dict[str, float]], None]
+
+_BATCHES_PER_BUCKET = 50  # length-sorting happens within buckets of this many shuffled batches
+_MAX_GRAD_NORM = 1.0
+
+
+@dataclass(frozen=True)
+class FineTuneResult:
+    model_dir: Path
+    """Folder with the HF model, its tokenizer and `classifier.json`, ready for `TextClassifier`."""
+    history: list[dict[str, float]]
+    """One entry per epoch: `epoch`, `train_loss` and, with a validation split, `val_*` scores."""
+    best_epoch: int
+    """The epoch whose weights were kept (best validation macro-F1)."""
+    train_seconds: float
+
+
+@dataclass(frozen=True)
+class EncodedSplit:
+    """The windows of a split's documents, tokenized once."""
+
+    windows: list[np.ndarray]
+    doc_index: np.ndarray
+    """Document of each window."""
+    doc_labels: np.ndarray
+    """Label id of each document."""
+
+    @property
+    def window_labels(self) -> np.ndarray:
+        return self.doc_labels[self.doc_index]
+
+
+def fine_tune(
+    base_model: str,
+    split: Split,
+    labels: list[str],
+    args: TrainingArguments,
+    output_dir: Path,
+    *,
+    on_progress: ProgressCallback | None = None,
+    should_stop: StopCheck | None = None,
+    on_epoch_end: EpochCallback | None = None,
+) -> FineTuneResult:
+    """Fine-tune `base_model` on `split.train`, keep the epoch best on `split.validation`, save it.
+
+    Raises `BaseModelError` when the base model cannot be loaded and `TrainingCancelledError`
+    as soon as `should_stop()` returns true.
+    """
+    started = time.monotonic()
+    set_seed(args.seed)
+    tokenizer, model = load_base_model(base_model, labels)
+    _check_max_length(model, args.max_length)
+    train = encode_documents(
+        tokenizer, split.train, labels, args, max_windows=args.max_chunks_per_document
+    )
+    if not train.windows:
+        raise TrainingError("the training split has no documents; at least one per label is needed")
+    validation = encode_documents(tokenizer, split.validation, labels, args)
+    loop = _TrainingLoop(model, tokenizer, args, train, validation, on_progress, should_stop)
+    history, best_epoch = loop.run(on_epoch_end)
+    model_dir = save_classifier(model, tokenizer, labels, args, Path(output_dir) / "model")
+    return FineTuneResult(model_dir, history, best_epoch, time.monotonic() - started)
+
+
+def load_base_model(base_model: str, labels: Sequence[str]) -> tuple[Any, PreTrainedModel]:
+    """The tokenizer and a sequence-classification model with a fresh head for `labels`."""
+    try:
+        tokenizer = AutoTokenizer.from_pretrained(base_model)
+        model = AutoModelForSequenceClassification.from_pretrained(
+            base_model,
+            num_labels=len(labels),
+            id2label=dict(enumerate(labels)),
+            label2id={label: i for i, label in enumerate(labels)},
+            problem_type="single_label_classification",
+            ignore_mismatched_sizes=True,
+        )
+    except Exception as exc:
+        raise BaseModelError(
+            f"could not load the base model {base_model!r} ({type(exc).__name__}: {exc}); "
+            "expected a Hugging Face model id or a local folder with a model and its tokenizer. "
+            "The Hugging Face hub may be unreachable from this machine: set CC_BASE_MODEL to a "
+            "local folder (unset, it defaults to the bundled all-MiniLM-L6-v2)",
+            details={"base_model": base_model},
+        ) from exc
+    return tokenizer, model
+
+
+def _check_max_length(model: PreTrainedModel, max_length: int) -> None:
+    limit = getattr(model.config, "max_position_embeddings", None)
+    if limit is not None and max_length > limit:
+        raise TrainingError(
+            f"max_length is {max_length} tokens but the base model reads at most {limit}; "
+            f"set max_length to {limit} or less (use long_document_strategy 'chunks' for long texts)"
+        )
+
+
+def encode_documents(
+    tokenizer: Any,
+    documents: Sequence[Document],
+    labels: Sequence[str],
+    args: TrainingArguments,
+    *,
+    max_windows: int | None = None,
+) -> EncodedSplit:
+    """Tokenize documents into windows as `args.long_document_strategy` says."""
+    label_ids = {label: i for i, label in enumerate(labels)}
+    unknown = sorted({d.label for d in documents} - label_ids.keys())
+    if unknown:
+        raise TrainingError(
+            f"documents have labels {unknown} that are not among the requested labels {list(labels)}"
+        )
+    windows, doc_index = build_windows(
+        tokenizer,
+        [d.text for d in documents],
+        max_length=args.max_length,
+        strategy=args.long_document_strategy,
+        stride=args.chunk_stride,
+        max_windows=max_windows if args.long_document_strategy == "chunks" else None,
+    )
+    doc_labels = np.asarray([label_ids[d.label] for d in documents], dtype=np.int64)
+    return EncodedSplit(windows, doc_index, doc_labels)
+
+
+def class_weights(label_ids: np.ndarray, num_labels: int) -> np.ndarray:
+    """`n / (num_labels * count)` per label, so each label weighs the same in the loss.
+
+    A label with no training sample gets weight 1 (it never appears as a target).
+    """
+    counts = np.bincount(label_ids, minlength=num_labels).astype(np.float64)
+    weights = np.ones(num_labels, dtype=np.float64)
+    present = counts > 0
+    weights[present] = len(label_ids) / (num_labels * counts[present])
+    return weights
+
+
+def shuffled_length_batches(
+    lengths: np.ndarray, batch_size: int, rng: np.random.Generator
+) -> list[np.ndarray]:
+    """Random batches of similar-length samples: sorted within shuffled buckets, then shuffled."""
+    order = rng.permutation(len(lengths))
+    bucket_size = batch_size * _BATCHES_PER_BUCKET
+    batches: list[np.ndarray] = []
+    for start in range(0, len(order), bucket_size):
+        bucket = order[start : start + bucket_size]
+        bucket = bucket[np.argsort(lengths[bucket], kind="stable")]
+        batches.extend(bucket[i : i + batch_size] for i in range(0, len(bucket), batch_size))
+    return [batches[i] for i in rng.permutation(len(batches))]
+
+
+def save_classifier(
+    model: PreTrainedModel,
+    tokenizer: Any,
+    labels: Sequence[str],
+    args: TrainingArguments,
+    path: Path,
+) -> Path:
+    """Write the HF model (safetensors), its tokenizer and `classifier.json` into `path`."""
+    path.mkdir(parents=True, exist_ok=True)
+    model.save_pretrained(path)
+    tokenizer.save_pretrained(path)
+    settings = {
+        "labels": list(labels),
+        "max_length": args.max_length,
+        "long_document_strategy": args.long_document_strategy,
+        "chunk_stride": args.chunk_stride,
+    }
+    (path / CLASSIFIER_FILE).write_text(json.dumps(settings, indent=2), encoding="utf-8")
+    return path
+
+
+class _TrainingLoop:
+    def __init__(
+        self,
+        model: PreTrainedModel,
+        tokenizer: Any,
+        args: TrainingArguments,
+        train: EncodedSplit,
+        validation: EncodedSplit,
+        on_progress: ProgressCallback | None,
+        should_stop: StopCheck | None,
+    ) -> None:
+        self.device = default_device()
+        self.model = model
+        model.to(self.device)  # type: ignore[arg-type]  # transformers types `to` oddly
+        self.collator = make_collator(tokenizer, self.device)
+        self.args, self.train, self.validation = args, train, validation
+        self.on_progress, self.should_stop = on_progress, should_stop
+        self.num_labels = int(model.config.num_labels or 0)
+        self.train_lengths = np.asarray([len(w) for w in train.windows])
+        self.train_labels = train.window_labels
+        self.batches_per_epoch = -(-len(train.windows) // args.batch_size)
+        self.total_steps = self.batches_per_epoch * args.epochs
+        self.log_every = max(1, min(20, self.total_steps // 100))
+        self.optimizer = _adamw(model, args)
+        self.scheduler = get_linear_schedule_with_warmup(
+            self.optimizer, round(args.warmup_ratio * self.total_steps), self.total_steps
+        )
+        weight = None
+        if args.class_weighted_loss:
+            weights = class_weights(self.train_labels, self.num_labels)
+            weight = torch.tensor(weights, dtype=torch.float32, device=self.device)
+        self.loss_fn = torch.nn.CrossEntropyLoss(weight=weight)
+        self.step = 0
+        self.started = time.monotonic()
+
+    def run(self, on_epoch_end: EpochCallback | None) -> tuple[list[dict[str, float]], int]:
+        """Train epoch by epoch; stop early; restore the best epoch's weights."""
+        history: list[dict[str, float]] = []
+        best_key: tuple[float, float] | None = None
+        best_state: dict[str, torch.Tensor] | None = None
+        best_epoch = stale = 0
+        for epoch in range(1, self.args.epochs + 1):
+            metrics = {"train_loss": self._train_epoch(epoch), **self._validate()}
+            history.append({"epoch": float(epoch), **metrics})
+            self._report(float(epoch), metrics["train_loss"], metrics)
+            if on_epoch_end is not None:
+                on_epoch_end(epoch, metrics)
+            key = _selection_key(epoch, metrics)
+            if best_key is None or key > best_key:
+                best_key, best_epoch, stale = key, epoch, 0
+                best_state = {
+                    k: v.detach().to("cpu", copy=True) for k, v in self.model.state_dict().items()
+                }
+            else:
+                stale += 1
+                if stale >= self.args.early_stopping_patience:
+                    break
+        if best_state is not None and best_epoch != len(history):
+            self.model.load_state_dict(best_state)
+        return history, best_epoch
+
+    def _train_epoch(self, epoch: int) -> float:
+        self.model.train()
+        rng = np.random.default_rng(self.args.seed + epoch)
+        running = torch.zeros((), device=self.device)
+        batches = shuffled_length_batches(self.train_lengths, self.args.batch_size, rng)
+        for done, batch in enumerate(batches, start=1):
+            self._check_cancelled()
+            running += self._train_step(batch)
+            self.step += 1
+            if self.step % self.log_every == 0:
+                loss = float(running) / done
+                self._report(epoch - 1 + done / self.batches_per_epoch, loss)
+        return float(running) / max(len(batches), 1)
+
+    def _train_step(self, batch: np.ndarray) -> torch.Tensor:
+        inputs = collate(self.collator, [self.train.windows[i] for i in batch], self.device)
+        targets = torch.as_tensor(self.train_labels[batch], device=self.device)
+        with autocast_for(self.device):
+            logits = self.model(**inputs).logits
+        loss = self.loss_fn(logits.float(), targets)
+        loss.backward()
+        torch.nn.utils.clip_grad_norm_(self.model.parameters(), _MAX_GRAD_NORM)
+        self.optimizer.step()
+        self.scheduler.step()
+        self.optimizer.zero_grad(set_to_none=True)
+        return loss.detach()
+
+    def _validate(self) -> dict[str, float]:
+        """Document-level scores on the validation split (window logits averaged per document)."""
+        if not self.validation.windows:
+            return {}
+        self.model.eval()
+        logits = window_logits(
+            self.model,
+            self.collator,
+            self.validation.windows,
+            batch_size=self.args.batch_size * 2,
+            device=self.device,
+        )
+        truth = self.validation.doc_labels
+        probabilities = document_probabilities(logits, self.validation.doc_index, len(truth))
+        predicted = probabilities.argmax(axis=1)
+        true_probability = probabilities[np.arange(len(truth)), truth]
+        return {
+            "val_macro_f1": float(
+                f1_score(
+                    truth,
+                    predicted,
+                    labels=list(range(self.num_labels)),
+                    average="macro",
+                    zero_division=0,
+                )
+            ),
+            "val_accuracy": float(accuracy_score(truth, predicted)),
+            "val_loss": float(-np.log(np.clip(true_probability, 1e-12, None)).mean()),
+        }
+
+    def _check_cancelled(self) -> None:
+        if self.should_stop is not None and self.should_stop():
+            raise TrainingCancelledError(
+                f"training was cancelled at step {self.step} of {self.total_steps}"
+            )
+
+    def _report(self, epoch: float, loss: float, metrics: dict[str, float] | None = None) -> None:
+        if self.on_progress is None:
+            return
+        validation = None
+        if metrics and "val_macro_f1" in metrics:
+            validation = {
+                "macro_f1": metrics["val_macro_f1"],
+                "accuracy": metrics["val_accuracy"],
+            }
+        elapsed = time.monotonic() - self.started
+        remaining = self.total_steps - self.step
+        eta = elapsed / self.step * remaining if self.step else None
+        self.on_progress(
+            Progress(
+                step=self.step,
+                total_steps=self.total_steps,
+                epoch=round(epoch, 4),
+                loss=loss,
+                validation=validation,
+                eta_seconds=eta,
+            )
+        )
+
+
+def _selection_key(epoch: int, metrics: dict[str, float]) -> tuple[float, float]:
+    """Higher is better: validation macro-F1, then lower validation loss; else the latest epoch."""
+    if "val_macro_f1" in metrics:
+        return metrics["val_macro_f1"], -metrics["val_loss"]
+    return float(epoch), 0.0
+
+
+def _adamw(model: PreTrainedModel, args: TrainingArguments) -> torch.optim.AdamW:
+    """AdamW with no weight decay on biases and normalization weights."""
+    decay: list[torch.nn.Parameter] = []
+    no_decay: list[torch.nn.Parameter] = []
+    for name, parameter in model.named_parameters():
+        if not parameter.requires_grad:
+            continue
+        skip = parameter.ndim < 2 or "norm" in name.lower()
+        (no_decay if skip else decay).append(parameter)
+    groups = [
+        {"params": decay, "weight_decay": args.weight_decay},
+        {"params": no_decay, "weight_decay": 0.0},
+    ]
+    fused = next(model.parameters()).device.type == "cuda"
+    return torch.optim.AdamW(groups, lr=args.learning_rate, fused=fused)

@@ -1,0 +1,100 @@
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+
+from custom_classifier.inference.text_classifier import TextClassifier, build_windows
+from factories import make_tiny_classifier
+
+LABELS = ["sport", "finance", "cooking"]
+
+
+@pytest.fixture(scope="module")
+def classifier_dir(tiny_base_model: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return make_tiny_classifier(tmp_path_factory.mktemp("head"), tiny_base_model, LABELS)
+
+
+@pytest.fixture(scope="module")
+def chunks_dir(tiny_base_model: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return make_tiny_classifier(
+        tmp_path_factory.mktemp("chunks"),
+        tiny_base_model,
+        LABELS,
+        max_length=16,
+        long_document_strategy="chunks",
+        chunk_stride=4,
+    )
+
+
+def test_load_reads_the_classifier_settings(classifier_dir: Path) -> None:
+    classifier = TextClassifier.load(classifier_dir)
+
+    assert classifier.labels == LABELS
+    assert classifier.max_length == 32
+    assert classifier.long_document_strategy == "head"
+    assert not classifier.model.training
+
+
+def test_predict_returns_labels_with_probabilities(classifier_dir: Path) -> None:
+    predictions = TextClassifier.load(classifier_dir).predict(["a goal", "", "bank " * 500])
+
+    assert len(predictions) == 3
+    for prediction in predictions:
+        assert prediction["label"] in LABELS
+        assert set(prediction["scores"]) == set(LABELS)
+        assert sum(prediction["scores"].values()) == pytest.approx(1.0)
+        assert prediction["score"] == prediction["scores"][prediction["label"]]
+
+
+def test_predict_proba_keeps_the_input_order(classifier_dir: Path) -> None:
+    classifier = TextClassifier.load(classifier_dir)
+    texts = ["one goal", "a much longer text about the bank and the stock market", "soup"]
+
+    forward = classifier.predict_proba(texts, batch_size=2)
+    backward = classifier.predict_proba(texts[::-1], batch_size=2)
+
+    assert forward.shape == (3, 3)
+    assert np.allclose(forward, backward[::-1], atol=1e-5)
+    assert np.allclose(forward.sum(axis=1), 1.0)
+
+
+def test_predict_proba_of_no_text_is_empty(classifier_dir: Path) -> None:
+    assert TextClassifier.load(classifier_dir).predict_proba([]).shape == (0, 3)
+
+
+def test_chunks_average_the_window_logits_of_each_document(chunks_dir: Path) -> None:
+    classifier = TextClassifier.load(chunks_dir)
+    long_text = "football match goal bank market " * 20
+
+    probabilities = classifier.predict_proba([long_text, "soup"])
+
+    windows, _ = build_windows(
+        classifier.tokenizer, [long_text], max_length=16, strategy="chunks", stride=4
+    )
+    assert len(windows) > 1
+    with torch.inference_mode():
+        logits = torch.cat([classifier.model(torch.tensor([w.tolist()])).logits for w in windows])
+    expected = torch.softmax(logits.mean(dim=0), dim=0).numpy()
+    assert probabilities.shape == (2, 3)
+    assert np.allclose(probabilities[0], expected, atol=1e-5)
+
+
+def test_the_module_imports_no_other_custom_classifier_module() -> None:
+    # It is shipped alone inside the MLflow model as a code file.
+    import ast
+
+    import custom_classifier.inference.text_classifier as module
+
+    tree = ast.parse(Path(module.__file__).read_text(encoding="utf-8"))
+    imported = [
+        node.module or "" for node in ast.walk(tree) if isinstance(node, ast.ImportFrom)
+    ] + [
+        alias.name
+        for node in ast.walk(tree)
+        if isinstance(node, ast.Import)
+        for alias in node.names
+    ]
+    assert not [name for name in imported if name.startswith("custom_classifier")]
