@@ -206,3 +206,49 @@ def make_tiny_classifier(
     }
     (path / "classifier.json").write_text(json.dumps(settings), encoding="utf-8")
     return path
+
+
+# --- REST API ---------------------------------------------------------------------------------
+
+
+def make_zip(path: Path, files: dict[str, str | bytes]) -> Path:
+    """A zip holding `files` (archive name -> content); returns its path."""
+    import zipfile
+
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with zipfile.ZipFile(path, "w", compression=zipfile.ZIP_DEFLATED) as bundle:
+        for name, content in files.items():
+            bundle.writestr(name, content)
+    return path
+
+
+def topic_folder_files(counts: dict[str, int], *, words: int = 12, seed: int = 0) -> dict[str, str]:
+    """`<label>/doc_NNNN.txt` -> text, for `make_zip` or a labeled folder of topic documents."""
+    documents = make_topic_documents(counts, words=words, seed=seed)
+    per_label: dict[str, int] = {}
+    files = {}
+    for document in documents:
+        index = per_label[document.label] = per_label.get(document.label, -1) + 1
+        files[f"{document.label}/doc_{index:04d}.txt"] = document.text
+    return files
+
+
+def make_topic_folder(root: Path, counts: dict[str, int], *, name: str = "topics") -> Path:
+    """A labeled folder of topic documents (see `TOPIC_WORDS`) under `root`; returns it."""
+    for relative, text in topic_folder_files(counts).items():
+        path = root / name / relative
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(text, encoding="utf-8")
+    return root / name
+
+
+def api_headers(app: object, username: str, *, is_admin: bool = False) -> dict[str, str]:
+    """Create a user in a started app (`TestClient` entered) and return its auth headers."""
+    from custom_classifier.services import users
+
+    runtime = app.state.runtime  # type: ignore[attr-defined]
+    with runtime.databases.admin.session() as session:
+        if users.users.find_user(session, username) is None:
+            users.create_user(session, username, is_admin=is_admin)
+        key = users.create_api_key(session, username).key
+    return {"Authorization": f"Bearer {key}"}
