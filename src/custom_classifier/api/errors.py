@@ -36,7 +36,6 @@ STATUS_BY_CODE = {
     "internal_error": 500,
 }
 CODE_BY_HTTP_STATUS = {
-    400: "bad_request",
     401: "unauthenticated",
     403: "forbidden",
     404: "not_found",
@@ -84,6 +83,8 @@ async def _validation_error(_: Request, exc: Exception) -> JSONResponse:
 
 async def _http_error(_: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, HTTPException)
+    if exc.status_code == 400:  # FastAPI's "error parsing the body": a malformed request
+        return error_response(422, "invalid_request", f"the request is not valid: {exc.detail}")
     code = CODE_BY_HTTP_STATUS.get(exc.status_code, "http_error")
     return error_response(exc.status_code, code, str(exc.detail))
 

@@ -205,14 +205,14 @@ def _extract(archive: Path, destination: Path, settings: Settings) -> int:
 
 
 def _checked_members(bundle: zipfile.ZipFile, settings: Settings) -> list[zipfile.ZipInfo]:
-    members = [m for m in bundle.infolist() if not m.is_dir() and not _ignored(m.filename)]
-    unsafe = [m.filename for m in members if _unsafe(m)]
+    unsafe = [m.filename for m in bundle.infolist() if _unsafe(m)]
     if unsafe:
         raise UnsupportedUploadError(
             f"{len(unsafe)} zip entries have absolute paths, '..', or are links; "
             "only plain files in label folders are accepted",
             details={"entries": unsafe[:50]},
         )
+    members = [m for m in bundle.infolist() if not m.is_dir() and not _ignored(m.filename)]
     if not members:
         raise UnsupportedUploadError("the zip holds no files; put one folder per label in it")
     if len(members) > settings.max_upload_files:

@@ -52,7 +52,7 @@ def hash_key(key: str) -> str:
 
 
 def _parse_key(key: str) -> str | None:
-    parts = key.split("_")
+    parts = key.split("_", 2)
     if len(parts) != 3 or parts[0] != "cc" or not parts[1] or not parts[2]:
         return None
     return parts[1]
