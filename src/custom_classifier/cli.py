@@ -217,7 +217,11 @@ def _register_optional_commands() -> None:
     """Commands of the serving side, registered when their modules exist."""
     import importlib
 
-    for module_name in ("custom_classifier.cli_serve", "custom_classifier.cli_admin"):
+    for module_name in (
+        "custom_classifier.cli_serve",
+        "custom_classifier.cli_admin",
+        "custom_classifier.cli_worker",
+    ):
         try:
             module = importlib.import_module(module_name)
         except ModuleNotFoundError as error:

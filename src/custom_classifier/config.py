@@ -39,6 +39,12 @@ class Settings(BaseSettings):
     admin_database_url: str | None = None
     job_backend: Literal["embedded", "celery"] = "embedded"
     broker_url: str = "redis://127.0.0.1:6379/0"
+    broker_visibility_timeout: int = Field(
+        default=600,
+        ge=5,
+        description="Redis broker: seconds before an unacknowledged job message is delivered "
+        "again (a worker died); a job still running then is recognised and left alone.",
+    )
     embedded_workers: int = Field(default=1, ge=1)
     secret_key: SecretStr = SecretStr(DEFAULT_SECRET)
     mlflow_username: str | None = None

@@ -43,6 +43,10 @@ def make_job_queue(settings: Settings, database: Database) -> JobQueue:
         from custom_classifier.jobs.embedded import EmbeddedJobQueue
 
         return EmbeddedJobQueue(settings, database)
+    if settings.job_backend == "celery":
+        from custom_classifier.jobs.celery_queue import CeleryJobQueue
+
+        return CeleryJobQueue(settings, database)
     raise ServiceUnavailableError(
         f"CC_JOB_BACKEND={settings.job_backend!r} is not available yet; use 'embedded'",
         details={"job_backend": settings.job_backend},

@@ -1,0 +1,116 @@
+"""The Celery application of the training workers, and its one task.
+
+Messages carry a job id only; the job row is the source of truth. Late acknowledgement with a
+prefetch of one means a worker that dies mid-training leaves its message unacknowledged, so the
+broker delivers it again (RabbitMQ: when the connection drops; Redis: after the visibility
+timeout) and `prepare_delivery` decides what the new delivery does with the job.
+
+Importing this module does not import torch: the API builds the same app to send messages.
+"""
+
+from __future__ import annotations
+
+import logging
+from enum import StrEnum
+
+from celery import Celery, Task
+
+from custom_classifier.config import Settings, get_settings
+from custom_classifier.jobs.recovery import is_worker_dead, requeue_or_fail
+from custom_classifier.jobs.status import JobStatus
+from custom_classifier.storage import job_repository as jobs
+from custom_classifier.storage.engine import Database
+
+logger = logging.getLogger(__name__)
+
+TASK_NAME = "custom_classifier.train"
+QUEUE = "training"
+BUSY_RETRY_SECONDS = 30
+"""How soon a delivery that found its job running on a live worker looks again."""
+
+
+def make_celery_app(settings: Settings) -> Celery:
+    """The app for `settings.broker_url` (redis:// or amqp://), with the training task."""
+    app = Celery("custom_classifier", broker=settings.broker_url, set_as_current=False)
+    app.conf.update(
+        task_acks_late=True,
+        task_reject_on_worker_lost=True,
+        worker_prefetch_multiplier=1,
+        task_ignore_result=True,
+        task_default_queue=QUEUE,
+        task_serializer="json",
+        accept_content=["json"],
+        broker_connection_retry_on_startup=True,
+        # Redis only: an unacknowledged message is delivered again after this long. A job
+        # still running then is recognised by its heartbeat and left alone (see below).
+        broker_transport_options={"visibility_timeout": settings.broker_visibility_timeout},
+        # A broker hiccup must not abort a training: its next delivery finds it running.
+        worker_cancel_long_running_tasks_on_connection_loss=False,
+        worker_hijack_root_logger=False,
+    )
+    app.task(name=TASK_NAME, bind=True, acks_late=True, reject_on_worker_lost=True)(train)
+    return app
+
+
+class Delivery(StrEnum):
+    """What a delivered message does with its job."""
+
+    RUN = "run"
+    SKIP = "skip"
+    WAIT = "wait"
+
+
+def train(task: Task, job_id: str) -> str | None:
+    """Run the training job `job_id`; safe to deliver any number of times."""
+    settings = get_settings()
+    database = Database.connect(settings.resolved_database_url)
+    try:
+        delivery = prepare_delivery(database, job_id)
+    finally:
+        database.dispose()
+    if delivery is Delivery.WAIT:
+        raise task.retry(countdown=BUSY_RETRY_SECONDS, max_retries=None)
+    if delivery is Delivery.SKIP:
+        return None
+    from custom_classifier.jobs.tasks import execute_job
+
+    return execute_job(job_id, settings)
+
+
+def prepare_delivery(database: Database, job_id: str) -> Delivery:
+    """Decide, and record, what a delivery of `job_id` does.
+
+    A `running` job whose worker is dead (its process is gone, or it stopped beating) was
+    interrupted: it is re-queued, or failed once it ran out of attempts. A running job whose
+    worker is alive is a duplicate delivery; it is looked at again later, until it ends.
+    """
+    with database.session() as session:
+        job = jobs.find_job(session, job_id)
+        if job is None:
+            logger.warning("job %s does not exist; dropping its message", job_id)
+            return Delivery.SKIP
+        if job.status == JobStatus.QUEUED:
+            return Delivery.RUN
+        if job.status != JobStatus.RUNNING:
+            return Delivery.SKIP
+        if not is_worker_dead(job):
+            return Delivery.WAIT
+        outcome = requeue_or_fail(session, job, "the worker running this job stopped")
+    return Delivery.RUN if outcome == JobStatus.QUEUED else Delivery.SKIP
+
+
+def worker_arguments(
+    *, concurrency: int, loglevel: str, hostname: str | None, extra: list[str] | None = None
+) -> list[str]:
+    """`celery worker` arguments: one prefork child per concurrent training."""
+    arguments = [
+        "worker",
+        f"--concurrency={concurrency}",
+        "--pool=prefork",
+        f"--queues={QUEUE}",
+        f"--loglevel={loglevel}",
+        "--without-gossip",
+    ]
+    if hostname:
+        arguments.append(f"--hostname={hostname}")
+    return [*arguments, *(extra or [])]
