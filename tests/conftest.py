@@ -3,11 +3,18 @@
 from __future__ import annotations
 
 import os
+import shutil
+import sys
+from collections.abc import Iterator
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
 
-from factories import make_tiny_base_model
+from factories import TINY_LABELS, make_tiny_base_model, make_tiny_classifier
+
+if TYPE_CHECKING:
+    from custom_classifier.registry import Registry
 
 # No test may reach the Hugging Face hub; the bundled model and tiny models are local folders.
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
@@ -18,3 +25,47 @@ os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 def tiny_base_model(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A randomly initialised tiny BERT with the bundled MiniLM tokenizer (a local folder)."""
     return make_tiny_base_model(tmp_path_factory.mktemp("tiny-bert"))
+
+
+# --- registry (MLflow) -------------------------------------------------------------------------
+
+os.environ["MLFLOW_DISABLE_TELEMETRY"] = "true"
+os.environ.setdefault("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR", "false")
+
+
+@pytest.fixture(autouse=True)
+def _fail_on_leaked_mlflow_run() -> Iterator[None]:
+    """The product runs several trainings in one process: no test may leave an active run."""
+    yield
+    mlflow = sys.modules.get("mlflow")
+    if mlflow is not None and (run := mlflow.active_run()) is not None:
+        mlflow.end_run()
+        pytest.fail(f"the test left the MLflow run {run.info.run_id} active")
+
+
+@pytest.fixture(scope="session")
+def _empty_mlflow_store(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A migrated, empty MLflow SQLite store, copied for each test (migrating takes seconds)."""
+    from mlflow import MlflowClient
+
+    database = tmp_path_factory.mktemp("mlflow-template") / "mlflow.db"
+    MlflowClient(f"sqlite:///{database}", f"sqlite:///{database}").search_registered_models()
+    return database
+
+
+@pytest.fixture
+def registry(tmp_path: Path, _empty_mlflow_store: Path) -> Registry:
+    """A registry on a fresh SQLite store and artifact folder under `tmp_path`."""
+    from custom_classifier.registry import Registry
+
+    database = tmp_path / "mlflow.db"
+    shutil.copyfile(_empty_mlflow_store, database)
+    return Registry(f"sqlite:///{database}", artifact_root=tmp_path / "mlartifacts")
+
+
+@pytest.fixture(scope="session")
+def tiny_classifier_dir(tiny_base_model: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """An untrained two-label (`ham`, `spam`) classifier folder, as `fine_tune` writes it."""
+    return make_tiny_classifier(
+        tmp_path_factory.mktemp("tiny-classifier"), tiny_base_model, TINY_LABELS
+    )

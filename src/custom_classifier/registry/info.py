@@ -1,0 +1,56 @@
+"""What the registry tells its callers about runs and registered classifiers."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+
+
+@dataclass(frozen=True)
+class RunInfo:
+    """One training run; callers compare `owner` with the user before showing it."""
+
+    run_id: str
+    owner: str | None
+    classifier: str | None
+    outcome: str | None
+    """accepted | rejected | failed | cancelled; None while running or when never decided."""
+    status: str
+    """MLflow status: RUNNING, FINISHED, FAILED or KILLED."""
+    metrics: dict[str, float]
+    reasons: list[str] = field(default_factory=list)
+    error: str | None = None
+    started_at: datetime | None = None
+    ended_at: datetime | None = None
+
+    @property
+    def model_uri(self) -> str:
+        return f"runs:/{self.run_id}/model"
+
+
+@dataclass(frozen=True)
+class VersionInfo:
+    version: int
+    run_id: str | None
+    created_at: datetime
+    model_uri: str
+    """`models:/<registered name>/<version>`."""
+    aliases: list[str] = field(default_factory=list)
+    metrics: dict[str, float] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class ClassifierInfo:
+    name: str
+    """The name the owner chose."""
+    registered_name: str
+    """The MLflow registered model name (`<owner>.<name>`, or `<name>` without owner)."""
+    owner: str | None
+    created_at: datetime
+    versions: list[VersionInfo]
+    """Newest first."""
+    aliases: dict[str, int] = field(default_factory=dict)
+
+    @property
+    def champion(self) -> VersionInfo | None:
+        return next((v for v in self.versions if "champion" in v.aliases), None)

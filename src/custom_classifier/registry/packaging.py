@@ -1,0 +1,82 @@
+"""Build the pyfunc model folder of a fine-tuned classifier and log it into a run."""
+
+from __future__ import annotations
+
+import json
+import tempfile
+import threading
+import warnings
+from importlib.metadata import version
+from pathlib import Path
+
+import mlflow
+from mlflow import MlflowClient
+from mlflow.models import ModelSignature
+from mlflow.types import ColSpec, Schema, TensorSpec
+from packaging.version import Version
+
+from custom_classifier.registry import tags
+
+PYFUNC_MODEL_FILE = Path(__file__).with_name("pyfunc_model.py")
+TEXT_CLASSIFIER_FILE = Path(__file__).parents[1] / "inference" / "text_classifier.py"
+CLASSIFIER_FILE = "classifier.json"
+REQUIRED_PACKAGES = ("mlflow", "torch", "transformers", "numpy", "pandas")
+RESERVED_COLUMNS = ("label", "score")
+
+MODEL_CODE_LOCK = threading.Lock()
+"""MLflow runs a model-from-code file through one global (`mlflow.models.set_model`), so saving
+and loading such models must not overlap between threads."""
+
+
+def pip_requirements() -> list[str]:
+    """The packages the model needs, pinned to the installed public versions (no `+cpu`)."""
+    return [f"{name}=={Version(version(name)).public}" for name in REQUIRED_PACKAGES]
+
+
+def probability_columns(labels: list[str]) -> dict[str, str]:
+    """Output column of each label's probability: the label, or `proba_<label>` on a clash."""
+    return {label: f"proba_{label}" if label in RESERVED_COLUMNS else label for label in labels}
+
+
+def signature(labels: list[str]) -> ModelSignature:
+    """Input: a string column `text`. Output: `label`, `score` and one probability per label."""
+    outputs: list[ColSpec | TensorSpec] = [ColSpec("string", "label"), ColSpec("double", "score")]
+    outputs += [ColSpec("double", column) for column in probability_columns(labels).values()]
+    return ModelSignature(inputs=Schema([ColSpec("string", "text")]), outputs=Schema(outputs))
+
+
+def read_labels(model_dir: Path) -> list[str]:
+    settings_file = model_dir / CLASSIFIER_FILE
+    if not settings_file.is_file():
+        raise FileNotFoundError(
+            f"{settings_file} is missing; expected a folder written by fine_tune "
+            "(a Hugging Face model, its tokenizer and classifier.json)"
+        )
+    return list(json.loads(settings_file.read_text(encoding="utf-8"))["labels"])
+
+
+def save_pyfunc_model(model_dir: Path, path: Path) -> None:
+    """Write the pyfunc model of the fine-tuned folder `model_dir` into the new folder `path`."""
+    labels = read_labels(model_dir)
+    with MODEL_CODE_LOCK, warnings.catch_warnings():
+        # The signature is explicit: an input example would run the model while logging.
+        warnings.filterwarnings("ignore", message=r".*An input example was not provided")
+        mlflow.pyfunc.save_model(
+            path=str(path),
+            python_model=str(PYFUNC_MODEL_FILE),
+            artifacts={"classifier": str(model_dir)},
+            code_paths=[str(TEXT_CLASSIFIER_FILE)],
+            signature=signature(labels),
+            pip_requirements=pip_requirements(),
+            model_config={"probability_columns": probability_columns(labels)},
+            metadata={"labels": labels},
+        )
+
+
+def log_pyfunc_model(client: MlflowClient, run_id: str, model_dir: Path) -> str:
+    """Log the pyfunc model as the run's `model` artifact folder; return `runs:/<id>/model`."""
+    with tempfile.TemporaryDirectory(prefix="cc-model-") as tmp:
+        local = Path(tmp) / tags.MODEL_ARTIFACT_PATH
+        save_pyfunc_model(Path(model_dir), local)
+        client.log_artifacts(run_id, str(local), tags.MODEL_ARTIFACT_PATH)
+    return f"runs:/{run_id}/{tags.MODEL_ARTIFACT_PATH}"

@@ -1,0 +1,38 @@
+"""Keys of the tags and metrics the product writes on MLflow runs and registered models."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class TagKeys:
+    owner: str = "cc.owner"
+    classifier: str = "cc.classifier"
+    location: str = "cc.location"
+    labels: str = "cc.labels"
+    fingerprint: str = "cc.fingerprint"
+    outcome: str = "cc.outcome"
+    """accepted | rejected | failed | cancelled."""
+    reasons: str = "cc.reasons"
+    """JSON list of the reasons a model was rejected."""
+    error: str = "cc.error"
+    """`ExceptionType: message` of a failed run."""
+    job_id: str = "cc.job_id"
+
+
+TAGS = TagKeys()
+
+OUTCOME_ACCEPTED = "accepted"
+OUTCOME_REJECTED = "rejected"
+OUTCOME_FAILED = "failed"
+OUTCOME_CANCELLED = "cancelled"
+
+SUMMARY_METRICS = {"macro_f1": "test_macro_f1", "accuracy": "test_accuracy"}
+"""`VersionInfo.metrics` key -> the run metric it is read from (scores on the test split)."""
+
+CHAMPION = "champion"
+"""The alias that always points at the version predictions use by default."""
+
+MODEL_ARTIFACT_PATH = "model"
+"""Where `RunLogger.log_classifier_model` puts the pyfunc model inside the run's artifacts."""

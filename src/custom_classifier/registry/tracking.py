@@ -1,0 +1,348 @@
+"""`Registry`: MLflow runs, registered classifiers, aliases and model loading, per owner."""
+
+from __future__ import annotations
+
+import json
+import tempfile
+import threading
+import traceback
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+from urllib.parse import urlparse
+
+import mlflow
+from mlflow import MlflowClient
+from mlflow.entities import Run, RunStatus
+from mlflow.entities.model_registry import ModelVersion, RegisteredModel
+from mlflow.exceptions import MlflowException
+
+from custom_classifier.errors import (
+    ClassifierNotFoundError,
+    ConflictError,
+    InvalidRequestError,
+    ModelNotFoundError,
+    TrainingCancelledError,
+)
+from custom_classifier.registry import tags as keys
+from custom_classifier.registry.info import ClassifierInfo, RunInfo, VersionInfo
+from custom_classifier.registry.packaging import MODEL_CODE_LOCK
+from custom_classifier.registry.run_logger import RunLogger
+from custom_classifier.registry.tags import TAGS
+
+if TYPE_CHECKING:
+    from custom_classifier.inference.text_classifier import TextClassifier
+
+_MAX_TAG_CHARS = 5000
+
+
+def registered_model_name(owner: str | None, name: str) -> str:
+    """MLflow registered model name: `<owner>.<name>`, or `<name>` without owner."""
+    return name if owner is None else f"{owner}.{name}"
+
+
+def experiment_name(owner: str | None) -> str:
+    return f"cc/{owner or 'local'}"
+
+
+class Registry:
+    """Every training is a run in the owner's experiment `cc/<owner>`; accepted models are
+    registered as `<owner>.<name>` with the alias `champion` on the newest version."""
+
+    def __init__(self, tracking_uri: str, artifact_root: Path | None = None) -> None:
+        self.tracking_uri = tracking_uri
+        self.artifact_root = artifact_root or _default_artifact_root(tracking_uri)
+        self._client = MlflowClient(tracking_uri=tracking_uri, registry_uri=tracking_uri)
+        self._experiments: dict[str, str] = {}
+        self._lock = threading.Lock()
+
+    registered_model_name = staticmethod(registered_model_name)
+
+    # -- runs -----------------------------------------------------------------------------------
+
+    @contextmanager
+    def start_run(
+        self, owner: str | None, classifier_name: str, tags: dict[str, Any] | None = None
+    ) -> Iterator[RunLogger]:
+        """A run that always ends: FINISHED, FAILED (an exception) or KILLED (cancelled)."""
+        run_tags = {key: str(value) for key, value in (tags or {}).items()}
+        run_tags[TAGS.classifier] = classifier_name
+        if owner is not None:
+            run_tags[TAGS.owner] = owner
+        run = self._client.create_run(
+            self._experiment_id(owner), run_name=classifier_name, tags=run_tags
+        )
+        run_id = run.info.run_id
+        try:
+            yield RunLogger(self._client, run_id)
+        except TrainingCancelledError:
+            self._end_run(run_id, RunStatus.KILLED, {TAGS.outcome: keys.OUTCOME_CANCELLED})
+            raise
+        except BaseException as exc:
+            error = "".join(traceback.format_exception_only(exc)).strip()[:_MAX_TAG_CHARS]
+            outcome = {TAGS.outcome: keys.OUTCOME_FAILED, TAGS.error: error}
+            self._end_run(run_id, RunStatus.FAILED, outcome)
+            raise
+        else:
+            self._client.set_terminated(run_id, RunStatus.to_string(RunStatus.FINISHED))
+
+    def mark_rejected(self, run_id: str, reasons: list[str]) -> None:
+        """Tag a finished run whose model did not pass the acceptance criteria."""
+        self._client.set_tag(run_id, TAGS.outcome, keys.OUTCOME_REJECTED)
+        self._client.set_tag(run_id, TAGS.reasons, json.dumps(reasons)[:_MAX_TAG_CHARS])
+
+    def find_run(self, run_id: str) -> RunInfo | None:
+        """The run, or None when there is none with this id."""
+        try:
+            run = self._client.get_run(run_id)
+        except MlflowException:
+            return None
+        return _run_info(run)
+
+    # -- registered classifiers -----------------------------------------------------------------
+
+    def register(self, run_id: str, owner: str | None, classifier_name: str) -> int:
+        """Register the run's model as a new version and move `champion` to it."""
+        name = registered_model_name(owner, classifier_name)
+        self._ensure_registered_model(name, owner)
+        run = self._client.get_run(run_id)
+        source = f"{run.info.artifact_uri}/{keys.MODEL_ARTIFACT_PATH}"
+        owner_tags = {} if owner is None else {TAGS.owner: owner}
+        version = self._client.create_model_version(
+            name, source, run_id=run_id, tags=owner_tags, await_creation_for=60
+        )
+        self._client.set_registered_model_alias(name, keys.CHAMPION, version.version)
+        self._client.set_tag(run_id, TAGS.outcome, keys.OUTCOME_ACCEPTED)
+        return int(version.version)
+
+    def list_classifiers(self, owner: str | None) -> list[ClassifierInfo]:
+        """The owner's registered classifiers, by name."""
+        models = [m for m in self._all_registered_models() if _owner_of(m) == owner]
+        return sorted((self._classifier_info(m) for m in models), key=lambda c: c.name)
+
+    def get_classifier(self, owner: str | None, name: str) -> ClassifierInfo:
+        """The owner's classifier; `ClassifierNotFoundError` when absent or someone else's."""
+        return self._classifier_info(self._owned_model(owner, name))
+
+    def set_alias(self, owner: str | None, name: str, alias: str, version: int) -> None:
+        """Point `alias` (for example `champion`) at an existing version."""
+        model = self._owned_model(owner, name)
+        self._get_version(model.name, version)
+        try:
+            self._client.set_registered_model_alias(model.name, alias, str(version))
+        except MlflowException as exc:
+            raise InvalidRequestError(f"alias {alias!r} cannot be set: {exc.message}") from None
+
+    def resolve_alias(self, model_uri: str) -> str:
+        """`models:/<name>@<alias>` -> `models:/<name>/<version>`; other URIs unchanged."""
+        if not model_uri.startswith("models:/") or "@" not in model_uri:
+            return model_uri
+        name, _, alias = model_uri.removeprefix("models:/").rpartition("@")
+        try:
+            version = self._client.get_model_version_by_alias(name, alias)
+        except MlflowException:
+            raise _model_not_found(model_uri) from None
+        return f"models:/{name}/{version.version}"
+
+    # -- models ---------------------------------------------------------------------------------
+
+    def load_text_classifier(self, model_uri: str) -> TextClassifier:
+        """Load a logged or registered model (`runs:/`, `models:/name/1`, `models:/name@alias`)."""
+        with tempfile.TemporaryDirectory(prefix="cc-load-") as tmp:
+            local = self._download_model(model_uri, Path(tmp))
+            with MODEL_CODE_LOCK:
+                pyfunc = mlflow.pyfunc.load_model(str(local))
+        return pyfunc.unwrap_python_model().classifier  # type: ignore[no-any-return]
+
+    def _artifact_uri(self, model_uri: str) -> str:
+        """Where a `models:/` URI's files are; MLflow would ask the *global* registry URI."""
+        if not model_uri.startswith("models:/"):
+            return model_uri
+        pinned = self.resolve_alias(model_uri)
+        name, _, version = pinned.removeprefix("models:/").rpartition("/")
+        if not name or not version.isdigit():
+            raise _model_not_found(model_uri)
+        try:
+            return str(self._client.get_model_version_download_uri(name, version))
+        except MlflowException:
+            raise _model_not_found(model_uri) from None
+
+    def _download_model(self, model_uri: str, destination: Path) -> Path:
+        artifact_uri = self._artifact_uri(model_uri)
+        try:
+            local = Path(
+                mlflow.artifacts.download_artifacts(
+                    artifact_uri=artifact_uri,
+                    dst_path=str(destination),
+                    tracking_uri=self.tracking_uri,
+                    registry_uri=self.tracking_uri,
+                )
+            )
+        except (MlflowException, OSError):
+            raise _model_not_found(model_uri) from None
+        if not (local / "MLmodel").is_file():
+            raise _model_not_found(model_uri)
+        return local
+
+    # -- helpers --------------------------------------------------------------------------------
+
+    def _experiment_id(self, owner: str | None) -> str:
+        name = experiment_name(owner)
+        with self._lock:
+            if name not in self._experiments:
+                self._experiments[name] = self._get_or_create_experiment(name)
+            return self._experiments[name]
+
+    def _get_or_create_experiment(self, name: str) -> str:
+        experiment = self._client.get_experiment_by_name(name)
+        if experiment is not None:
+            if experiment.lifecycle_stage == "deleted":  # deleted in the MLflow UI: runs need it
+                self._client.restore_experiment(experiment.experiment_id)
+            return str(experiment.experiment_id)
+        location = None
+        if self.artifact_root is not None and _has_local_artifacts(self.tracking_uri):
+            location = (Path(self.artifact_root) / name).resolve().as_uri()
+        try:
+            return str(self._client.create_experiment(name, artifact_location=location))
+        except MlflowException:  # created meanwhile by another process
+            experiment = self._client.get_experiment_by_name(name)
+            if experiment is None:
+                raise
+            return str(experiment.experiment_id)
+
+    def _ensure_registered_model(self, name: str, owner: str | None) -> None:
+        try:
+            model = self._client.get_registered_model(name)
+        except MlflowException:
+            owner_tags = {} if owner is None else {TAGS.owner: owner}
+            try:
+                self._client.create_registered_model(name, tags=owner_tags)
+                return
+            except MlflowException:  # created meanwhile
+                model = self._client.get_registered_model(name)
+        if _owner_of(model) != owner:
+            raise ConflictError(
+                f"the registered model {name!r} belongs to another owner; "
+                "choose another classifier name"
+            )
+
+    def _owned_model(self, owner: str | None, name: str) -> RegisteredModel:
+        registered = registered_model_name(owner, name)
+        try:
+            model = self._client.get_registered_model(registered)
+        except MlflowException:
+            model = None
+        if model is None or _owner_of(model) != owner:
+            raise ClassifierNotFoundError(
+                f"no classifier named {name!r}; train one first or pick one from the list",
+                details={"name": name},
+            )
+        return model
+
+    def _get_version(self, registered: str, version: int) -> ModelVersion:
+        try:
+            return self._client.get_model_version(registered, str(version))
+        except MlflowException:
+            raise _model_not_found(f"models:/{registered}/{version}") from None
+
+    def _all_registered_models(self) -> list[RegisteredModel]:
+        models: list[RegisteredModel] = []
+        token = None
+        while True:
+            page = self._client.search_registered_models(max_results=1000, page_token=token)
+            models.extend(page)
+            token = page.token
+            if not token:
+                return models
+
+    def _classifier_info(self, model: RegisteredModel) -> ClassifierInfo:
+        owner = _owner_of(model)
+        versions = self._client.search_model_versions(f"name = '{model.name}'")
+        aliases: dict[str, int] = {a: int(v) for a, v in (model.aliases or {}).items()}
+        infos = [self._version_info(model.name, v, aliases) for v in versions]
+        return ClassifierInfo(
+            name=model.name if owner is None else model.name.removeprefix(f"{owner}."),
+            registered_name=model.name,
+            owner=owner,
+            created_at=_datetime(model.creation_timestamp),
+            versions=sorted(infos, key=lambda v: v.version, reverse=True),
+            aliases=aliases,
+        )
+
+    def _version_info(
+        self, registered: str, version: ModelVersion, aliases: dict[str, int]
+    ) -> VersionInfo:
+        number = int(version.version)
+        metrics: dict[str, float] = {}
+        if version.run_id:
+            run_metrics = self._client.get_run(version.run_id).data.metrics
+            metrics = {
+                key: run_metrics[source]
+                for key, source in keys.SUMMARY_METRICS.items()
+                if source in run_metrics
+            }
+        return VersionInfo(
+            version=number,
+            run_id=version.run_id or None,
+            created_at=_datetime(version.creation_timestamp),
+            model_uri=f"models:/{registered}/{number}",
+            aliases=sorted(a for a, v in aliases.items() if v == number),
+            metrics=metrics,
+        )
+
+    def _end_run(self, run_id: str, status: int, outcome_tags: dict[str, str]) -> None:
+        try:
+            for key, value in outcome_tags.items():
+                self._client.set_tag(run_id, key, value)
+        finally:
+            self._client.set_terminated(run_id, RunStatus.to_string(status))
+
+
+def _default_artifact_root(tracking_uri: str) -> Path | None:
+    """Next to the SQLite file (`<home>/mlartifacts`), like `Settings.artifact_root`."""
+    parsed = urlparse(tracking_uri)
+    if parsed.scheme == "sqlite" and tracking_uri.startswith("sqlite:///"):
+        database = tracking_uri.removeprefix("sqlite:///")
+        if database and database != ":memory:":
+            return Path(database).parent / "mlartifacts"
+    return None
+
+
+def _has_local_artifacts(tracking_uri: str) -> bool:
+    """A tracking server decides where artifacts go; a database store needs a folder from us."""
+    return urlparse(tracking_uri).scheme not in ("http", "https", "databricks")
+
+
+def _owner_of(model: RegisteredModel) -> str | None:
+    return (model.tags or {}).get(TAGS.owner) or None
+
+
+def _datetime(milliseconds: int | None) -> datetime:
+    return datetime.fromtimestamp((milliseconds or 0) / 1000, tz=UTC)
+
+
+def _model_not_found(model_uri: str) -> ModelNotFoundError:
+    return ModelNotFoundError(
+        f"no model found at {model_uri!r}; expected runs:/<run id>/model of a finished training, "
+        "models:/<name>/<version> or models:/<name>@<alias> of a registered classifier",
+        details={"model_uri": model_uri},
+    )
+
+
+def _run_info(run: Run) -> RunInfo:
+    run_tags = run.data.tags
+    reasons = json.loads(run_tags[TAGS.reasons]) if TAGS.reasons in run_tags else []
+    return RunInfo(
+        run_id=run.info.run_id,
+        owner=run_tags.get(TAGS.owner) or None,
+        classifier=run_tags.get(TAGS.classifier),
+        outcome=run_tags.get(TAGS.outcome),
+        status=run.info.status,
+        metrics=dict(run.data.metrics),
+        reasons=reasons,
+        error=run_tags.get(TAGS.error),
+        started_at=_datetime(run.info.start_time) if run.info.start_time else None,
+        ended_at=_datetime(run.info.end_time) if run.info.end_time else None,
+    )

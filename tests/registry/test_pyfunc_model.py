@@ -1,0 +1,84 @@
+"""The logged pyfunc model, as MLflow and other Python environments see it."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import mlflow
+import pandas as pd
+import pytest
+
+from custom_classifier.registry.packaging import probability_columns, save_pyfunc_model
+from factories import TINY_LABELS
+
+
+@pytest.fixture(scope="module")
+def pyfunc_dir(tiny_classifier_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    path = tmp_path_factory.mktemp("pyfunc") / "model"
+    save_pyfunc_model(tiny_classifier_dir, path)
+    return path
+
+
+def test_the_model_declares_its_signature_and_pinned_requirements(pyfunc_dir: Path) -> None:
+    info = mlflow.models.get_model_info(str(pyfunc_dir))
+
+    assert info.signature.inputs.input_names() == ["text"]
+    assert info.signature.outputs.input_names() == ["label", "score", *TINY_LABELS]
+    assert set(info.flavors) == {"python_function"}
+    requirements = (pyfunc_dir / "requirements.txt").read_text().split()
+    assert {r.split("==")[0] for r in requirements} >= {"torch", "transformers", "numpy", "pandas"}
+    assert all("==" in r and "+" not in r for r in requirements)
+    assert (pyfunc_dir / "code" / "text_classifier.py").is_file()
+
+
+def test_the_pyfunc_predicts_one_row_per_text_with_the_signature_columns(
+    pyfunc_dir: Path,
+) -> None:
+    model = mlflow.pyfunc.load_model(str(pyfunc_dir))
+
+    output = model.predict(pd.DataFrame({"text": ["win money now", "see you at lunch"]}))
+
+    assert list(output.columns) == ["label", "score", *TINY_LABELS]
+    assert set(output["label"]) <= set(TINY_LABELS)
+    assert output[TINY_LABELS].sum(axis=1).round(6).tolist() == [1.0, 1.0]
+    assert (output["score"] == output[TINY_LABELS].max(axis=1)).all()
+    unwrapped = model.unwrap_python_model()
+    assert len(unwrapped.predict(None, ["a", "b", "c"])) == 3  # a plain list is fine too
+    assert len(unwrapped.predict(None, pd.Series(["a"]))) == 1
+
+
+def test_probability_columns_never_clash_with_label_and_score() -> None:
+    assert probability_columns(["label", "score", "spam"]) == {
+        "label": "proba_label",
+        "score": "proba_score",
+        "spam": "spam",
+    }
+
+
+def test_the_model_loads_without_the_custom_classifier_package(pyfunc_dir: Path) -> None:
+    script = textwrap.dedent(
+        f"""
+        import sys
+
+        class Block:
+            def find_spec(self, name, path=None, target=None):
+                if name == "custom_classifier" or name.startswith("custom_classifier."):
+                    raise ModuleNotFoundError(name)
+
+        sys.meta_path.insert(0, Block())
+        import mlflow
+
+        model = mlflow.pyfunc.load_model({str(pyfunc_dir)!r})
+        print(model.predict({{"text": ["hello"]}})["label"][0])
+        assert "custom_classifier" not in sys.modules
+        """
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, timeout=300, check=False
+    )
+
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert done.stdout.split()[-1] in TINY_LABELS
