@@ -18,6 +18,8 @@ from custom_classifier.errors import CustomClassifierError, InvalidDatasetError
 
 os.environ.setdefault("MLFLOW_DISABLE_TELEMETRY", "true")
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+# The newly initialised classification head is expected; its load report would bury the progress bar.
+os.environ.setdefault("TRANSFORMERS_VERBOSITY", "error")
 
 app = typer.Typer(help="Train and serve document classifiers from folders of labeled documents.")
 console = Console(stderr=True)
