@@ -31,8 +31,9 @@ def test_serve_creates_the_admin_and_answers(tmp_path: Path) -> None:
         _wait_healthy(base, server)
         key = re.search(r"cc_[0-9a-f]+_\S+", log.read_text())
         assert key is not None, log.read_text()
-        me = httpx.get(f"{base}/api/v1/me", headers={"Authorization": f"Bearer {key.group()}"})
-        ready = httpx.get(f"{base}/readyz")
+        auth = {"Authorization": f"Bearer {key.group()}"}
+        me = httpx.get(f"{base}/api/v1/me", headers=auth, timeout=60)
+        ready = httpx.get(f"{base}/readyz", timeout=60)
     finally:
         server.terminate()
         server.wait(timeout=30)
