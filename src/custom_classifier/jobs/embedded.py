@@ -183,6 +183,7 @@ class _Worker:
             stderr=subprocess.STDOUT,
             stdin=subprocess.DEVNULL,
             env=environment,
+            start_new_session=True,  # Ctrl-C on the server must not hit the worker directly
         )
         logger.info("job %s started in worker process %s", job_id, process.pid)
         return cls(job_id, process, log)
