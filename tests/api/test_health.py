@@ -16,6 +16,9 @@ def test_metrics_count_requests_and_jobs(client: TestClient) -> None:
     text = client.get("/metrics").text
 
     assert 'cc_http_requests_total{method="GET",route="/healthz",status="200"}' in text
+    client.get("/api/v1/jobs/abc")
+    text = client.get("/metrics").text
+    assert 'route="/api/v1/jobs/{job_id}",status="401"' in text
     assert 'cc_jobs{state="queued"} 0.0' in text
 
 

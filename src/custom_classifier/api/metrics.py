@@ -16,6 +16,8 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from custom_classifier.services import jobs
 
+API_PREFIX = "/api/v1"
+
 if TYPE_CHECKING:
     from custom_classifier.services.runtime import Runtime
 
@@ -96,5 +98,9 @@ class MetricsMiddleware:
 
 
 def _route_template(scope: Scope) -> str:
-    route = scope.get("route")
-    return str(getattr(route, "path", "unmatched"))
+    """`/api/v1/jobs/{job_id}`: the route's template below the prefix its router is mounted at."""
+    template = getattr(scope.get("route"), "path", None)
+    if template is None:
+        return "unmatched"
+    prefix = API_PREFIX if str(scope.get("path", "")).startswith(API_PREFIX + "/") else ""
+    return prefix + str(template) if not str(template).startswith(API_PREFIX) else str(template)
