@@ -9,6 +9,7 @@ from typing import Literal
 
 from pydantic import Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+from sqlalchemy import make_url
 
 DEFAULT_SECRET = "change-me"
 
@@ -68,7 +69,28 @@ class Settings(BaseSettings):
                 "(for example `python -c 'import secrets; print(secrets.token_urlsafe(48))'`) "
                 "before starting in production"
             )
+        if self.environment == "production":
+            self._refuse_default_service_secrets()
         return self
+
+    def _refuse_default_service_secrets(self) -> None:
+        if self.mlflow_username:
+            password = self.mlflow_password.get_secret_value() if self.mlflow_password else ""
+            if password in (DEFAULT_SECRET, "") or len(password) < 12:
+                raise ValueError(
+                    "CC_MLFLOW_PASSWORD is missing, still 'change-me' or shorter than 12 "
+                    "characters; set the MLflow service account's password before starting in "
+                    "production"
+                )
+        for name, url in (
+            ("CC_DATABASE_URL", self.database_url),
+            ("CC_ADMIN_DATABASE_URL", self.admin_database_url),
+        ):
+            if url and make_url(url).password in (DEFAULT_SECRET, ""):
+                raise ValueError(
+                    f"{name} still uses the password 'change-me'; set the database "
+                    "password (POSTGRES_PASSWORD / ADMIN_DB_PASSWORD) before starting in production"
+                )
 
     @property
     def resolved_home(self) -> Path:

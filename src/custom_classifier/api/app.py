@@ -12,11 +12,20 @@ from fastapi.concurrency import run_in_threadpool
 
 from custom_classifier.api.errors import install_error_handlers
 from custom_classifier.api.metrics import Metrics, MetricsMiddleware
-from custom_classifier.api.routes import classifiers, datasets, health, jobs, models, users
+from custom_classifier.api.routes import (
+    classifiers,
+    datasets,
+    health,
+    jobs,
+    mlflow_access,
+    models,
+    users,
+)
 from custom_classifier.api.schemas import ErrorEnvelope
 from custom_classifier.config import Settings, get_settings
 from custom_classifier.services.runtime import Runtime
 from custom_classifier.services.users import NewApiKey, ensure_initial_admin
+from custom_classifier.ui.routes import install_ui
 
 logger = logging.getLogger(__name__)
 
@@ -53,11 +62,12 @@ def create_app(settings: Settings | None = None, *, run_jobs: bool = True) -> Fa
     install_error_handlers(app)
     app.add_middleware(MetricsMiddleware, metrics=metrics)
     api = APIRouter(prefix=API_PREFIX, responses=_ERRORS)  # type: ignore[arg-type]
-    for module in (classifiers, jobs, models, datasets, users):
+    for module in (classifiers, jobs, models, datasets, users, mlflow_access):
         api.include_router(module.router)
     api.include_router(health.router, include_in_schema=False)
     app.include_router(api)
     app.include_router(health.router)
+    install_ui(app)
     return app
 
 

@@ -11,6 +11,7 @@ Importing this module does not import torch: the API builds the same app to send
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from enum import StrEnum
 
 from celery import Celery, Task
@@ -20,11 +21,13 @@ from custom_classifier.jobs.recovery import is_worker_dead, requeue_or_fail
 from custom_classifier.jobs.status import JobStatus
 from custom_classifier.storage import job_repository as jobs
 from custom_classifier.storage.engine import Database
+from custom_classifier.storage.tables import JobRecord
 
 logger = logging.getLogger(__name__)
 
 TASK_NAME = "custom_classifier.train"
 QUEUE = "training"
+INTERRUPTED = "the worker running this job stopped"
 BUSY_RETRY_SECONDS = 30
 """How soon a delivery that found its job running on a live worker looks again."""
 
@@ -43,13 +46,26 @@ def make_celery_app(settings: Settings) -> Celery:
         broker_connection_retry_on_startup=True,
         # Redis only: an unacknowledged message is delivered again after this long. A job
         # still running then is recognised by its heartbeat and left alone (see below).
-        broker_transport_options={"visibility_timeout": settings.broker_visibility_timeout},
+        broker_transport_options=_transport_options(settings.broker_visibility_timeout),
         # A broker hiccup must not abort a training: its next delivery finds it running.
         worker_cancel_long_running_tasks_on_connection_loss=False,
         worker_hijack_root_logger=False,
     )
     app.task(name=TASK_NAME, bind=True, acks_late=True, reject_on_worker_lost=True)(train)
     return app
+
+
+def _transport_options(visibility_timeout: int) -> dict[str, int]:
+    """Redis: a dead worker's message comes back within about 1.25 visibility timeouts.
+
+    kombu looks for expired messages every `interval * throttle` seconds (100 by default).
+    """
+    interval = max(1, min(10, visibility_timeout // 4))
+    return {
+        "visibility_timeout": visibility_timeout,
+        "unacked_restore_interval": interval,
+        "unacked_restore_throttle": 1,
+    }
 
 
 class Delivery(StrEnum):
@@ -65,7 +81,7 @@ def train(task: Task, job_id: str) -> str | None:
     settings = get_settings()
     database = Database.connect(settings.resolved_database_url)
     try:
-        delivery = prepare_delivery(database, job_id)
+        delivery = prepare_delivery(database, job_id, on_interrupted=_end_runs(settings))
     finally:
         database.dispose()
     if delivery is Delivery.WAIT:
@@ -77,11 +93,29 @@ def train(task: Task, job_id: str) -> str | None:
     return execute_job(job_id, settings)
 
 
-def prepare_delivery(database: Database, job_id: str) -> Delivery:
+def _end_runs(settings: Settings) -> Callable[[JobRecord], None]:
+    def end_runs(job: JobRecord) -> None:
+        from custom_classifier.registry.interrupted import end_interrupted_runs
+
+        try:
+            end_interrupted_runs(settings, job.owner, job.id, INTERRUPTED)
+        except Exception:  # noqa: BLE001 - the job is recovered all the same
+            logger.warning("could not end the interrupted runs of job %s", job.id, exc_info=True)
+
+    return end_runs
+
+
+def prepare_delivery(
+    database: Database,
+    job_id: str,
+    *,
+    on_interrupted: Callable[[JobRecord], None] | None = None,
+) -> Delivery:
     """Decide, and record, what a delivery of `job_id` does.
 
     A `running` job whose worker is dead (its process is gone, or it stopped beating) was
-    interrupted: it is re-queued, or failed once it ran out of attempts. A running job whose
+    interrupted: it is re-queued, or failed once it ran out of attempts, and `on_interrupted`
+    ends the MLflow run the dead worker left open. A running job whose
     worker is alive is a duplicate delivery; it is looked at again later, until it ends.
     """
     with database.session() as session:
@@ -95,7 +129,9 @@ def prepare_delivery(database: Database, job_id: str) -> Delivery:
             return Delivery.SKIP
         if not is_worker_dead(job):
             return Delivery.WAIT
-        outcome = requeue_or_fail(session, job, "the worker running this job stopped")
+        outcome = requeue_or_fail(session, job, INTERRUPTED)
+    if on_interrupted is not None:
+        on_interrupted(job)
     return Delivery.RUN if outcome == JobStatus.QUEUED else Delivery.SKIP
 
 

@@ -34,6 +34,7 @@ from custom_classifier.registry.tags import TAGS
 
 if TYPE_CHECKING:
     from custom_classifier.inference.text_classifier import TextClassifier
+    from custom_classifier.registry.accounts import OwnerAccess
 
 _MAX_TAG_CHARS = 5000
 
@@ -51,8 +52,15 @@ class Registry:
     """Every training is a run in the owner's experiment `cc/<owner>`; accepted models are
     registered as `<owner>.<name>` with the alias `champion` on the newest version."""
 
-    def __init__(self, tracking_uri: str, artifact_root: Path | None = None) -> None:
+    def __init__(
+        self,
+        tracking_uri: str,
+        artifact_root: Path | None = None,
+        *,
+        access: OwnerAccess | None = None,
+    ) -> None:
         self.tracking_uri = tracking_uri
+        self._access = access
         self.artifact_root = artifact_root or _default_artifact_root(tracking_uri)
         self._client = MlflowClient(tracking_uri=tracking_uri, registry_uri=tracking_uri)
         self._experiments: dict[str, str] = {}
@@ -192,7 +200,10 @@ class Registry:
         name = experiment_name(owner)
         with self._lock:
             if name not in self._experiments:
-                self._experiments[name] = self._get_or_create_experiment(name)
+                experiment_id = self._get_or_create_experiment(name)
+                if self._access is not None and owner is not None:
+                    self._access.grant_experiment(owner, experiment_id)
+                self._experiments[name] = experiment_id
             return self._experiments[name]
 
     def _get_or_create_experiment(self, name: str) -> str:
@@ -213,6 +224,11 @@ class Registry:
             return str(experiment.experiment_id)
 
     def _ensure_registered_model(self, name: str, owner: str | None) -> None:
+        self._find_or_create_registered_model(name, owner)
+        if self._access is not None and owner is not None:
+            self._access.grant_registered_model(owner, name)
+
+    def _find_or_create_registered_model(self, name: str, owner: str | None) -> None:
         try:
             model = self._client.get_registered_model(name)
         except MlflowException:

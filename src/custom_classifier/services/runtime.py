@@ -38,9 +38,9 @@ class Runtime:
 
     @cached_property
     def registry(self) -> Registry:
-        from custom_classifier.registry.tracking import Registry
+        from custom_classifier.registry.accounts import registry_for
 
-        return Registry(self.settings.resolved_tracking_uri, self.settings.artifact_root)
+        return registry_for(self.settings)
 
     @cached_property
     def predictor(self) -> Predictor:

@@ -84,8 +84,8 @@ def run_training(
 
     from custom_classifier.corpus.reader import load_corpus
     from custom_classifier.corpus.split import split_corpus
+    from custom_classifier.registry.accounts import registry_for
     from custom_classifier.registry.tags import TAGS
-    from custom_classifier.registry.tracking import Registry
     from custom_classifier.training.acceptance import decide
 
     report = on_progress or _noop_progress
@@ -107,7 +107,7 @@ def run_training(
     timings["read_seconds"] = time.perf_counter() - started
 
     base_model = request.base_model or settings.base_model
-    registry = Registry(settings.resolved_tracking_uri, artifact_root=settings.artifact_root)
+    registry = registry_for(settings)
     tags = {
         TAGS.location: str(request.location),
         TAGS.labels: ",".join(corpus.labels),

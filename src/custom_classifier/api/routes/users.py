@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from fastapi import APIRouter, status
 
-from custom_classifier.api.deps import AdminSessionDep, AdminUser, CurrentUser
+from custom_classifier.api.deps import AdminSessionDep, AdminUser, CurrentUser, SettingsDep
 from custom_classifier.api.schemas import (
     ApiKeyCreate,
     ApiKeyCreated,
@@ -17,7 +17,7 @@ from custom_classifier.api.schemas import (
     UserUpdate,
 )
 from custom_classifier.errors import UserNotFoundError
-from custom_classifier.services import users
+from custom_classifier.services import mlflow_access, users
 from custom_classifier.services.users import Identity, NewApiKey
 
 router = APIRouter(tags=["users"])
@@ -35,10 +35,13 @@ def list_users(_: AdminUser, session: AdminSessionDep) -> UsersPublic:
 
 
 @router.post("/users", response_model=UserCreated, status_code=status.HTTP_201_CREATED)
-def create_user(body: UserCreate, _: AdminUser, session: AdminSessionDep) -> UserCreated:
+def create_user(
+    body: UserCreate, _: AdminUser, session: AdminSessionDep, settings: SettingsDep
+) -> UserCreated:
     """Create a user and a first API key (shown once)."""
     record = users.create_user(session, body.username, is_admin=body.is_admin)
     key = users.create_api_key(session, body.username)
+    mlflow_access.provision_user(settings, body.username)  # before commit: both or neither
     session.commit()
     public = UserPublic.from_record(record)
     return UserCreated(**public.model_dump(), api_key=_created(key))
