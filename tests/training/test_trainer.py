@@ -9,10 +9,18 @@ import pytest
 
 from custom_classifier.corpus.models import Document, Split
 from custom_classifier.errors import BaseModelError, TrainingCancelledError, TrainingError
-from custom_classifier.inference.text_classifier import TextClassifier
+from custom_classifier.inference.text_classifier import (
+    ONNX_FILE,
+    TextClassifier,
+    make_collator,
+    pad_windows,
+)
 from custom_classifier.training.arguments import Progress, TrainingArguments
 from custom_classifier.training.trainer import (
+    EncodedSplit,
     FineTuneResult,
+    WindowBank,
+    batch_policy,
     class_weights,
     fine_tune,
     shuffled_length_batches,
@@ -78,6 +86,66 @@ def test_fine_tune_saves_a_classifier_that_predicts_labels(trained) -> None:
     for prediction in predictions:
         assert sum(prediction["scores"].values()) == pytest.approx(1.0)
         assert prediction["score"] == max(prediction["scores"].values())
+
+
+def test_the_int8_onnx_model_predicts_the_labels_of_the_pytorch_model(trained) -> None:
+    result, _ = trained
+    texts = [d.text for d in make_topic_split(LABELS, test=20).test] + ["", "goal bank " * 30]
+
+    fast = TextClassifier.load(result.model_dir)
+    reference = TextClassifier.load(result.model_dir, backend="torch")
+
+    assert (result.model_dir / ONNX_FILE).is_file() and fast.backend == "onnx"
+    assert [p["label"] for p in fast.predict(texts)] == [
+        p["label"] for p in reference.predict(texts)
+    ]
+
+
+def test_no_onnx_model_when_the_export_is_off(tiny_base_model: Path, tmp_path: Path) -> None:
+    args = replace(FAST, epochs=1, export_onnx=False)
+
+    result = fine_tune(str(tiny_base_model), make_topic_split(LABELS), LABELS, args, tmp_path)
+
+    assert not (result.model_dir / ONNX_FILE).exists()
+    assert TextClassifier.load(result.model_dir).backend == "torch"
+
+
+def test_window_bank_batches_match_the_padding_collator(tiny_base_model: Path) -> None:
+    import torch
+    from transformers import AutoTokenizer
+
+    tokenizer = AutoTokenizer.from_pretrained(tiny_base_model)
+    windows = [np.arange(1, n + 1, dtype=np.int32) for n in (5, 3, 7, 7)]
+    bank = WindowBank(
+        EncodedSplit(windows, np.arange(4), np.array([0, 1, 0, 1])), 0, torch.device("cpu")
+    )
+    rows = np.array([2, 1, 0])
+
+    inputs, targets = bank.batch(rows, torch.from_numpy(rows))
+
+    expected = make_collator(tokenizer, torch.device("cpu"))(
+        [{"input_ids": windows[i].tolist()} for i in rows]
+    )
+    assert torch.equal(inputs["input_ids"], expected["input_ids"])
+    assert torch.equal(inputs["attention_mask"], expected["attention_mask"])
+    assert targets.tolist() == [0, 1, 0]
+    uniform, _ = bank.batch(np.array([2, 3]), torch.tensor([2, 3]))
+    assert "attention_mask" not in uniform and uniform["input_ids"].shape == (2, 7)
+    ids, mask = pad_windows([windows[i] for i in rows], 0)
+    assert np.array_equal(ids, expected["input_ids"].numpy())
+    assert np.array_equal(mask, expected["attention_mask"].numpy())
+
+
+def test_a_gpu_trains_with_its_own_batch_size_and_learning_rate() -> None:
+    import torch
+
+    args = TrainingArguments(
+        batch_size=16, learning_rate=5e-5, gpu_batch_size=64, gpu_learning_rate=1e-4
+    )
+
+    assert batch_policy(args, torch.device("cpu")) == (16, 5e-5)
+    assert batch_policy(args, torch.device("cuda")) == (64, 1e-4)
+    assert batch_policy(replace(args, gpu_batch_size=None), torch.device("cuda")) == (16, 5e-5)
 
 
 def test_history_has_one_entry_per_epoch_and_the_best_epoch(trained) -> None:

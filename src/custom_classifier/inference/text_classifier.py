@@ -8,10 +8,11 @@ so that training and prediction cut documents the same way.
 from __future__ import annotations
 
 import json
+import logging
 from collections.abc import Sequence
 from contextlib import nullcontext
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import numpy as np
 import torch
@@ -23,7 +24,16 @@ from transformers import (
 )
 
 CLASSIFIER_FILE = "classifier.json"
+ONNX_FILE = "model.int8.onnx"
+"""The int8 ONNX copy of the model that training writes next to the weights, for CPU prediction."""
 _TOKENIZE_SLICE = 512  # texts tokenized per call, to bound the memory of Python token lists
+
+Backend = Literal["auto", "onnx", "torch", "torch-bf16"]
+"""How windows are scored. `auto`: ONNX Runtime (int8) on a CPU when the folder has `ONNX_FILE`
+and onnxruntime is installed, else PyTorch (bf16 autocast on a CUDA GPU, fp32 on a CPU).
+`torch-bf16` is PyTorch with bf16 autocast on the CPU too (fast only on CPUs with bf16 units)."""
+
+logger = logging.getLogger(__name__)
 
 
 def effective_stride(tokenizer: Any, max_length: int, stride: int) -> int:
@@ -95,11 +105,24 @@ def length_sorted_batches(windows: Sequence[np.ndarray], batch_size: int) -> lis
     return [order[i : i + batch_size] for i in range(0, len(order), batch_size)]
 
 
-def autocast_for(device: torch.device) -> Any:
-    """bf16 autocast on a CUDA GPU that supports it; full precision elsewhere."""
+def autocast_for(device: torch.device, *, cpu_bf16: bool = False) -> Any:
+    """bf16 autocast on a CUDA GPU that supports it (on a CPU only if `cpu_bf16`); else none."""
     if device.type == "cuda" and torch.cuda.is_bf16_supported():
         return torch.autocast("cuda", dtype=torch.bfloat16)
+    if device.type == "cpu" and cpu_bf16:
+        return torch.autocast("cpu", dtype=torch.bfloat16)
     return nullcontext()
+
+
+def pad_windows(windows: Sequence[np.ndarray], pad_id: int) -> tuple[np.ndarray, np.ndarray]:
+    """Input ids and attention mask (int64) of `windows`, right-padded to the longest."""
+    width = max(len(w) for w in windows)
+    ids = np.full((len(windows), width), pad_id, dtype=np.int64)
+    mask = np.zeros((len(windows), width), dtype=np.int64)
+    for row, window in enumerate(windows):
+        ids[row, : len(window)] = window
+        mask[row, : len(window)] = 1
+    return ids, mask
 
 
 def make_collator(tokenizer: Any, device: torch.device) -> DataCollatorWithPadding:
@@ -125,15 +148,51 @@ def window_logits(
     *,
     batch_size: int,
     device: torch.device,
+    cpu_bf16: bool = False,
 ) -> np.ndarray:
     """Float32 logits of every window, in the order of `windows`."""
     logits = np.zeros((len(windows), int(model.config.num_labels or 0)), dtype=np.float32)
     for batch in length_sorted_batches(windows, batch_size):
         inputs = collate(collator, [windows[i] for i in batch], device)
-        with autocast_for(device):
+        with autocast_for(device, cpu_bf16=cpu_bf16):
             output = model(**inputs).logits
         logits[batch] = output.float().cpu().numpy()
     return logits
+
+
+class OnnxWindowScorer:
+    """Window logits from an ONNX model through ONNX Runtime on the CPU."""
+
+    def __init__(self, path: Path, pad_id: int) -> None:
+        import onnxruntime as ort
+
+        options = ort.SessionOptions()
+        options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+        self.session = ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
+        self.input_names = {i.name for i in self.session.get_inputs()}
+        self.pad_id = pad_id
+
+    def __call__(self, windows: Sequence[np.ndarray], *, batch_size: int) -> np.ndarray:
+        parts: list[tuple[np.ndarray, np.ndarray]] = []
+        for batch in length_sorted_batches(windows, batch_size):
+            ids, mask = pad_windows([windows[i] for i in batch], self.pad_id)
+            feeds = {"input_ids": ids, "attention_mask": mask}
+            output = self.session.run(
+                None, {k: v for k, v in feeds.items() if k in self.input_names}
+            )
+            parts.append((batch, np.asarray(output[0], dtype=np.float32)))
+        logits = np.zeros((len(windows), parts[0][1].shape[1]), dtype=np.float32)
+        for batch, values in parts:
+            logits[batch] = values
+        return logits
+
+
+def onnx_runtime_available() -> bool:
+    try:
+        import onnxruntime  # noqa: F401
+    except ImportError:
+        return False
+    return True
 
 
 def document_probabilities(
@@ -165,6 +224,8 @@ class TextClassifier:
         long_document_strategy: str = "head",
         chunk_stride: int = 0,
         device: torch.device | None = None,
+        backend: Backend = "torch",
+        onnx_path: Path | None = None,
     ) -> None:
         self.device = device or default_device()
         self.model = model
@@ -176,10 +237,37 @@ class TextClassifier:
         self.long_document_strategy = long_document_strategy
         self.chunk_stride = chunk_stride
         self._collator = make_collator(tokenizer, self.device)
+        self._onnx: OnnxWindowScorer | None = None
+        self.backend = self._choose_backend(backend, onnx_path)
+
+    def _choose_backend(self, backend: Backend, onnx_path: Path | None) -> str:
+        if backend not in ("auto", "onnx", "torch", "torch-bf16"):
+            raise ValueError(
+                f"backend must be 'auto', 'onnx', 'torch' or 'torch-bf16', not {backend!r}"
+            )
+        wants_onnx = backend == "onnx" or (backend == "auto" and self.device.type == "cpu")
+        if wants_onnx and onnx_path is not None and onnx_path.is_file():
+            if onnx_runtime_available():
+                pad_id = self.tokenizer.pad_token_id
+                self._onnx = OnnxWindowScorer(onnx_path, 0 if pad_id is None else int(pad_id))
+                return "onnx"
+            logger.info("onnxruntime is not installed: predicting with PyTorch")
+        elif backend == "onnx":
+            raise FileNotFoundError(
+                f"backend 'onnx' needs {onnx_path or ONNX_FILE}, which is missing; train again "
+                "with export_onnx on, or use backend 'auto' or 'torch'"
+            )
+        return "torch-bf16" if backend == "torch-bf16" else "torch"
 
     @classmethod
-    def load(cls, model_dir: str | Path, device: torch.device | None = None) -> TextClassifier:
-        """Load a folder written by `fine_tune`: the HF model, its tokenizer and `classifier.json`."""
+    def load(
+        cls, model_dir: str | Path, device: torch.device | None = None, backend: Backend = "auto"
+    ) -> TextClassifier:
+        """Load a folder written by `fine_tune`: the HF model, its tokenizer and `classifier.json`.
+
+        `backend` `auto` predicts with the folder's int8 ONNX model on a CPU when onnxruntime is
+        installed, and with PyTorch otherwise (see `Backend`).
+        """
         folder = Path(model_dir)
         settings_file = folder / CLASSIFIER_FILE
         if not settings_file.is_file():
@@ -196,6 +284,8 @@ class TextClassifier:
             long_document_strategy=settings.get("long_document_strategy", "head"),
             chunk_stride=int(settings.get("chunk_stride", 0)),
             device=device,
+            backend=backend,
+            onnx_path=folder / ONNX_FILE,
         )
 
     def predict_proba(self, texts: Sequence[str], batch_size: int = 32) -> np.ndarray:
@@ -203,17 +293,32 @@ class TextClassifier:
         texts = list(texts)
         if not texts:
             return np.zeros((0, len(self.labels)), dtype=np.float64)
-        windows, doc_index = build_windows(
+        windows, doc_index = self.windows(texts)
+        logits = self.window_logits(windows, batch_size=batch_size)
+        return document_probabilities(logits, doc_index, len(texts))
+
+    def windows(self, texts: Sequence[str]) -> tuple[list[np.ndarray], np.ndarray]:
+        """The token windows of `texts` and the text each window comes from."""
+        return build_windows(
             self.tokenizer,
             texts,
             max_length=self.max_length,
             strategy=self.long_document_strategy,
             stride=self.chunk_stride,
         )
-        logits = window_logits(
-            self.model, self._collator, windows, batch_size=batch_size, device=self.device
+
+    def window_logits(self, windows: Sequence[np.ndarray], batch_size: int = 32) -> np.ndarray:
+        """Float32 logits of each window, from the chosen backend."""
+        if self._onnx is not None:
+            return self._onnx(windows, batch_size=batch_size)
+        return window_logits(
+            self.model,
+            self._collator,
+            windows,
+            batch_size=batch_size,
+            device=self.device,
+            cpu_bf16=self.backend == "torch-bf16",
         )
-        return document_probabilities(logits, doc_index, len(texts))
 
     def predict(self, texts: Sequence[str], batch_size: int = 32) -> list[dict[str, Any]]:
         """For each text: the most likely `label`, its `score` and every label's probability."""

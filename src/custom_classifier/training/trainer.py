@@ -32,7 +32,6 @@ from custom_classifier.training.arguments import Progress, TrainingArguments
 from custom_classifier.training.chunking import (
     autocast_for,
     build_windows,
-    collate,
     document_probabilities,
     make_collator,
     window_logits,
@@ -44,6 +43,7 @@ EpochCallback = Callable[[int, dict[str, float]], None]
 
 _BATCHES_PER_BUCKET = 50  # length-sorting happens within buckets of this many shuffled batches
 _MAX_GRAD_NORM = 1.0
+_GPU_MIN_LOG_EVERY = 10  # reading the loss waits for the GPU: not after every step
 
 
 @dataclass(frozen=True)
@@ -101,7 +101,55 @@ def fine_tune(
     loop = _TrainingLoop(model, tokenizer, args, train, validation, on_progress, should_stop)
     history, best_epoch = loop.run(on_epoch_end)
     model_dir = save_classifier(model, tokenizer, labels, args, Path(output_dir) / "model")
+    if args.export_onnx:
+        from custom_classifier.training.onnx_export import export_onnx
+
+        export_onnx(model_dir)
     return FineTuneResult(model_dir, history, best_epoch, time.monotonic() - started)
+
+
+def batch_policy(args: TrainingArguments, device: torch.device) -> tuple[int, float]:
+    """Batch size and learning rate for `device`: the GPU ones on a CUDA GPU, when set."""
+    if device.type == "cuda" and args.gpu_batch_size:
+        return args.gpu_batch_size, args.gpu_learning_rate or args.learning_rate
+    return args.batch_size, args.learning_rate
+
+
+class WindowBank:
+    """Every training window padded once into one tensor on the device, with labels and lengths.
+
+    A step then gathers its rows on the device: no per-step tokenizer padding, no host copies.
+    """
+
+    def __init__(self, split: EncodedSplit, pad_id: int, device: torch.device) -> None:
+        self.lengths = np.asarray([len(w) for w in split.windows], dtype=np.int64)
+        width = int(self.lengths.max())
+        ids = np.full((len(split.windows), width), pad_id, dtype=np.int32)
+        for row, window in enumerate(split.windows):
+            ids[row, : len(window)] = window
+        self.device = device
+        self.ids = torch.from_numpy(ids).to(device)
+        self.length_tensor = torch.from_numpy(self.lengths).to(device)
+        self.labels = torch.from_numpy(split.window_labels).to(device)
+        self._multiple = 8 if device.type == "cuda" else 1
+
+    def batch(
+        self, rows: np.ndarray, rows_on_device: torch.Tensor
+    ) -> tuple[dict[str, torch.Tensor], torch.Tensor]:
+        """Model inputs and targets of `rows`; no attention mask when no row is padded."""
+        lengths = self.lengths[rows]
+        longest = int(lengths.max())
+        inputs: dict[str, torch.Tensor] = {}
+        if int(lengths.min()) == longest:
+            width = longest
+        else:
+            width = min(-(-longest // self._multiple) * self._multiple, self.ids.shape[1])
+            positions = torch.arange(width, device=self.device)
+            inputs["attention_mask"] = (
+                positions[None, :] < self.length_tensor[rows_on_device][:, None]
+            ).long()
+        inputs["input_ids"] = self.ids[rows_on_device, :width].long()
+        return inputs, self.labels[rows_on_device]
 
 
 def load_base_model(base_model: str, labels: Sequence[str]) -> tuple[Any, PreTrainedModel]:
@@ -228,12 +276,17 @@ class _TrainingLoop:
         self.args, self.train, self.validation = args, train, validation
         self.on_progress, self.should_stop = on_progress, should_stop
         self.num_labels = int(model.config.num_labels or 0)
-        self.train_lengths = np.asarray([len(w) for w in train.windows])
+        pad_id = tokenizer.pad_token_id
+        self.bank = WindowBank(train, 0 if pad_id is None else int(pad_id), self.device)
+        self.train_lengths = self.bank.lengths
         self.train_labels = train.window_labels
-        self.batches_per_epoch = -(-len(train.windows) // args.batch_size)
+        self.batch_size, learning_rate = batch_policy(args, self.device)
+        self.batches_per_epoch = -(-len(train.windows) // self.batch_size)
         self.total_steps = self.batches_per_epoch * args.epochs
         self.log_every = max(1, min(20, self.total_steps // 100))
-        self.optimizer = _adamw(model, args)
+        if self.device.type == "cuda":
+            self.log_every = max(self.log_every, _GPU_MIN_LOG_EVERY)
+        self.optimizer = _adamw(model, args, learning_rate)
         self.scheduler = get_linear_schedule_with_warmup(
             self.optimizer, round(args.warmup_ratio * self.total_steps), self.total_steps
         )
@@ -275,19 +328,22 @@ class _TrainingLoop:
         self.model.train()
         rng = np.random.default_rng(self.args.seed + epoch)
         running = torch.zeros((), device=self.device)
-        batches = shuffled_length_batches(self.train_lengths, self.args.batch_size, rng)
+        batches = shuffled_length_batches(self.train_lengths, self.batch_size, rng)
+        # One host-to-device copy of the epoch's row order; each step slices it.
+        order = torch.from_numpy(np.concatenate(batches)).to(self.device)
+        offsets = np.cumsum([0] + [len(b) for b in batches])
         for done, batch in enumerate(batches, start=1):
             self._check_cancelled()
-            running += self._train_step(batch)
+            rows = order[offsets[done - 1] : offsets[done]]
+            running += self._train_step(batch, rows)
             self.step += 1
             if self.step % self.log_every == 0:
                 loss = float(running) / done
                 self._report(epoch - 1 + done / self.batches_per_epoch, loss)
         return float(running) / max(len(batches), 1)
 
-    def _train_step(self, batch: np.ndarray) -> torch.Tensor:
-        inputs = collate(self.collator, [self.train.windows[i] for i in batch], self.device)
-        targets = torch.as_tensor(self.train_labels[batch], device=self.device)
+    def _train_step(self, batch: np.ndarray, rows: torch.Tensor) -> torch.Tensor:
+        inputs, targets = self.bank.batch(batch, rows)
         with autocast_for(self.device):
             logits = self.model(**inputs).logits
         loss = self.loss_fn(logits.float(), targets)
@@ -307,7 +363,7 @@ class _TrainingLoop:
             self.model,
             self.collator,
             self.validation.windows,
-            batch_size=self.args.batch_size * 2,
+            batch_size=self.batch_size * 2,
             device=self.device,
         )
         truth = self.validation.doc_labels
@@ -365,7 +421,9 @@ def _selection_key(epoch: int, metrics: dict[str, float]) -> tuple[float, float]
     return float(epoch), 0.0
 
 
-def _adamw(model: PreTrainedModel, args: TrainingArguments) -> torch.optim.AdamW:
+def _adamw(
+    model: PreTrainedModel, args: TrainingArguments, learning_rate: float
+) -> torch.optim.AdamW:
     """AdamW with no weight decay on biases and normalization weights."""
     decay: list[torch.nn.Parameter] = []
     no_decay: list[torch.nn.Parameter] = []
@@ -379,4 +437,4 @@ def _adamw(model: PreTrainedModel, args: TrainingArguments) -> torch.optim.AdamW
         {"params": no_decay, "weight_decay": 0.0},
     ]
     fused = next(model.parameters()).device.type == "cuda"
-    return torch.optim.AdamW(groups, lr=args.learning_rate, fused=fused)
+    return torch.optim.AdamW(groups, lr=learning_rate, fused=fused)
