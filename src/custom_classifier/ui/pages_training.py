@@ -1,0 +1,305 @@
+"""New classifier (browse, upload, labels, options), the live job page, and the report."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import AsyncIterator
+from typing import Any
+from urllib.parse import urlencode
+
+from fastapi import APIRouter, Request, UploadFile
+from fastapi.concurrency import run_in_threadpool
+from sse_starlette import EventSourceResponse
+from starlette.datastructures import FormData
+from starlette.responses import JSONResponse, RedirectResponse, Response
+
+from custom_classifier.errors import (
+    CustomClassifierError,
+    InvalidDatasetError,
+    InvalidRequestError,
+)
+from custom_classifier.services import dataset_preview, datasets, jobs, sample_dataset
+from custom_classifier.services.users import Identity
+from custom_classifier.training.arguments import (
+    AcceptanceCriteria,
+    LongDocumentStrategy,
+    TrainingArguments,
+)
+from custom_classifier.ui.rendering import UiRoute, render, wants_json
+from custom_classifier.ui.session import CsrfChecked, UiUser, runtime_of
+from custom_classifier.ui.views import job_view, report_view
+
+router = APIRouter(route_class=UiRoute)
+
+EVENT_POLL_SECONDS = 0.5
+# Advanced numeric options: form field (= dataclass field) -> (type, lowest, highest).
+TRAINING_FIELDS: dict[str, tuple[type, float, float]] = {
+    "epochs": (int, 1, 50),
+    "max_length": (int, 16, 512),
+    "batch_size": (int, 1, 256),
+}
+ACCEPTANCE_FIELDS: dict[str, tuple[type, float, float]] = {
+    "min_macro_f1": (float, 0, 1),
+    "min_label_f1": (float, 0, 1),
+}
+
+
+# --- new classifier --------------------------------------------------------------------------
+
+
+@router.get("/new")
+def new_classifier(
+    request: Request,
+    user: UiUser,
+    location: str | None = None,
+    path: str | None = None,
+    preset: str | None = None,
+) -> Response:
+    """The form: browse or upload, pick labels, fold-away options."""
+    settings = runtime_of(request).settings
+    options = _default_options()
+    name = ""
+    if preset == "sample":
+        options.update({k: str(v) for k, v in sample_dataset.SAMPLE_TRAINING.items()})
+        name = "support-messages"
+    context = {
+        "nav": "new",
+        "form": {"name": name, "location": location or "", **options},
+        "browse": _browse(user, settings, path or _parent(location)),
+        "preview": _preview(user, settings, location) if location else None,
+        "selected": None,
+        "min_docs": settings.min_docs_per_label,
+        "default_base_model": "the bundled all-MiniLM-L6-v2",
+    }
+    return render(request, "new.html", context)
+
+
+@router.get("/new/browse")
+def browse_fragment(request: Request, user: UiUser, path: str | None = None) -> Response:
+    browse = _browse(user, runtime_of(request).settings, path)
+    return render(request, "_browse.html", {"browse": browse})
+
+
+@router.get("/new/labels")
+def labels_fragment(request: Request, user: UiUser, location: str) -> Response:
+    settings = runtime_of(request).settings
+    context = {"preview": _preview(user, settings, location), "selected": None}
+    return render(request, "_labels.html", context | {"min_docs": settings.min_docs_per_label})
+
+
+def _parent(location: str | None) -> str | None:
+    return location.rsplit("/", 1)[0] if location and "/" in location.rstrip("/") else None
+
+
+def _browse(user: Identity, settings: Any, path: str | None) -> dict[str, Any]:
+    try:
+        listing = datasets.browse(path, user.username, settings)
+    except CustomClassifierError as error:
+        listing = datasets.browse(None, user.username, settings)
+        return {"listing": listing, "error": error.message}
+    return {"listing": listing, "error": None}
+
+
+def _preview(user: Identity, settings: Any, location: str) -> dict[str, Any]:
+    """The folder's labels with counts and problems, or the reason it cannot be read."""
+    try:
+        report = dataset_preview.preview_location(settings, user, location)
+    except CustomClassifierError as error:
+        return {"location": location, "error": error.message, "report": None}
+    return {"location": report.root, "error": None, "report": report.to_dict()}
+
+
+@router.post("/datasets", dependencies=[CsrfChecked])
+def upload_dataset(request: Request, user: UiUser, file: UploadFile) -> Response:
+    """A zip of label folders, unpacked into the user's area (the page shows upload progress)."""
+    settings = runtime_of(request).settings
+    info = datasets.unpack_dataset(
+        file.file, file.filename or "dataset.zip", user.username, settings
+    )
+    if wants_json(request):
+        return JSONResponse({"location": info.location, "labels": info.labels})
+    return RedirectResponse(f"/ui/new?{urlencode({'location': info.location})}", status_code=303)
+
+
+@router.post("/classifiers", dependencies=[CsrfChecked])
+async def create_classifier(request: Request, user: UiUser) -> Response:
+    """Queue the training, or show the form again with every problem beside its field."""
+    form = await request.form()
+    runtime = runtime_of(request)
+    values = _form_values(form)
+    try:
+        spec = _spec(form)
+
+        def submit() -> str:
+            with runtime.databases.metadata.sessions() as session:
+                job = jobs.submit_training(session, runtime.queue, runtime.settings, user, spec)
+                return job.id
+
+        job_id = await run_in_threadpool(submit)
+    except InvalidDatasetError as error:
+        report = error.details.get("report") or {}
+        return await _form_again(request, user, values, problems=report.get("problems", []))
+    except CustomClassifierError as error:
+        return await _form_again(request, user, values, message=error.message)
+    return RedirectResponse(f"/ui/jobs/{job_id}", status_code=303)
+
+
+def _default_options() -> dict[str, str]:
+    training, acceptance = TrainingArguments(), AcceptanceCriteria()
+    options = {name: str(getattr(training, name)) for name in TRAINING_FIELDS}
+    options |= {name: str(getattr(acceptance, name)) for name in ACCEPTANCE_FIELDS}
+    options |= {"long_document_strategy": training.long_document_strategy, "base_model": ""}
+    return options
+
+
+def _form_values(form: FormData) -> dict[str, Any]:
+    names = ["name", "location", "base_model", "long_document_strategy"]
+    names += [*TRAINING_FIELDS, *ACCEPTANCE_FIELDS]
+    return {name: str(form.get(name) or "").strip() for name in names} | {
+        "labels": [str(v) for v in form.getlist("labels")]
+    }
+
+
+def _spec(form: FormData) -> jobs.TrainingSpec:
+    values = _form_values(form)
+    if not values["name"]:
+        raise InvalidRequestError("give the classifier a name (letters, digits, '-' or '_')")
+    if not values["location"]:
+        raise InvalidRequestError("choose a folder: browse the data roots or upload a zip")
+    strategy: LongDocumentStrategy = (
+        "chunks" if values["long_document_strategy"] == "chunks" else "head"
+    )
+    training = TrainingArguments(
+        **_numbers(values, TRAINING_FIELDS), long_document_strategy=strategy
+    )
+    acceptance = AcceptanceCriteria(**_numbers(values, ACCEPTANCE_FIELDS))
+    return jobs.TrainingSpec(
+        name=values["name"],
+        location=values["location"],
+        labels=values["labels"],
+        base_model=values["base_model"] or None,
+        training=training,
+        acceptance=acceptance,
+    )
+
+
+def _numbers(values: dict[str, Any], spec: dict[str, tuple[type, float, float]]) -> dict[str, Any]:
+    numbers: dict[str, Any] = {}
+    for name, (kind, low, high) in spec.items():
+        text = values.get(name) or ""
+        if not text:
+            continue
+        try:
+            number = kind(text)
+        except ValueError:
+            number = None
+        if number is None or not low <= number <= high:
+            word = "a whole number" if kind is int else "a number"
+            label = name.replace("_", " ")
+            raise InvalidRequestError(f"{label} must be {word} from {low:g} to {high:g}")
+        numbers[name] = number
+    return numbers
+
+
+async def _form_again(
+    request: Request,
+    user: Identity,
+    values: dict[str, Any],
+    *,
+    problems: list[dict[str, Any]] | None = None,
+    message: str | None = None,
+) -> Response:
+    settings = runtime_of(request).settings
+    location = values["location"]
+    preview = await run_in_threadpool(_preview, user, settings, location) if location else None
+    if preview and preview["report"]:
+        known = {p["message"] for p in preview["report"]["problems"]}
+        preview["report"]["problems"] += [p for p in problems or [] if p["message"] not in known]
+    browse = await run_in_threadpool(_browse, user, settings, _parent(location))
+    context = {
+        "nav": "new",
+        "form": values,
+        "browse": browse,
+        "preview": preview,
+        "selected": values["labels"],
+        "blocking": problems or [],
+        "form_error": message,
+        "min_docs": settings.min_docs_per_label,
+        "default_base_model": "the bundled all-MiniLM-L6-v2",
+        "options_open": any(values.get(k) != v for k, v in _default_options().items()),
+    }
+    return render(request, "new.html", context, status_code=422)
+
+
+# --- job ---------------------------------------------------------------------------------------
+
+
+@router.get("/jobs/{job_id}")
+def job_page(request: Request, job_id: str, user: UiUser) -> Response:
+    """Live progress: bar, time left, curves, state, cancel."""
+    runtime = runtime_of(request)
+    with runtime.databases.metadata.sessions() as session:
+        job = jobs.get_job(session, user, job_id)
+        view = job_view(job)
+        trail = request.app.state.progress_trail
+        trail.record(job.id, job.progress)
+        created = job.created_at
+    context = {"job": view, "points": trail.points(job_id), "created": created, "nav": "jobs"}
+    return render(request, "job.html", context)
+
+
+@router.get("/jobs/{job_id}/events")
+def job_events(request: Request, job_id: str, user: UiUser) -> Response:
+    """Server-sent events: `job` (the job page's view) at each change, `end` when it ends."""
+    runtime = runtime_of(request)
+    with runtime.databases.metadata.sessions() as session:
+        jobs.get_job(session, user, job_id)  # not found before the stream starts
+    return EventSourceResponse(_events(request, user, job_id), ping=15)
+
+
+async def _events(request: Request, user: Identity, job_id: str) -> AsyncIterator[dict[str, str]]:
+    runtime = runtime_of(request)
+    trail = request.app.state.progress_trail
+    last = None
+    while True:
+
+        def load() -> dict[str, Any]:
+            with runtime.databases.metadata.sessions() as session:
+                job = jobs.get_job(session, user, job_id)
+                trail.record(job.id, job.progress)
+                return job_view(job)
+
+        view = await run_in_threadpool(load)
+        payload = json.dumps(view)
+        if payload != last:
+            last = payload
+            yield {"event": "job", "data": payload}
+        if view["terminal"]:
+            yield {"event": "end", "data": payload}
+            return
+        await asyncio.sleep(EVENT_POLL_SECONDS)
+
+
+@router.post("/jobs/{job_id}/cancel", dependencies=[CsrfChecked])
+def cancel_job(request: Request, job_id: str, user: UiUser) -> Response:
+    runtime = runtime_of(request)
+    with runtime.databases.metadata.sessions() as session:
+        jobs.cancel_job(session, runtime.queue, user, job_id)
+    return RedirectResponse(f"/ui/jobs/{job_id}", status_code=303)
+
+
+@router.get("/jobs/{job_id}/report")
+def report_page(request: Request, job_id: str, user: UiUser) -> Response:
+    """Accepted or rejected and why; scores beside the baseline; per label; confusion; data."""
+    runtime = runtime_of(request)
+    with runtime.databases.metadata.sessions() as session:
+        job = jobs.get_job(session, user, job_id)
+        view = job_view(job)
+        if not view["terminal"]:
+            return RedirectResponse(f"/ui/jobs/{job_id}", status_code=303)
+        report = report_view(job, runtime.settings)
+        registered = job.registered_version
+    trail = request.app.state.progress_trail.points(job_id)
+    context = {"job": view, "report": report, "version": registered, "points": trail}
+    return render(request, "report.html", context | {"nav": "jobs"})

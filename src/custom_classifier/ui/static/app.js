@@ -1,0 +1,260 @@
+/* Custom classifier UI: progressive enhancement in plain JavaScript (every form also works
+   without it). No dependencies; charts are drawn as SVG. */
+(function () {
+  "use strict";
+  const $ = (selector, root) => (root || document).querySelector(selector);
+  const csrf = () => $('meta[name="csrf-token"]').content;
+  const page = document.body.dataset.page;
+
+  function fetchText(url, options) {
+    const init = Object.assign({ credentials: "same-origin" }, options || {});
+    init.headers = Object.assign({ "X-Requested-With": "fetch", "X-CSRF-Token": csrf() }, init.headers || {});
+    return fetch(url, init).then(async (response) => {
+      const text = await response.text();
+      if (response.status === 401) { window.location.assign("/ui/login?next=" + encodeURIComponent(location.pathname + location.search)); }
+      if (!response.ok) {
+        let message = "The server answered " + response.status + ".";
+        try { const body = JSON.parse(text); message = body.error.message + (body.error.hint ? " " + body.error.hint : ""); } catch (e) { /* a page */ }
+        throw new Error(message);
+      }
+      return text;
+    }, () => { throw new Error("The server cannot be reached; check your connection and try again."); });
+  }
+
+  function problem(text) {
+    const p = document.createElement("p");
+    p.className = "problem"; p.setAttribute("role", "alert"); p.textContent = text;
+    return p;
+  }
+
+  // Confirmations and copy buttons, on every page.
+  document.addEventListener("submit", (event) => {
+    const message = event.target.dataset && event.target.dataset.confirm;
+    if (message && !window.confirm(message)) { event.preventDefault(); }
+  }, true);
+  document.addEventListener("click", (event) => {
+    const button = event.target.closest("[data-copy]");
+    if (!button) { return; }
+    const input = document.getElementById(button.dataset.copy);
+    input.select();
+    (navigator.clipboard ? navigator.clipboard.writeText(input.value) : Promise.reject()).then(
+      () => { button.textContent = "Copied"; }, () => { document.execCommand("copy"); button.textContent = "Copied"; });
+  });
+
+  // --- new classifier: browse, check a folder, upload a zip ----------------------------------
+  function setupNew() {
+    const browsePanel = $("#browse-panel");
+    const labelsPanel = $("#labels-panel");
+    const location = $("#location");
+
+    function browse(path) {
+      browsePanel.classList.add("busy");
+      fetchText("/ui/new/browse?path=" + encodeURIComponent(path || ""))
+        .then((html) => { browsePanel.innerHTML = html; const first = $("a, button", browsePanel); if (first) { first.focus(); } })
+        .catch((error) => { browsePanel.prepend(problem(error.message)); })
+        .finally(() => browsePanel.classList.remove("busy"));
+    }
+    function check(path) {
+      if (!path) { labelsPanel.replaceChildren(problem("Choose a folder first, or type its path.")); return; }
+      location.value = path;
+      labelsPanel.classList.add("busy");
+      fetchText("/ui/new/labels?location=" + encodeURIComponent(path))
+        .then((html) => {
+          labelsPanel.innerHTML = html;
+          const found = $("#labels", labelsPanel);
+          if (found) { location.value = found.dataset.location; }
+        })
+        .catch((error) => { labelsPanel.replaceChildren(problem(error.message)); })
+        .finally(() => labelsPanel.classList.remove("busy"));
+    }
+    browsePanel.addEventListener("click", (event) => {
+      const link = event.target.closest("[data-browse], [data-use]");
+      if (!link) { return; }
+      event.preventDefault();
+      if (link.hasAttribute("data-use")) { check(link.dataset.use); } else { browse(link.dataset.browse); }
+    });
+    $("#check-button").addEventListener("click", (event) => { event.preventDefault(); check(location.value.trim()); });
+    location.addEventListener("keydown", (event) => {
+      if (event.key === "Enter") { event.preventDefault(); check(location.value.trim()); }
+    });
+
+    const uploadForm = $("#upload-form");
+    const zip = $("#zip");
+    const bar = $("#upload-progress");
+    const status = $("#upload-status");
+    uploadForm.addEventListener("submit", (event) => {
+      event.preventDefault();
+      if (!zip.files.length) { status.textContent = "Choose a .zip file first."; return; }
+      const data = new FormData();
+      data.append("file", zip.files[0]);
+      const request = new XMLHttpRequest();
+      request.open("POST", uploadForm.action);
+      request.setRequestHeader("X-Requested-With", "fetch");
+      request.setRequestHeader("X-CSRF-Token", csrf());
+      bar.hidden = false;
+      $("#upload-button").disabled = true;
+      request.upload.onprogress = (e) => {
+        if (!e.lengthComputable) { return; }
+        const percent = Math.round(100 * e.loaded / e.total);
+        $(".bar", bar).style.width = percent + "%";
+        bar.setAttribute("aria-valuenow", percent);
+        status.textContent = percent < 100 ? "Uploading… " + percent + " %" : "Unpacking and checking…";
+      };
+      request.onloadend = () => {
+        $("#upload-button").disabled = false;
+        let body = null;
+        try { body = JSON.parse(request.responseText); } catch (e) { /* not JSON */ }
+        if (request.status === 200 && body) {
+          $(".bar", bar).style.width = "100%";
+          const count = Object.keys(body.labels).length;
+          status.textContent = "Uploaded: " + count + " label folder" + (count === 1 ? "" : "s") + ".";
+          check(body.location);
+        } else {
+          bar.hidden = true;
+          status.textContent = body && body.error ? body.error.message + " " + (body.error.hint || "")
+            : "The upload failed (" + (request.status || "no connection") + "); try again.";
+        }
+      };
+      request.send(data);
+    });
+  }
+
+  // --- charts ---------------------------------------------------------------------------------
+  const W = 480, H = 220, PAD = { left: 44, right: 12, top: 12, bottom: 26 };
+  const SVG = "http://www.w3.org/2000/svg";
+  function el(name, attrs, text) {
+    const node = document.createElementNS(SVG, name);
+    Object.entries(attrs).forEach(([k, v]) => node.setAttribute(k, v));
+    if (text !== undefined) { node.textContent = text; }
+    return node;
+  }
+  function fmt(value) { return Math.abs(value) >= 100 ? value.toFixed(0) : Math.abs(value) >= 10 ? value.toFixed(1) : value.toFixed(2); }
+  function drawChart(svg, series, options) {
+    svg.replaceChildren();
+    const all = series.flatMap((s) => s.points);
+    if (!all.length) {
+      svg.appendChild(el("text", { x: W / 2, y: H / 2, "text-anchor": "middle", class: "empty" }, options.empty));
+      return;
+    }
+    const xs = all.map((p) => p.x), ys = all.map((p) => p.y);
+    const x0 = options.xMin !== undefined ? options.xMin : Math.min(...xs), x1 = Math.max(...xs, x0 + 1);
+    let y0 = options.yMin !== undefined ? options.yMin : Math.min(...ys), y1 = options.yMax !== undefined ? options.yMax : Math.max(...ys);
+    if (y1 - y0 < 1e-9) { y0 -= 0.5; y1 += 0.5; }
+    const sx = (x) => PAD.left + (x - x0) / (x1 - x0) * (W - PAD.left - PAD.right);
+    const sy = (y) => H - PAD.bottom - (y - y0) / (y1 - y0) * (H - PAD.top - PAD.bottom);
+    for (let i = 0; i <= 4; i++) {
+      const y = y0 + (y1 - y0) * i / 4;
+      svg.appendChild(el("line", { x1: PAD.left, x2: W - PAD.right, y1: sy(y), y2: sy(y), class: "grid-line" }));
+      svg.appendChild(el("text", { x: PAD.left - 6, y: sy(y) + 4, "text-anchor": "end", class: "axis-text" }, fmt(y)));
+    }
+    svg.appendChild(el("text", { x: PAD.left, y: H - 6, class: "axis-text" }, options.xLabel + " " + fmt(x0)));
+    svg.appendChild(el("text", { x: W - PAD.right, y: H - 6, "text-anchor": "end", class: "axis-text" }, fmt(x1)));
+    series.forEach((s, index) => {
+      if (!s.points.length) { return; }
+      const d = s.points.map((p, i) => (i ? "L" : "M") + sx(p.x).toFixed(1) + " " + sy(p.y).toFixed(1)).join(" ");
+      svg.appendChild(el("path", { d: d, class: "series s" + (index + 1) }));
+      if (s.points.length <= 60) {
+        s.points.forEach((p) => svg.appendChild(el("circle", { cx: sx(p.x), cy: sy(p.y), r: 3, class: "dot" + (index + 1) })));
+      }
+    });
+  }
+  function Curves(points) {
+    const loss = (points.loss || []).slice(), validation = (points.validation || []).slice();
+    function draw() {
+      const lossChart = $("#loss-chart"), valChart = $("#val-chart");
+      if (lossChart) { drawChart(lossChart, [{ points: loss }], { xLabel: "step", empty: "The loss appears once training starts." }); }
+      if (valChart) {
+        drawChart(valChart, [
+          { points: validation.map((p) => ({ x: p.x, y: p.macro_f1 })) },
+          { points: validation.map((p) => ({ x: p.x, y: p.accuracy })) },
+        ], { xLabel: "epoch", xMin: 0, yMin: 0, yMax: 1, empty: "Validation scores appear after each epoch." });
+      }
+    }
+    return {
+      draw: draw,
+      add(job) {
+        let changed = false;
+        if (job.loss !== null && job.step && (!loss.length || loss[loss.length - 1].x < job.step)) {
+          loss.push({ x: job.step, y: job.loss }); changed = true;
+        }
+        const v = job.validation;
+        if (v && job.epoch !== null && (!validation.length || validation[validation.length - 1].x < job.epoch)) {
+          validation.push({ x: job.epoch, macro_f1: v.macro_f1, accuracy: v.accuracy }); changed = true;
+        }
+        if (changed) { draw(); }
+      },
+    };
+  }
+
+  // --- job page: live progress over server-sent events ------------------------------------------
+  function setupJob() {
+    const data = JSON.parse($("#job-data").textContent);
+    const curves = Curves(data.points);
+    curves.draw();
+    const box = $("#job");
+    function show(job) {
+      $("#job-status").textContent = job.status;
+      $("#job-status").className = "badge " + job.status;
+      $("#job-state").textContent = job.state;
+      $("#job-phase").textContent = job.phase && !job.terminal ? " · " + job.phase : "";
+      const bar = $("#job-progress .bar");
+      bar.style.width = job.percent + "%";
+      bar.classList.toggle("live", job.status === "running");
+      $("#job-progress").setAttribute("aria-valuenow", job.percent);
+      $("#job-percent").textContent = Math.round(job.percent) + " %";
+      $("#job-eta").textContent = job.eta;
+      $("#job-step").textContent = job.total_steps ? "step " + job.step + " of " + job.total_steps : "";
+      const error = $("#job-error");
+      error.hidden = !(job.status === "failed" && job.error);
+      error.textContent = job.error || "";
+      $("#job-report").hidden = !(job.status === "accepted" || job.status === "rejected");
+      $("#job-retry").hidden = !(job.status === "failed" || job.status === "cancelled");
+      $("#cancel-form").hidden = job.terminal;
+      if (job.cancel_requested) { $("#cancel-button").disabled = true; $("#cancel-button").textContent = "Cancelling…"; }
+      curves.add(job);
+    }
+    if (data.job.terminal) { return; }
+    const source = new EventSource(box.dataset.events);
+    source.addEventListener("job", (event) => show(JSON.parse(event.data)));
+    source.addEventListener("end", (event) => {
+      source.close();
+      const job = JSON.parse(event.data);
+      show(job);
+      const next = $("#job-report");
+      if (!next.hidden) { next.focus(); }
+    });
+    source.onerror = () => { $("#job-eta").textContent = "reconnecting…"; };
+  }
+
+  // --- classifier page: try it ----------------------------------------------------------------
+  function setupClassifier() {
+    const form = $("#try-form"), zone = $("#dropzone"), file = $("#try-file"), result = $("#result");
+    const showName = () => { $("#file-name").textContent = file.files.length ? "Selected: " + file.files[0].name : ""; };
+    file.addEventListener("change", showName);
+    ["dragenter", "dragover"].forEach((name) => zone.addEventListener(name, (e) => { e.preventDefault(); zone.classList.add("over"); }));
+    ["dragleave", "drop"].forEach((name) => zone.addEventListener(name, () => zone.classList.remove("over")));
+    zone.addEventListener("drop", (event) => {
+      event.preventDefault();
+      if (event.dataTransfer.files.length) { file.files = event.dataTransfer.files; showName(); form.requestSubmit(); }
+    });
+    form.addEventListener("submit", (event) => {
+      event.preventDefault();
+      const button = $("#try-button");
+      button.disabled = true; button.textContent = "Classifying…";
+      result.classList.add("busy");
+      const data = new FormData(form);
+      fetchText(form.action, { method: "POST", body: data })
+        .then((html) => { result.innerHTML = html; file.value = ""; showName(); })
+        .catch((error) => { result.replaceChildren(problem(error.message)); })
+        .finally(() => { button.disabled = false; button.textContent = "Classify"; result.classList.remove("busy"); });
+    });
+  }
+
+  function setupReport() {
+    const data = $("#job-data");
+    if (data) { Curves(JSON.parse(data.textContent).points).draw(); }
+  }
+
+  const setups = { new: setupNew, job: setupJob, classifier: setupClassifier, report: setupReport };
+  if (setups[page]) { setups[page](); }
+})();

@@ -1,0 +1,135 @@
+"""What the pages show, computed from service results: job states, progress, reports, links."""
+
+from __future__ import annotations
+
+import shlex
+from dataclasses import dataclass
+from typing import Any
+
+from custom_classifier.config import Settings
+from custom_classifier.jobs.status import TERMINAL_STATUSES, JobStatus
+from custom_classifier.storage.clock import as_utc
+from custom_classifier.storage.tables import JobRecord
+
+STATE_WORDS = {
+    JobStatus.QUEUED: "Waiting for a free worker",
+    JobStatus.RUNNING: "Training",
+    JobStatus.ACCEPTED: "Accepted and registered",
+    JobStatus.REJECTED: "Trained, but rejected by the acceptance criteria",
+    JobStatus.FAILED: "Failed",
+    JobStatus.CANCELLED: "Cancelled",
+}
+PHASE_WORDS = {
+    "reading": "Reading the documents",
+    "training": "Fine-tuning the model",
+    "evaluating": "Evaluating on the test split",
+    "logging": "Saving the model and the report",
+    "done": "Finished",
+}
+PHASE_PERCENT = {"reading": 1.0, "evaluating": 93.0, "logging": 97.0, "done": 100.0}
+
+
+def job_view(job: JobRecord) -> dict[str, Any]:
+    """A job as the job page and its event stream show it (JSON-ready)."""
+    progress = job.progress or {}
+    terminal = job.status in TERMINAL_STATUSES
+    return {
+        "id": job.id,
+        "name": job.name,
+        "status": job.status,
+        "state": STATE_WORDS.get(JobStatus(job.status), job.status),
+        "terminal": terminal,
+        "phase": PHASE_WORDS.get(progress.get("phase") or "", ""),
+        "percent": percent_done(job.status, progress),
+        "step": progress.get("step"),
+        "total_steps": progress.get("total_steps"),
+        "epoch": progress.get("epoch"),
+        "loss": progress.get("loss"),
+        "validation": progress.get("validation"),
+        "eta": "" if terminal else time_left(progress.get("eta_seconds")),
+        "error": job.error_message,
+        "reasons": list((job.result or {}).get("reasons") or []),
+        "cancel_requested": job.cancel_requested,
+    }
+
+
+def percent_done(status: str, progress: dict[str, Any]) -> float:
+    if status in TERMINAL_STATUSES:
+        return 100.0
+    phase = progress.get("phase")
+    if phase == "training" and progress.get("total_steps"):
+        return round(3 + 89 * progress.get("step", 0) / progress["total_steps"], 1)
+    return PHASE_PERCENT.get(phase or "", 0.0)
+
+
+def time_left(seconds: float | None) -> str:
+    if seconds is None:
+        return "estimating time left…"
+    seconds = max(0, round(seconds))
+    if seconds < 60:
+        return f"about {seconds} s left"
+    minutes, seconds = divmod(seconds, 60)
+    if minutes < 60:
+        return f"about {minutes} min {seconds:02d} s left"
+    hours, minutes = divmod(minutes, 60)
+    return f"about {hours} h {minutes:02d} min left"
+
+
+def when(value: Any) -> str:
+    """A timestamp as people read it, in UTC."""
+    moment = as_utc(value)
+    return moment.strftime("%Y-%m-%d %H:%M UTC") if moment else ""
+
+
+def heat(count: int, row_total: int) -> str:
+    """The background of a confusion-matrix cell: darker for a larger share of its row."""
+    share = count / row_total if row_total else 0.0
+    return f"rgba(37, 99, 235, {0.06 + 0.84 * share:.2f})"
+
+
+@dataclass(frozen=True)
+class MlflowLink:
+    url: str | None
+    run_id: str
+    command: str | None
+    """How to open the run when no MLflow UI is served (the embedded default)."""
+
+
+def mlflow_link(settings: Settings, run_id: str) -> MlflowLink:
+    """The run in the MLflow UI: the public URL, else an http(s) tracking URI, else a command."""
+    base = settings.mlflow_public_url
+    tracking = settings.resolved_tracking_uri
+    if not base and tracking.startswith(("http://", "https://")):
+        base = tracking
+    if base:
+        return MlflowLink(url=f"{base.rstrip('/')}/#/runs/{run_id}", run_id=run_id, command=None)
+    command = f"mlflow ui --backend-store-uri {shlex.quote(tracking)}"
+    if settings.artifact_root.exists():
+        command += f" --default-artifact-root {shlex.quote(str(settings.artifact_root))}"
+    return MlflowLink(url=None, run_id=run_id, command=command)
+
+
+def report_view(job: JobRecord, settings: Settings) -> dict[str, Any]:
+    """Everything the report page shows about a finished training."""
+    metrics = job.metrics or {}
+    result = job.result or {}
+    labels = list(metrics.get("labels") or job.labels)
+    matrix = metrics.get("confusion_matrix") or []
+    acceptance = (job.request or {}).get("acceptance") or {}
+    return {
+        "accepted": job.status == JobStatus.ACCEPTED,
+        "reasons": list(result.get("reasons") or []),
+        "acceptance": acceptance,
+        "metrics": metrics,
+        "baseline": result.get("baseline") or {},
+        "labels": labels,
+        "per_label": metrics.get("per_label") or {},
+        "matrix": [
+            {"label": label, "cells": row, "total": sum(row)}
+            for label, row in zip(labels, matrix, strict=False)
+        ],
+        "data_report": result.get("data_report") or result.get("details", {}).get("report"),
+        "timings": result.get("timings") or {},
+        "training": (job.request or {}).get("training") or {},
+        "mlflow": mlflow_link(settings, job.run_id) if job.run_id else None,
+    }
