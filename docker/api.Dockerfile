@@ -16,5 +16,5 @@ RUN pip install . && useradd --create-home --uid 10001 cc \
 USER cc
 EXPOSE 8000
 HEALTHCHECK --interval=15s --timeout=5s --start-period=60s --retries=5 \
-    CMD python -c "import urllib.request; urllib.request.urlopen('http://127.0.0.1:8000/api/v1/health', timeout=4)"
+    CMD python -c "import urllib.request; urllib.request.urlopen('http://127.0.0.1:8000/healthz', timeout=4)"
 CMD ["custom-classifier", "serve", "--host", "0.0.0.0", "--port", "8000"]
