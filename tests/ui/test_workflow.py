@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 
-from factories import make_labeled_folder, topic_folder_files
+from factories import make_labeled_folder, make_zip, topic_folder_files
 from ui.pages import MIN_DOCS, UiServer, shot, sign_in
 
 pytestmark = pytest.mark.browser
@@ -57,7 +57,7 @@ def test_the_sample_data_set_opens_the_form_ready_to_train(page: Any) -> None:
         expect(row).to_contain_text("120 usable")
         expect(row.get_by_role("checkbox")).to_be_checked()
     expect(page.get_by_label("Classifier name")).to_have_value("support-messages")
-    expect(page.get_by_label("Window length (tokens)")).to_have_value("64")
+    expect(page.get_by_label("Window length (tokens)")).to_have_value("48")
 
 
 def test_create_a_classifier_from_a_folder_and_watch_it_train(
@@ -91,6 +91,8 @@ def test_create_a_classifier_from_a_folder_and_watch_it_train(
     expect(page.locator("#job-status")).to_have_text("accepted")
     expect(page.locator("#job-percent")).to_have_text("100 %")
     expect(page.locator("#cancel-form")).to_be_hidden()
+    expect(page.locator("#loss-chart path")).to_have_count(1)
+    expect(page.locator("#val-chart path")).to_have_count(2)
     shot(page, "05-job-finished")
 
 
@@ -187,6 +189,19 @@ def test_an_invalid_folder_shows_its_problems_before_anything_is_queued(
     assert ui_server.api("GET", "/jobs").json()["count"] == jobs_before
 
 
+def test_upload_a_zip_and_see_its_labels(page: Any, tmp_path: Path) -> None:
+    archive = make_zip(
+        tmp_path / "mail.zip", topic_folder_files({"sport": MIN_DOCS, "cooking": MIN_DOCS})
+    )
+    page.goto("/ui/new")
+    page.get_by_label("Zip file").set_input_files(str(archive))
+    page.get_by_role("button", name="Upload").click()
+    expect(page.locator("#upload-status")).to_contain_text("Uploaded: 2 label folders")
+    expect(page.locator(".label-row", has_text="cooking")).to_contain_text(f"{MIN_DOCS} usable")
+    expect(page.get_by_label("Folder to train on")).to_have_value(re.compile(r"users/admin/mail$"))
+    shot(page, "11-uploaded-zip")
+
+
 def test_admin_creates_a_user_whose_key_signs_in(
     page: Any, browser: Any, ui_server: UiServer
 ) -> None:
@@ -195,7 +210,7 @@ def test_admin_creates_a_user_whose_key_signs_in(
     page.get_by_role("button", name="Create user and key").click()
     key = page.get_by_label("The new API key").input_value()
     assert key.startswith("cc_")
-    shot(page, "11-admin")
+    shot(page, "12-admin")
 
     phone = browser.new_context(
         viewport={"width": 390, "height": 844}, is_mobile=True, base_url=ui_server.url
@@ -206,7 +221,7 @@ def test_admin_creates_a_user_whose_key_signs_in(
         expect(tab.get_by_role("heading", level=1)).to_contain_text("first classifier")
         tab.goto("/ui/classifiers/topics")
         expect(tab.get_by_role("alert")).to_contain_text("topics")
-        shot(tab, "12-phone-not-found")
+        shot(tab, "13-phone-not-found")
     finally:
         phone.close()
 
@@ -222,10 +237,10 @@ def test_the_dashboard_lists_classifiers_and_jobs_newest_first(page: Any) -> Non
     expect(page.locator("table").first).to_contain_text("topics")
     statuses = page.locator("tbody .badge").all_inner_texts()
     assert statuses[:2] == ["accepted", "accepted"]
-    shot(page, "13-dashboard")
+    shot(page, "14-dashboard")
     page.set_viewport_size({"width": 390, "height": 844})
     page.goto("/ui/jobs/" + _first_report_id(page))
-    shot(page, "14-phone-report")
+    shot(page, "15-phone-report")
     page.set_viewport_size({"width": 1280, "height": 860})
 
 

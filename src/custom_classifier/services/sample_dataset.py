@@ -17,7 +17,7 @@ from custom_classifier.services.datasets import DatasetInfo, user_area
 SAMPLE_NAME = "sample-support-messages"
 PER_LABEL = 120
 SEED = 20240601
-SAMPLE_TRAINING = {"epochs": 3, "max_length": 64, "batch_size": 16}
+SAMPLE_TRAINING = {"epochs": 2, "max_length": 48, "batch_size": 16}
 """Options that train the sample in a minute or two on a laptop CPU with the bundled MiniLM."""
 
 _OPENINGS = ["Hello,", "Hi team,", "Good morning,", "Dear support,", "Hey,", ""]

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import logging
 from collections.abc import AsyncIterator
 from typing import Any
 from urllib.parse import urlencode
@@ -19,7 +20,13 @@ from custom_classifier.errors import (
     InvalidDatasetError,
     InvalidRequestError,
 )
-from custom_classifier.services import dataset_preview, datasets, jobs, sample_dataset
+from custom_classifier.services import (
+    dataset_preview,
+    datasets,
+    jobs,
+    run_history,
+    sample_dataset,
+)
 from custom_classifier.services.users import Identity
 from custom_classifier.training.arguments import (
     AcceptanceCriteria,
@@ -30,6 +37,7 @@ from custom_classifier.ui.rendering import UiRoute, render, wants_json
 from custom_classifier.ui.session import CsrfChecked, UiUser, runtime_of
 from custom_classifier.ui.views import job_view, report_view
 
+logger = logging.getLogger(__name__)
 router = APIRouter(route_class=UiRoute)
 
 EVENT_POLL_SECONDS = 0.5
@@ -242,11 +250,28 @@ def job_page(request: Request, job_id: str, user: UiUser) -> Response:
     with runtime.databases.metadata.sessions() as session:
         job = jobs.get_job(session, user, job_id)
         view = job_view(job)
-        trail = request.app.state.progress_trail
-        trail.record(job.id, job.progress)
-        created = job.created_at
-    context = {"job": view, "points": trail.points(job_id), "created": created, "nav": "jobs"}
+        request.app.state.progress_trail.record(job.id, job.progress)
+        created, run_id = job.created_at, job.run_id
+    points = _curves(request, job_id, run_id if view["terminal"] else None)
+    context = {"job": view, "points": points, "created": created, "nav": "jobs"}
     return render(request, "job.html", context)
+
+
+def _curves(request: Request, job_id: str, run_id: str | None) -> dict[str, Any]:
+    """The points seen so far; a finished run's validation per epoch comes from MLflow.
+
+    The job row keeps only the latest progress, so an epoch's validation scores can be missed
+    between two samples; the run logged every epoch.
+    """
+    points: dict[str, Any] = request.app.state.progress_trail.points(job_id)
+    if run_id and not points["validation"]:
+        try:
+            points["validation"] = run_history.validation_by_epoch(
+                runtime_of(request).registry, run_id
+            )
+        except Exception:  # noqa: BLE001 - the curve is a nicety; the page must still show
+            logger.warning("could not read the validation history of run %s", run_id)
+    return points
 
 
 @router.get("/jobs/{job_id}/events")
@@ -264,19 +289,20 @@ async def _events(request: Request, user: Identity, job_id: str) -> AsyncIterato
     last = None
     while True:
 
-        def load() -> dict[str, Any]:
+        def load() -> tuple[dict[str, Any], str | None]:
             with runtime.databases.metadata.sessions() as session:
                 job = jobs.get_job(session, user, job_id)
                 trail.record(job.id, job.progress)
-                return job_view(job)
+                return job_view(job), job.run_id
 
-        view = await run_in_threadpool(load)
+        view, run_id = await run_in_threadpool(load)
         payload = json.dumps(view)
         if payload != last:
             last = payload
             yield {"event": "job", "data": payload}
         if view["terminal"]:
-            yield {"event": "end", "data": payload}
+            points = await run_in_threadpool(_curves, request, job_id, run_id)
+            yield {"event": "end", "data": json.dumps(view | {"points": points})}
             return
         await asyncio.sleep(EVENT_POLL_SECONDS)
 
@@ -299,7 +325,7 @@ def report_page(request: Request, job_id: str, user: UiUser) -> Response:
         if not view["terminal"]:
             return RedirectResponse(f"/ui/jobs/{job_id}", status_code=303)
         report = report_view(job, runtime.settings)
-        registered = job.registered_version
-    trail = request.app.state.progress_trail.points(job_id)
-    context = {"job": view, "report": report, "version": registered, "points": trail}
+        registered, run_id = job.registered_version, job.run_id
+    points = _curves(request, job_id, run_id)
+    context = {"job": view, "report": report, "version": registered, "points": points}
     return render(request, "report.html", context | {"nav": "jobs"})

@@ -27,6 +27,7 @@ HERE = Path(__file__).parent
 templates = Jinja2Templates(directory=str(HERE / "templates"))
 templates.env.filters["when"] = views.when
 templates.env.filters["heat"] = views.heat
+templates.env.filters["sentence"] = views.sentence
 templates.env.filters["tojson_compact"] = lambda value: json.dumps(value, separators=(",", ":"))
 templates.env.filters["score"] = lambda value: "–" if value is None else f"{float(value):.3f}"
 templates.env.filters["pct"] = lambda value: "–" if value is None else f"{100 * float(value):.1f} %"

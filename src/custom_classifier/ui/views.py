@@ -81,10 +81,17 @@ def when(value: Any) -> str:
     return moment.strftime("%Y-%m-%d %H:%M UTC") if moment else ""
 
 
-def heat(count: int, row_total: int) -> str:
-    """The background of a confusion-matrix cell: darker for a larger share of its row."""
+def heat(count: int, row_total: int, correct: bool = True) -> str:
+    """A confusion-matrix cell's background: blue for right answers, red for mistakes, darker
+    for a larger share of its row."""
     share = count / row_total if row_total else 0.0
-    return f"rgba(37, 99, 235, {0.06 + 0.84 * share:.2f})"
+    colour = "37, 99, 235" if correct else "220, 38, 38"
+    return f"rgba({colour}, {0.05 + 0.85 * share:.2f})"
+
+
+def sentence(text: str) -> str:
+    """A message as a sentence: capital first letter, the rest untouched."""
+    return text[:1].upper() + text[1:] if text else text
 
 
 @dataclass(frozen=True)

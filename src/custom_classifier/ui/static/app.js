@@ -172,6 +172,11 @@
     }
     return {
       draw: draw,
+      replace(more) {
+        if (more && more.validation && more.validation.length && !validation.length) {
+          validation.push(...more.validation); draw();
+        }
+      },
       add(job) {
         let changed = false;
         if (job.loss !== null && job.step && (!loss.length || loss[loss.length - 1].x < job.step)) {
@@ -220,6 +225,7 @@
       source.close();
       const job = JSON.parse(event.data);
       show(job);
+      curves.replace(job.points);
       const next = $("#job-report");
       if (!next.hidden) { next.focus(); }
     });
