@@ -9,6 +9,7 @@ from contextlib import asynccontextmanager
 
 from fastapi import APIRouter, FastAPI
 from fastapi.concurrency import run_in_threadpool
+from sqlalchemy.exc import IntegrityError
 
 from custom_classifier.api.errors import install_error_handlers
 from custom_classifier.api.metrics import Metrics, MetricsMiddleware
@@ -23,6 +24,7 @@ from custom_classifier.api.routes import (
 )
 from custom_classifier.api.schemas import ErrorEnvelope
 from custom_classifier.config import Settings, get_settings
+from custom_classifier.errors import ConflictError
 from custom_classifier.services.runtime import Runtime
 from custom_classifier.services.users import NewApiKey, ensure_initial_admin
 from custom_classifier.ui.routes import install_ui
@@ -73,8 +75,11 @@ def create_app(settings: Settings | None = None, *, run_jobs: bool = True) -> Fa
 
 def _start(settings: Settings, run_jobs: bool) -> Runtime:
     runtime = Runtime.open(settings)
-    with runtime.databases.admin.session() as session:
-        created = ensure_initial_admin(session)
+    try:
+        with runtime.databases.admin.session() as session:
+            created = ensure_initial_admin(session)
+    except (ConflictError, IntegrityError):
+        created = None  # another replica starting at the same time created the admin first
     if created is not None:
         announce_initial_admin(created)
     if run_jobs:
