@@ -226,10 +226,13 @@ def test_admin_creates_a_user_whose_key_signs_in(
         phone.close()
 
 
-def test_forms_without_the_csrf_token_are_refused(page: Any) -> None:
+def test_forged_forms_and_unknown_pages_get_plain_answers(page: Any) -> None:
     response = page.request.post("/ui/sample", form={"csrf_token": "forged"})
     assert response.status == 403
     assert "expired" in response.text()
+    missing = page.goto("/ui/no-such-page")
+    assert missing is not None and missing.status == 404
+    expect(page.get_by_role("alert")).to_contain_text("There is no page at this address")
 
 
 def test_the_dashboard_lists_classifiers_and_jobs_newest_first(page: Any) -> None:

@@ -16,7 +16,7 @@ from custom_classifier.errors import AuthenticationError
 from custom_classifier.services import classifiers, jobs, sample_dataset, web_sessions
 from custom_classifier.ui import pages_admin, pages_classifiers, pages_training
 from custom_classifier.ui.progress_trail import ProgressTrail
-from custom_classifier.ui.rendering import HERE, UiRoute, render
+from custom_classifier.ui.rendering import HERE, HINTS, UiRoute, render
 from custom_classifier.ui.session import (
     CsrfChecked,
     UiUser,
@@ -109,3 +109,10 @@ def create_sample(request: Request, user: UiUser) -> Response:
 
 for pages in (pages_training, pages_classifiers, pages_admin):
     router.include_router(pages.router)
+
+
+@router.get("/{unknown:path}")
+def not_found(request: Request, unknown: str) -> Response:
+    """Any other address under /ui: a page that says so (the API answers JSON 404s)."""
+    context = {"message": "There is no page at this address.", "hint": HINTS["not_found"]}
+    return render(request, "error.html", context, status_code=404)

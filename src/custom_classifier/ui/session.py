@@ -88,8 +88,13 @@ def start_session(request: Request, response: Response, signed_in: WebSignIn) ->
         path=UI_PATH,
         httponly=True,
         samesite="lax",
-        secure=request.url.scheme == "https",
+        secure=_is_https(request),
     )
+
+
+def _is_https(request: Request) -> bool:
+    # Behind the TLS proxy the app sees http; the proxy says what the browser used.
+    return "https" in (request.url.scheme, request.headers.get("x-forwarded-proto"))
 
 
 def end_session(response: Response) -> None:
@@ -160,7 +165,7 @@ def remember_csrf(request: Request, response: Response) -> None:
             path=UI_PATH,
             httponly=True,
             samesite="strict",
-            secure=request.url.scheme == "https",
+            secure=_is_https(request),
         )
 
 

@@ -128,7 +128,7 @@
     if (text !== undefined) { node.textContent = text; }
     return node;
   }
-  function fmt(value) { return Math.abs(value) >= 100 ? value.toFixed(0) : Math.abs(value) >= 10 ? value.toFixed(1) : value.toFixed(2); }
+  function fmt(value) { return Number.isInteger(value) ? String(value) : Math.abs(value) >= 100 ? value.toFixed(0) : Math.abs(value) >= 10 ? value.toFixed(1) : value.toFixed(2); }
   function drawChart(svg, series, options) {
     svg.replaceChildren();
     const all = series.flatMap((s) => s.points);
