@@ -66,3 +66,20 @@ def _wait_until_done(database: Database, job_id: str, timeout: float = 120) -> o
                 return job
         time.sleep(0.2)
     raise AssertionError(f"job {job_id} did not end within {timeout} s")
+
+
+def test_epoch_end_reports_are_saved_even_within_the_write_interval(
+    database: Database, tmp_path: Path
+) -> None:
+    from custom_classifier.jobs.tasks import _ProgressWriter
+    from custom_classifier.training.arguments import Progress
+
+    job_id = add_job(database, tmp_path, status=JobStatus.RUNNING)
+    write = _ProgressWriter(database, job_id)
+    write(Progress(step=1, total_steps=4, epoch=0.5, loss=0.9))
+    write(Progress(step=2, total_steps=4, epoch=1.0, loss=0.8, validation={"macro_f1": 0.7}))
+    write(Progress(step=3, total_steps=4, epoch=1.5, loss=0.7))  # throttled
+
+    with database.session() as session:
+        saved = job_repository.get_job(session, job_id).progress
+    assert (saved["step"], saved["validation"]) == (2, {"macro_f1": 0.7})

@@ -137,7 +137,8 @@ def _as_int(value: Any) -> int | None:
 
 
 class _ProgressWriter:
-    """Writes progress to the job row, at most once a second except for phase changes."""
+    """Writes progress to the job row, at most once a second except for phase changes and
+    epoch ends (the reports that carry validation scores, which the UI draws as curves)."""
 
     def __init__(self, database: Database, job_id: str) -> None:
         self._database = database
@@ -149,7 +150,8 @@ class _ProgressWriter:
     def __call__(self, progress: Progress) -> None:
         self.last = progress_to_dict(progress)
         now = time.monotonic()
-        if progress.phase == self._phase and now - self._written_at < PROGRESS_WRITE_SECONDS:
+        throttled = progress.phase == self._phase and progress.validation is None
+        if throttled and now - self._written_at < PROGRESS_WRITE_SECONDS:
             return
         self._phase, self._written_at = progress.phase, now
         with self._database.session() as session:
