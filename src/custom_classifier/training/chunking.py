@@ -7,6 +7,7 @@ the MLflow model; this module is the name training code imports it by.
 from __future__ import annotations
 
 from custom_classifier.inference.text_classifier import (
+    attention_kernels,
     autocast_for,
     build_windows,
     collate,
@@ -18,6 +19,7 @@ from custom_classifier.inference.text_classifier import (
 )
 
 __all__ = [
+    "attention_kernels",
     "autocast_for",
     "build_windows",
     "collate",

@@ -1,0 +1,92 @@
+"""What the GPU benchmarks share: the carried model, the BBC split, timing helpers.
+
+The device machine reaches no registry and no ../shared, so the model and the data set travel
+with the working tree in `.device-carry/` (ignored by git; see BENCHMARKS.md for the command).
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import statistics
+import tarfile
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+
+from benchmarks.datasets import CACHE, dataset_folder, label_folders  # noqa: E402
+from custom_classifier.corpus.models import Document, Split  # noqa: E402
+
+CARRY = Path(__file__).resolve().parents[1] / ".device-carry"
+FP16_MODEL = CARRY / "minilm-fp16"
+BBC_ARCHIVE = CARRY / "bbc.tar.gz"
+
+
+def base_model() -> str:
+    """The bundled MiniLM: from the package, else rebuilt in float32 from the carried fp16 copy."""
+    try:
+        from custom_classifier.config import bundled_base_model
+
+        return bundled_base_model()
+    except Exception:  # the device machine lacks the package's other dependencies
+        pass
+    target = Path("/tmp/minilm-fp32")
+    if not (target / "model.safetensors").is_file():
+        import torch
+        from safetensors.torch import load_file, save_file
+
+        target.mkdir(parents=True, exist_ok=True)
+        for file in FP16_MODEL.iterdir():
+            if file.is_file() and file.name != "model.safetensors":
+                shutil.copy(file, target / file.name)
+        weights = load_file(FP16_MODEL / "model.safetensors")
+        fp32 = {k: v.to(torch.float32) if v.is_floating_point() else v for k, v in weights.items()}
+        save_file(fp32, target / "model.safetensors", metadata={"format": "pt"})
+    return str(target)
+
+
+def bbc_folder() -> Path:
+    if not (CACHE / "bbc").is_dir() and BBC_ARCHIVE.is_file():
+        CACHE.mkdir(parents=True, exist_ok=True)
+        with tarfile.open(BBC_ARCHIVE) as tar:
+            tar.extractall(CACHE, filter="data")
+    return dataset_folder("bbc")
+
+
+def read_bbc() -> tuple[list[Document], list[str]]:
+    from custom_classifier.corpus.reader import inspect_corpus
+
+    root = bbc_folder()
+    labels = label_folders(root)
+    return inspect_corpus(root, labels, min_docs_per_label=1).documents, labels
+
+
+def bbc_split(seed: int = 42) -> tuple[Split, list[str]]:
+    """BBC stratified 80/20: 1,780 documents to train, 445 to test, no validation."""
+    from custom_classifier.corpus.split import split_corpus
+
+    documents, labels = read_bbc()
+    split = split_corpus(documents, validation_fraction=0.0, test_fraction=0.2, seed=seed)
+    return split, labels
+
+
+def cuda_median_ms(fn: Callable[[], object], repeats: int, warmup: int = 3) -> float:
+    import torch
+
+    for _ in range(warmup):
+        fn()
+    torch.cuda.synchronize()
+    times = []
+    for _ in range(repeats):
+        start = time.perf_counter()
+        fn()
+        torch.cuda.synchronize()
+        times.append((time.perf_counter() - start) * 1000)
+    return statistics.median(times)
+
+
+def ratio(ours: float, baseline: float) -> str:
+    return f"{ours / baseline:.2f}x" if baseline else "n/a"

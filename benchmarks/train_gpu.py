@@ -1,0 +1,259 @@
+"""Train on BBC on one GPU: our trainer against a stock Hugging Face Trainer, in the same run.
+
+    python3 -m benchmarks.train_gpu [--baselines autotrain,tuned] [--ours 64:1e-4,32:5e-5]
+
+BBC, stratified 80/20 (1,780 documents to train, 445 to test), 3 epochs, window 512. Baselines:
+`transformers.Trainer` with AutoTrain's defaults (batch 8, fp32, lr 5e-5) and tuned by hand (bf16,
+batch 32). Ours: `fine_tune` (no validation split, so every run does the same 3 epochs), one run
+per `BATCH:LR`. Tokens per second count non-padding tokens over the training loop's time. Then
+the training job without MLflow (`--job`): read the folder, split, fine-tune with validation and
+the ONNX export, evaluate, TF-IDF baseline. Prints one JSON line per run and a table.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import tempfile
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from benchmarks.gpu_common import base_model, bbc_split, ratio, read_bbc
+from custom_classifier.corpus.models import Split
+
+EPOCHS = 3
+MAX_LENGTH = 512
+SAVED_MODEL = Path("/tmp/cc-bbc-model")
+
+
+@dataclass
+class Outcome:
+    name: str
+    train_seconds: float
+    tokens: int
+    macro_f1: float
+
+    @property
+    def tokens_per_second(self) -> float:
+        return self.tokens / self.train_seconds
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "name": self.name,
+            "train_seconds": round(self.train_seconds, 2),
+            "tokens_per_second": round(self.tokens_per_second),
+            "macro_f1": round(self.macro_f1, 4),
+        }
+
+
+def macro_f1(truth: list[str], predicted: list[str]) -> float:
+    from sklearn.metrics import f1_score
+
+    return float(f1_score(truth, predicted, average="macro"))
+
+
+def train_tokens(model_path: str, split: Split) -> int:
+    from transformers import AutoTokenizer
+
+    tokenizer = AutoTokenizer.from_pretrained(model_path)
+    ids = tokenizer([d.text for d in split.train], truncation=True, max_length=MAX_LENGTH)
+    return sum(len(i) for i in ids["input_ids"]) * EPOCHS
+
+
+def hf_trainer(
+    name: str, model_path: str, split: Split, labels: list[str], *, batch: int, bf16: bool
+) -> Outcome:
+    """A stock `transformers.Trainer`: dynamic padding, linear schedule, 10% warm-up."""
+    import numpy as np
+    from transformers import (
+        AutoModelForSequenceClassification,
+        AutoTokenizer,
+        DataCollatorWithPadding,
+        Trainer,
+    )
+    from transformers import TrainingArguments as HFArguments
+
+    tokenizer = AutoTokenizer.from_pretrained(model_path)
+    model = AutoModelForSequenceClassification.from_pretrained(model_path, num_labels=len(labels))
+    label_ids = {label: i for i, label in enumerate(labels)}
+
+    def dataset(documents: list[Any]) -> list[dict[str, Any]]:
+        encoded = tokenizer([d.text for d in documents], truncation=True, max_length=MAX_LENGTH)
+        return [
+            {"input_ids": ids, "attention_mask": mask, "labels": label_ids[d.label]}
+            for ids, mask, d in zip(
+                encoded["input_ids"], encoded["attention_mask"], documents, strict=True
+            )
+        ]
+
+    with tempfile.TemporaryDirectory() as output:
+        arguments = HFArguments(
+            output_dir=output,
+            per_device_train_batch_size=batch,
+            per_device_eval_batch_size=64,
+            learning_rate=5e-5,
+            num_train_epochs=EPOCHS,
+            warmup_steps=round(0.1 * EPOCHS * -(-len(split.train) // batch)),
+            bf16=bf16,
+            save_strategy="no",
+            eval_strategy="no",
+            report_to=[],
+            seed=42,
+            disable_tqdm=True,
+        )
+        trainer = Trainer(
+            model=model,
+            args=arguments,
+            train_dataset=dataset(split.train),  # type: ignore[arg-type]
+            data_collator=DataCollatorWithPadding(tokenizer),
+        )
+        seconds = trainer.train().metrics["train_runtime"]
+        logits = trainer.predict(dataset(split.test)).predictions  # type: ignore[arg-type]
+    predicted = [labels[i] for i in np.asarray(logits).argmax(axis=1)]
+    score = macro_f1([d.label for d in split.test], predicted)
+    return Outcome(name, seconds, train_tokens(model_path, split), score)
+
+
+def ours(
+    name: str, model_path: str, split: Split, labels: list[str], *, batch: int, lr: float
+) -> Outcome:
+    import torch
+
+    from custom_classifier.inference.text_classifier import TextClassifier
+    from custom_classifier.training import trainer
+    from custom_classifier.training.arguments import TrainingArguments
+
+    loop_seconds: list[float] = []
+    run = trainer._TrainingLoop.run
+
+    def timed_run(self: Any, on_epoch_end: Any) -> Any:
+        torch.cuda.synchronize()
+        started = time.perf_counter()
+        result = run(self, on_epoch_end)
+        torch.cuda.synchronize()
+        loop_seconds.append(time.perf_counter() - started)
+        return result
+
+    args = TrainingArguments(
+        epochs=EPOCHS,
+        max_length=MAX_LENGTH,
+        gpu_batch_size=batch,
+        gpu_learning_rate=lr,
+        export_onnx=False,
+    )
+    trainer._TrainingLoop.run = timed_run  # type: ignore[method-assign]
+    try:
+        with tempfile.TemporaryDirectory() as output:
+            result = trainer.fine_tune(model_path, split, labels, args, Path(output))
+            classifier = TextClassifier.load(result.model_dir)
+            predicted = [p["label"] for p in classifier.predict([d.text for d in split.test])]
+            if SAVED_MODEL.exists():
+                import shutil
+
+                shutil.rmtree(SAVED_MODEL)
+            classifier.model.save_pretrained(SAVED_MODEL)
+            for file in result.model_dir.iterdir():
+                if not (SAVED_MODEL / file.name).exists():
+                    (SAVED_MODEL / file.name).write_bytes(file.read_bytes())
+    finally:
+        trainer._TrainingLoop.run = run  # type: ignore[method-assign]
+    score = macro_f1([d.label for d in split.test], predicted)
+    return Outcome(name, loop_seconds[0], train_tokens(model_path, split), score)
+
+
+def job(model_path: str) -> dict[str, float]:
+    """The training use case's steps as `run_training` does them, less MLflow."""
+    from custom_classifier.corpus.split import split_corpus
+    from custom_classifier.inference.text_classifier import TextClassifier
+    from custom_classifier.training.arguments import TrainingArguments
+    from custom_classifier.training.baseline import train_baseline
+    from custom_classifier.training.evaluation import evaluate_predictions
+    from custom_classifier.training.trainer import fine_tune
+
+    timings: dict[str, float] = {}
+    started = time.perf_counter()
+    documents, labels = read_bbc()
+    split = split_corpus(documents, validation_fraction=0.08, test_fraction=0.2, seed=42)
+    timings["read_seconds"] = time.perf_counter() - started
+    args = TrainingArguments(epochs=EPOCHS, max_length=MAX_LENGTH)
+    with tempfile.TemporaryDirectory() as output:
+        mark = time.perf_counter()
+        result = fine_tune(model_path, split, labels, args, Path(output))
+        timings["fine_tune_seconds"] = time.perf_counter() - mark
+        mark = time.perf_counter()
+        classifier = TextClassifier.load(result.model_dir)
+        predictions = classifier.predict([d.text for d in split.test])
+        evaluation = evaluate_predictions(
+            [d.label for d in split.test], [p["label"] for p in predictions], labels
+        )
+        timings["evaluate_seconds"] = time.perf_counter() - mark
+        onnx_file = result.model_dir / "model.int8.onnx"
+        timings["onnx_exported"] = float(onnx_file.is_file())
+    mark = time.perf_counter()
+    train_baseline(split.train + split.validation, split.test, labels)
+    timings["tfidf_baseline_seconds"] = time.perf_counter() - mark
+    timings["total_without_mlflow_seconds"] = time.perf_counter() - started
+    timings["test_macro_f1"] = evaluation.macro_f1
+    return timings
+
+
+def warm_up_cuda() -> None:
+    """CUDA context and cuBLAS handles, so that no run pays them for the others."""
+    import torch
+
+    x = torch.randn(256, 256, device="cuda", requires_grad=True)
+    with torch.autocast("cuda", dtype=torch.bfloat16):
+        (x @ x).sum().backward()
+    torch.cuda.synchronize()
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--baselines", default="autotrain,tuned")
+    parser.add_argument("--ours", default="64:1e-4")
+    parser.add_argument("--job", action="store_true")
+    options = parser.parse_args()
+    import torch
+
+    model_path = base_model()
+    split, labels = bbc_split()
+    print(f"device {torch.cuda.get_device_name()}, torch {torch.__version__}", flush=True)
+    warm_up_cuda()
+    outcomes: list[Outcome] = []
+    specs = [s for s in options.ours.split(",") if s]
+    first, rest = specs[:1], specs[1:]
+    for spec in first:
+        batch, lr = spec.split(":")
+        outcomes.append(
+            ours(f"ours b{batch}", model_path, split, labels, batch=int(batch), lr=float(lr))
+        )
+        print(json.dumps(outcomes[-1].to_dict()), flush=True)
+    baselines = {"autotrain": (8, False), "tuned": (32, True)}
+    for name in [b for b in options.baselines.split(",") if b]:
+        batch, bf16 = baselines[name]
+        outcomes.append(hf_trainer(f"HF {name}", model_path, split, labels, batch=batch, bf16=bf16))
+        print(json.dumps(outcomes[-1].to_dict()), flush=True)
+    for spec in rest:
+        batch, lr = spec.split(":")
+        outcomes.append(
+            ours(f"ours b{batch}", model_path, split, labels, batch=int(batch), lr=float(lr))
+        )
+        print(json.dumps(outcomes[-1].to_dict()), flush=True)
+    if options.job:
+        print(json.dumps({"job": job(model_path)}), flush=True)
+    print(f"train {len(split.train)} docs, test {len(split.test)}, {EPOCHS} epochs, {MAX_LENGTH}")
+    reference = {o.name: o for o in outcomes if o.name.startswith("HF")}
+    for outcome in outcomes:
+        line = (
+            f"{outcome.name:14} {outcome.train_seconds:6.2f} s "
+            f"{outcome.tokens_per_second:>10,.0f} tok/s  F1 {outcome.macro_f1:.4f}"
+        )
+        for ref in reference.values():
+            line += f"  vs {ref.name}: {ratio(outcome.tokens_per_second, ref.tokens_per_second)}"
+        print(line)
+
+
+if __name__ == "__main__":
+    main()
