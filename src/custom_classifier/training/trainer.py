@@ -8,6 +8,7 @@ cancellation and per-epoch callbacks fit in without callback plumbing.
 from __future__ import annotations
 
 import json
+import os
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -101,12 +102,41 @@ def fine_tune(
     validation = encode_documents(tokenizer, split.validation, labels, args)
     loop = _TrainingLoop(model, tokenizer, args, train, validation, on_progress, should_stop)
     history, best_epoch = loop.run(on_epoch_end)
-    model_dir = save_classifier(model, tokenizer, labels, args, Path(output_dir) / "model")
-    if args.export_onnx:
-        from custom_classifier.training.onnx_export import export_onnx
+    model_dir = Path(output_dir) / "model"
+    if loop.rank == 0:  # under data-parallel training, the first process writes the model
+        save_classifier(model, tokenizer, labels, args, model_dir)
+        if args.export_onnx:
+            from custom_classifier.training.onnx_export import export_onnx
 
-        export_onnx(model_dir)
+            export_onnx(model_dir)
+    if loop.world > 1:
+        torch.distributed.barrier()  # the folder is complete for every process
     return FineTuneResult(model_dir, history, best_epoch, time.monotonic() - started)
+
+
+def process_group() -> tuple[int, int]:
+    """(rank, world size) under `torch.distributed` (torchrun, a spawned group); else (0, 1)."""
+    import torch.distributed as dist
+
+    if dist.is_available() and dist.is_initialized():
+        return dist.get_rank(), dist.get_world_size()
+    return 0, 1
+
+
+def _process_device(world: int) -> torch.device:
+    if world > 1 and torch.cuda.is_available():
+        return torch.device("cuda", int(os.environ.get("LOCAL_RANK", "0")))
+    return default_device()
+
+
+def shard_batches(batches: list[np.ndarray], rank: int, world: int) -> list[np.ndarray]:
+    """This process's share of an epoch's batches; every process gets as many (some repeat),
+    so that the gradient all-reduce of each step has a partner on every process."""
+    if world == 1:
+        return batches
+    mine = batches[rank::world]
+    needed = -(-len(batches) // world)
+    return (mine + mine[: needed - len(mine)]) if mine else batches[:needed]
 
 
 def batch_policy(args: TrainingArguments, device: torch.device) -> tuple[int, float]:
@@ -271,9 +301,16 @@ class _TrainingLoop:
         on_progress: ProgressCallback | None,
         should_stop: StopCheck | None,
     ) -> None:
-        self.device = default_device()
+        self.rank, self.world = process_group()
+        self.device = _process_device(self.world)
         self.model = model
         model.to(self.device)  # type: ignore[arg-type]  # transformers types `to` oddly
+        self.network: torch.nn.Module = model
+        if self.world > 1:
+            from torch.nn.parallel import DistributedDataParallel
+
+            ids = [self.device.index] if self.device.type == "cuda" else None
+            self.network = DistributedDataParallel(model, device_ids=ids)
         self.collator = make_collator(tokenizer, self.device)
         self.args, self.train, self.validation = args, train, validation
         self.on_progress, self.should_stop = on_progress, should_stop
@@ -283,7 +320,7 @@ class _TrainingLoop:
         self.train_lengths = self.bank.lengths
         self.train_labels = train.window_labels
         self.batch_size, learning_rate = batch_policy(args, self.device)
-        self.batches_per_epoch = -(-len(train.windows) // self.batch_size)
+        self.batches_per_epoch = -(-len(train.windows) // (self.batch_size * self.world))
         self.total_steps = self.batches_per_epoch * args.epochs
         self.log_every = max(1, min(20, self.total_steps // 100))
         if self.device.type == "cuda":
@@ -331,6 +368,7 @@ class _TrainingLoop:
         rng = np.random.default_rng(self.args.seed + epoch)
         running = torch.zeros((), device=self.device)
         batches = shuffled_length_batches(self.train_lengths, self.batch_size, rng)
+        batches = shard_batches(batches, self.rank, self.world)
         # One host-to-device copy of the epoch's row order; each step slices it.
         order = torch.from_numpy(np.concatenate(batches)).to(self.device)
         offsets = np.cumsum([0] + [len(b) for b in batches])
@@ -347,7 +385,7 @@ class _TrainingLoop:
     def _train_step(self, batch: np.ndarray, rows: torch.Tensor) -> torch.Tensor:
         inputs, targets = self.bank.batch(batch, rows)
         with autocast_for(self.device), attention_kernels(self.device):
-            logits = self.model(**inputs).logits
+            logits = self.network(**inputs).logits
         loss = self.loss_fn(logits.float(), targets)
         loss.backward()
         torch.nn.utils.clip_grad_norm_(self.model.parameters(), _MAX_GRAD_NORM)
