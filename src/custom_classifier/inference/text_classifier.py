@@ -108,6 +108,13 @@ def length_sorted_batches(windows: Sequence[np.ndarray], batch_size: int) -> lis
     return [order[i : i + batch_size] for i in range(0, len(order), batch_size)]
 
 
+def cpu_has_bf16_units() -> bool:
+    """True on CPUs with native bf16 arithmetic (AVX512-BF16 or AMX), where bf16 autocast is
+    two to three times faster than float32; elsewhere it would be slower."""
+    probes = ("_is_avx512_bf16_supported", "_is_amx_tile_supported")
+    return any(bool(getattr(torch.cpu, probe, lambda: False)()) for probe in probes)
+
+
 def autocast_for(device: torch.device, *, cpu_bf16: bool = False) -> Any:
     """bf16 autocast on a CUDA GPU that supports it (on a CPU only if `cpu_bf16`); else none."""
     if device.type == "cuda" and torch.cuda.is_bf16_supported():

@@ -30,6 +30,9 @@ class TrainingArguments:
     early_stopping_patience: int = 2
     """Epochs without a better validation macro-F1 before training stops."""
     class_weighted_loss: bool = True
+    mixed_precision: bool = True
+    """bf16 autocast on CPUs that compute bf16 natively (AVX512-BF16 or AMX: 2-3x faster
+    training); float32 on other CPUs. CUDA GPUs with bf16 always train in bf16 autocast."""
     seed: int = 42
     validation_fraction: float = 0.1
     test_fraction: float = 0.1

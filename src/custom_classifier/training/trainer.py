@@ -28,7 +28,11 @@ from transformers import (
 
 from custom_classifier.corpus.models import Document, Split
 from custom_classifier.errors import BaseModelError, TrainingCancelledError, TrainingError
-from custom_classifier.inference.text_classifier import CLASSIFIER_FILE, default_device
+from custom_classifier.inference.text_classifier import (
+    CLASSIFIER_FILE,
+    cpu_has_bf16_units,
+    default_device,
+)
 from custom_classifier.training.arguments import Progress, TrainingArguments
 from custom_classifier.training.chunking import (
     attention_kernels,
@@ -312,6 +316,7 @@ class _TrainingLoop:
             ids = [self.device.index] if self.device.type == "cuda" else None
             self.network = DistributedDataParallel(model, device_ids=ids)
         self.collator = make_collator(tokenizer, self.device)
+        self.cpu_bf16 = args.mixed_precision and cpu_has_bf16_units()
         self.args, self.train, self.validation = args, train, validation
         self.on_progress, self.should_stop = on_progress, should_stop
         self.num_labels = int(model.config.num_labels or 0)
@@ -384,7 +389,7 @@ class _TrainingLoop:
 
     def _train_step(self, batch: np.ndarray, rows: torch.Tensor) -> torch.Tensor:
         inputs, targets = self.bank.batch(batch, rows)
-        with autocast_for(self.device), attention_kernels(self.device):
+        with autocast_for(self.device, cpu_bf16=self.cpu_bf16), attention_kernels(self.device):
             logits = self.network(**inputs).logits
         loss = self.loss_fn(logits.float(), targets)
         loss.backward()
@@ -405,6 +410,7 @@ class _TrainingLoop:
             self.validation.windows,
             batch_size=self.batch_size * 2,
             device=self.device,
+            cpu_bf16=self.cpu_bf16,
         )
         truth = self.validation.doc_labels
         probabilities = document_probabilities(logits, self.validation.doc_index, len(truth))
