@@ -7,6 +7,7 @@ Called by the CLI `train` command and by the job task on the worker side; it imp
 from __future__ import annotations
 
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -203,24 +204,29 @@ def _train_and_evaluate(
     def log_epoch(epoch: int, metrics: dict[str, float]) -> None:
         run.log_metrics(metrics, step=epoch)
 
-    result = fine_tune(
-        base_model,
-        split,
-        labels,
-        request.training,
-        workdir / "output",
-        on_progress=report,
-        should_stop=stop,
-        on_epoch_end=log_epoch,
-    )
-    report(Progress(step=0, total_steps=0, epoch=0.0, phase="evaluating"))
-    evaluating_started = time.perf_counter()
-    classifier = TextClassifier.load(result.model_dir)
-    predictions = classifier.predict([doc.text for doc in split.test])
-    evaluation = evaluate_predictions(
-        [doc.label for doc in split.test], [p["label"] for p in predictions], labels
-    )
-    baseline = train_baseline(split.train + split.validation, split.test, labels)
+    # The baseline needs only the CPU: it fits while the model trains (most useful on a GPU).
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="cc-baseline") as background:
+        baseline_job = background.submit(
+            train_baseline, split.train + split.validation, split.test, labels
+        )
+        result = fine_tune(
+            base_model,
+            split,
+            labels,
+            request.training,
+            workdir / "output",
+            on_progress=report,
+            should_stop=stop,
+            on_epoch_end=log_epoch,
+        )
+        report(Progress(step=0, total_steps=0, epoch=0.0, phase="evaluating"))
+        evaluating_started = time.perf_counter()
+        classifier = TextClassifier.load(result.model_dir)
+        predictions = classifier.predict([doc.text for doc in split.test])
+        evaluation = evaluate_predictions(
+            [doc.label for doc in split.test], [p["label"] for p in predictions], labels
+        )
+        baseline = baseline_job.result()
     timings = {
         "train_seconds": result.train_seconds,
         "evaluate_seconds": time.perf_counter() - evaluating_started,
