@@ -110,7 +110,17 @@ def test_enqueue_sends_only_the_job_id(database: Database, tmp_path: Path) -> No
     [(headers, args)] = drain(REDIS_URL)
     assert args == ["job-1"]
     assert headers["id"] == "job-1"
-    assert "torch" not in sys.modules or "custom_classifier.training.trainer" not in sys.modules
+
+
+def test_the_api_process_enqueues_without_importing_torch() -> None:
+    # In a fresh interpreter: the test session itself has long imported torch.
+    script = (
+        "import sys\n"
+        "from custom_classifier.api.app import create_app\n"
+        "from custom_classifier.jobs.celery_queue import CeleryJobQueue\n"
+        "assert 'torch' not in sys.modules and 'transformers' not in sys.modules\n"
+    )
+    subprocess.run([sys.executable, "-c", script], check=True, timeout=120)
 
 
 def test_delivery_is_acknowledged_late_one_message_at_a_time(tmp_path: Path) -> None:
