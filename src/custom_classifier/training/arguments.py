@@ -12,13 +12,14 @@ LongDocumentStrategy = Literal["head", "chunks"]
 class TrainingArguments:
     """How a classifier is fine-tuned. Every field has a default chosen for the general case."""
 
-    epochs: int = 4
-    """Upper bound on passes over the training split; early stopping may end sooner."""
+    epochs: int = 8
+    """Upper bound on passes over the training split; early stopping may end sooner.
+    (Defaults measured in BENCHMARKS.md, "Choosing the training defaults".)"""
     learning_rate: float = 5e-5
     batch_size: int = 16
     """Windows per step on a CPU (and on a GPU when `gpu_batch_size` is None)."""
-    max_length: int = 256
-    """Tokens per window the model sees."""
+    max_length: int = 512
+    """Tokens per window the model sees (512, the window of most BERT-family models)."""
     long_document_strategy: LongDocumentStrategy = "head"
     """`head` truncates each document; `chunks` uses overlapping windows whose logits are combined."""
     chunk_stride: int = 64
@@ -27,7 +28,7 @@ class TrainingArguments:
     """Training uses at most this many windows of one document (prediction uses all)."""
     weight_decay: float = 0.01
     warmup_ratio: float = 0.1
-    early_stopping_patience: int = 2
+    early_stopping_patience: int = 3
     """Epochs without a better validation macro-F1 before training stops."""
     class_weighted_loss: bool = True
     mixed_precision: bool = True
