@@ -263,3 +263,15 @@ def test_shuffled_length_batches_use_every_sample_once() -> None:
 
     assert sorted(np.concatenate(batches).tolist()) == list(range(37))
     assert max(len(b) for b in batches) == 8
+
+
+def test_attention_dropout_is_switched_off_by_default_and_kept_when_asked(
+    tiny_base_model: Path,
+) -> None:
+    from custom_classifier.training.trainer import load_base_model
+
+    _, model = load_base_model(str(tiny_base_model), ["a", "b"], attention_dropout=0.0)
+    assert model.config.attention_probs_dropout_prob == 0.0
+    _, kept = load_base_model(str(tiny_base_model), ["a", "b"], attention_dropout=None)
+    assert kept.config.attention_probs_dropout_prob == 0.1
+    assert kept.config.id2label == {0: "a", 1: "b"}

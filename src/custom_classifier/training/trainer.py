@@ -19,6 +19,7 @@ import numpy as np
 import torch
 from sklearn.metrics import accuracy_score, f1_score
 from transformers import (
+    AutoConfig,
     AutoModelForSequenceClassification,
     AutoTokenizer,
     PreTrainedModel,
@@ -96,7 +97,7 @@ def fine_tune(
     """
     started = time.monotonic()
     set_seed(args.seed)
-    tokenizer, model = load_base_model(base_model, labels)
+    tokenizer, model = load_base_model(base_model, labels, attention_dropout=args.attention_dropout)
     _check_max_length(model, args.max_length)
     train = encode_documents(
         tokenizer, split.train, labels, args, max_windows=args.max_chunks_per_document
@@ -188,17 +189,29 @@ class WindowBank:
         return inputs, self.labels[rows_on_device]
 
 
-def load_base_model(base_model: str, labels: Sequence[str]) -> tuple[Any, PreTrainedModel]:
+# Names of the attention-probability dropout in the configs of BERT-family models.
+_ATTENTION_DROPOUT_FIELDS = ("attention_probs_dropout_prob", "attention_dropout")
+
+
+def load_base_model(
+    base_model: str, labels: Sequence[str], *, attention_dropout: float | None = None
+) -> tuple[Any, PreTrainedModel]:
     """The tokenizer and a sequence-classification model with a fresh head for `labels`."""
     try:
         tokenizer = AutoTokenizer.from_pretrained(base_model)
-        model = AutoModelForSequenceClassification.from_pretrained(
+        config = AutoConfig.from_pretrained(
             base_model,
             num_labels=len(labels),
             id2label=dict(enumerate(labels)),
             label2id={label: i for i, label in enumerate(labels)},
             problem_type="single_label_classification",
-            ignore_mismatched_sizes=True,
+        )
+        if attention_dropout is not None:
+            for field in _ATTENTION_DROPOUT_FIELDS:
+                if hasattr(config, field):
+                    setattr(config, field, attention_dropout)
+        model = AutoModelForSequenceClassification.from_pretrained(
+            base_model, config=config, ignore_mismatched_sizes=True
         )
     except Exception as exc:
         raise BaseModelError(
