@@ -51,12 +51,14 @@ def make_texts(count: int, words: int = 120, seed: int = 0) -> list[str]:
 
 
 def log_bundled_classifier(home: Path, owner: str) -> str:
-    """A MiniLM classifier (random head) logged as an accepted run of `owner`; its run id."""
+    """A MiniLM classifier (random head) logged as an accepted run of `owner`; its run id.
+    Like a trained one, it carries the int8 ONNX copy that prediction on a CPU uses."""
     from transformers import AutoModelForSequenceClassification, AutoTokenizer
 
     from custom_classifier.config import Settings, bundled_base_model
     from custom_classifier.registry.tags import TAGS
     from custom_classifier.registry.tracking import Registry
+    from custom_classifier.training.onnx_export import export_onnx
 
     settings = Settings(home=home)
     model_dir = home / "bench-model"
@@ -68,8 +70,9 @@ def log_bundled_classifier(home: Path, owner: str) -> str:
     )
     model.save_pretrained(model_dir)
     AutoTokenizer.from_pretrained(bundled_base_model()).save_pretrained(model_dir)
-    config = {"labels": LABELS, "max_length": 256, "long_document_strategy": "head"}
+    config = {"labels": LABELS, "max_length": 512, "long_document_strategy": "head"}
     (model_dir / "classifier.json").write_text(json.dumps({**config, "chunk_stride": 64}))
+    export_onnx(model_dir)
     registry = Registry(settings.resolved_tracking_uri, settings.artifact_root)
     with registry.start_run(owner, "bench") as run:
         run.log_classifier_model(model_dir)
