@@ -106,6 +106,8 @@ def test_the_report_shows_the_verdict_scores_matrix_and_data(page: Any) -> None:
     expect(page.locator("#confusion tbody td")).to_have_count(4)
     expect(page.locator("#data-report")).to_contain_text("sport")
     expect(page.locator("#mlflow-command")).to_contain_text("mlflow ui --backend-store-uri sqlite:")
+    # Both epochs' validation scores (macro-F1 and accuracy), read back from the MLflow run.
+    expect(page.locator("#val-chart circle")).to_have_count(4)
     shot(page, "06-report")
 
 

@@ -264,13 +264,14 @@ def _curves(request: Request, job_id: str, run_id: str | None) -> dict[str, Any]
     between two samples; the run logged every epoch.
     """
     points: dict[str, Any] = request.app.state.progress_trail.points(job_id)
-    if run_id and not points["validation"]:
+    if run_id:
         try:
-            points["validation"] = run_history.validation_by_epoch(
-                runtime_of(request).registry, run_id
-            )
+            logged = run_history.validation_by_epoch(runtime_of(request).registry, run_id)
         except Exception:  # noqa: BLE001 - the curve is a nicety; the page must still show
             logger.warning("could not read the validation history of run %s", run_id)
+        else:
+            if len(logged) > len(points["validation"]):
+                points["validation"] = logged
     return points
 
 
