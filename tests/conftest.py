@@ -5,11 +5,13 @@ from __future__ import annotations
 import os
 import shutil
 import sys
+import uuid
 from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 import pytest
+from sqlalchemy import create_engine, text
 
 from factories import TINY_LABELS, make_tiny_base_model, make_tiny_classifier
 
@@ -69,3 +71,23 @@ def tiny_classifier_dir(tiny_base_model: Path, tmp_path_factory: pytest.TempPath
     return make_tiny_classifier(
         tmp_path_factory.mktemp("tiny-classifier"), tiny_base_model, TINY_LABELS
     )
+
+
+POSTGRES_SERVER = "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
+
+
+@pytest.fixture
+def postgres_url() -> Iterator[str]:
+    """A fresh PostgreSQL database, dropped afterwards; skipped when no server answers."""
+    server = create_engine(POSTGRES_SERVER, isolation_level="AUTOCOMMIT")
+    name = f"cc_test_{uuid.uuid4().hex[:12]}"
+    try:
+        with server.connect() as connection:
+            connection.execute(text(f'CREATE DATABASE "{name}"'))
+    except Exception as error:  # noqa: BLE001
+        server.dispose()
+        pytest.skip(f"PostgreSQL is not reachable on 127.0.0.1:5432: {error}")
+    yield f"postgresql://postgres@127.0.0.1:5432/{name}"
+    with server.connect() as connection:
+        connection.execute(text(f'DROP DATABASE "{name}" WITH (FORCE)'))
+    server.dispose()

@@ -9,7 +9,6 @@ from fastapi.testclient import TestClient
 from custom_classifier.api.app import create_app
 from custom_classifier.config import Settings
 from factories import api_headers, make_topic_folder
-from storage.test_migrate import postgres_url  # noqa: F401 - fixture
 
 
 def test_users_and_jobs_on_postgresql(tmp_path: Path, postgres_url: str) -> None:  # noqa: F811

@@ -2,34 +2,12 @@
 
 from __future__ import annotations
 
-import uuid
-from collections.abc import Iterator
 from pathlib import Path
 
-import pytest
-from sqlalchemy import create_engine, inspect, text
+from sqlalchemy import inspect
 
 from custom_classifier.storage.engine import Database, normalize_url
 from custom_classifier.storage.migrate import upgrade
-
-POSTGRES_SERVER = "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
-
-
-@pytest.fixture
-def postgres_url() -> Iterator[str]:
-    """A fresh PostgreSQL database, dropped afterwards; skipped when no server answers."""
-    server = create_engine(POSTGRES_SERVER, isolation_level="AUTOCOMMIT")
-    name = f"cc_test_{uuid.uuid4().hex[:12]}"
-    try:
-        with server.connect() as connection:
-            connection.execute(text(f'CREATE DATABASE "{name}"'))
-    except Exception as error:  # noqa: BLE001
-        server.dispose()
-        pytest.skip(f"PostgreSQL is not reachable on 127.0.0.1:5432: {error}")
-    yield f"postgresql://postgres@127.0.0.1:5432/{name}"
-    with server.connect() as connection:
-        connection.execute(text(f'DROP DATABASE "{name}" WITH (FORCE)'))
-    server.dispose()
 
 
 def _tables(url: str) -> set[str]:
