@@ -124,3 +124,19 @@ def test_an_experiment_deleted_in_the_mlflow_ui_is_restored_for_new_runs(
         pass
 
     assert client.get_run(second.run_id).info.status == "FINISHED"
+
+
+def test_a_finished_runs_curves_come_back_per_epoch(registry: Registry) -> None:
+    from custom_classifier.services.run_history import curves_by_epoch
+
+    with registry.start_run("alice", "spam-filter") as run:
+        run.log_metrics({"train_loss": 0.9, "val_macro_f1": 0.5, "val_accuracy": 0.6}, step=1)
+        run.log_metrics({"train_loss": 0.4, "val_macro_f1": 0.8, "val_accuracy": 0.85}, step=2)
+
+    curves = curves_by_epoch(registry, run.run_id)
+
+    assert curves["loss"] == [{"x": 1.0, "y": 0.9}, {"x": 2.0, "y": 0.4}]
+    assert curves["validation"] == [
+        {"x": 1.0, "macro_f1": 0.5, "accuracy": 0.6},
+        {"x": 2.0, "macro_f1": 0.8, "accuracy": 0.85},
+    ]

@@ -258,21 +258,29 @@ def job_page(request: Request, job_id: str, user: UiUser) -> Response:
 
 
 def _curves(request: Request, job_id: str, run_id: str | None) -> dict[str, Any]:
-    """The points seen so far; a finished run's validation per epoch comes from MLflow.
+    """The points seen so far; a finished run fills in what the samples missed from MLflow.
 
-    The job row keeps only the latest progress, so an epoch's validation scores can be missed
-    between two samples; the run logged every epoch.
+    The job row keeps only the latest progress and the event stream samples it, so a short
+    training can end between two samples; the run logged every epoch's loss and scores.
     """
     points: dict[str, Any] = request.app.state.progress_trail.points(job_id)
     if run_id:
         try:
-            logged = run_history.validation_by_epoch(runtime_of(request).registry, run_id)
+            logged = run_history.curves_by_epoch(runtime_of(request).registry, run_id)
         except Exception:  # noqa: BLE001 - the curve is a nicety; the page must still show
-            logger.warning("could not read the validation history of run %s", run_id)
+            logger.warning("could not read the curves of run %s", run_id)
         else:
-            if len(logged) > len(points["validation"]):
-                points["validation"] = logged
+            for name, series in logged.items():
+                if _reaches_further(series, points[name]):
+                    points[name] = series
     return points
+
+
+def _reaches_further(logged: list[dict[str, float]], seen: list[dict[str, float]]) -> bool:
+    """The logged series ends later or has more points (the samples skipped an epoch)."""
+    if not logged:
+        return False
+    return not seen or seen[-1]["x"] < logged[-1]["x"] or len(seen) < len(logged)
 
 
 @router.get("/jobs/{job_id}/events")

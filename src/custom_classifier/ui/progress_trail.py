@@ -20,16 +20,15 @@ class ProgressTrail:
         self._lock = threading.Lock()
 
     def record(self, job_id: str, progress: dict[str, Any] | None) -> None:
-        """Keep a new training-loss point and, at an epoch's end, a validation point."""
+        """Keep a new training-loss point (x: fractional epoch) and, at an epoch's end, a validation point."""
         if not progress or progress.get("phase") != "training":
             return
         with self._lock:
             trail = self._trail(job_id)
-            step, loss = progress.get("step"), progress.get("loss")
-            if loss is not None and step and (not trail["loss"] or trail["loss"][-1]["x"] < step):
-                _append(trail["loss"], {"x": float(step), "y": float(loss)})
+            epoch, loss = progress.get("epoch"), progress.get("loss")
+            if loss is not None and epoch and _new_epoch(trail["loss"], epoch):
+                _append(trail["loss"], {"x": float(epoch), "y": float(loss)})
             validation = progress.get("validation")
-            epoch = progress.get("epoch")
             if validation and epoch is not None and _new_epoch(trail["validation"], epoch):
                 _append(trail["validation"], {"x": float(epoch), **validation})
 

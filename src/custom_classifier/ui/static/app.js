@@ -162,7 +162,7 @@
     const loss = (points.loss || []).slice(), validation = (points.validation || []).slice();
     function draw() {
       const lossChart = $("#loss-chart"), valChart = $("#val-chart");
-      if (lossChart) { drawChart(lossChart, [{ points: loss }], { xLabel: "step", empty: "The loss appears once training starts." }); }
+      if (lossChart) { drawChart(lossChart, [{ points: loss }], { xLabel: "epoch", xMin: 0, empty: "The loss appears once training starts." }); }
       if (valChart) {
         drawChart(valChart, [
           { points: validation.map((p) => ({ x: p.x, y: p.macro_f1 })) },
@@ -173,14 +173,21 @@
     return {
       draw: draw,
       replace(more) {
-        if (more && more.validation && more.validation.length && !validation.length) {
-          validation.push(...more.validation); draw();
-        }
+        // The run's logged per-epoch curves, when they end later or have more points than the
+        // samples seen live (a short epoch can end between two samples).
+        let changed = false;
+        [[loss, more && more.loss], [validation, more && more.validation]].forEach(([seen, logged]) => {
+          if (logged && logged.length && (!seen.length || seen[seen.length - 1].x < logged[logged.length - 1].x
+              || seen.length < logged.length)) {
+            seen.splice(0, seen.length, ...logged); changed = true;
+          }
+        });
+        if (changed) { draw(); }
       },
       add(job) {
         let changed = false;
-        if (job.loss !== null && job.step && (!loss.length || loss[loss.length - 1].x < job.step)) {
-          loss.push({ x: job.step, y: job.loss }); changed = true;
+        if (job.loss !== null && job.epoch && (!loss.length || loss[loss.length - 1].x < job.epoch)) {
+          loss.push({ x: job.epoch, y: job.loss }); changed = true;
         }
         const v = job.validation;
         if (v && job.epoch !== null && (!validation.length || validation[validation.length - 1].x < job.epoch)) {
