@@ -32,3 +32,14 @@ def test_production_accepts_real_secrets() -> None:
 
 def test_embedded_mode_keeps_its_defaults() -> None:
     assert Settings(mlflow_username="cc-service", mlflow_password="change-me").mlflow_username
+
+
+def test_empty_variables_keep_the_defaults(monkeypatch: pytest.MonkeyPatch) -> None:
+    # docker compose passes `CC_BASE_MODEL: ${CC_BASE_MODEL:-}` as an empty string when unset.
+    monkeypatch.setenv("CC_BASE_MODEL", "")
+    monkeypatch.setenv("CC_TRAINING_GPUS", "")
+
+    settings = Settings()
+
+    assert settings.base_model.endswith("model")
+    assert settings.training_gpus is None

@@ -22,7 +22,9 @@ def bundled_base_model() -> str:
 class Settings(BaseSettings):
     """Settings for the API, the workers and the CLI; every field is `CC_<NAME>`."""
 
-    model_config = SettingsConfigDict(env_prefix="CC_", env_file=None, extra="ignore")
+    model_config = SettingsConfigDict(
+        env_prefix="CC_", env_file=None, extra="ignore", env_ignore_empty=True
+    )
 
     environment: Literal["embedded", "production"] = "embedded"
     home: Path = Field(
@@ -47,6 +49,12 @@ class Settings(BaseSettings):
         "again (a worker died); a job still running then is recognised and left alone.",
     )
     embedded_workers: int = Field(default=1, ge=1)
+    training_gpus: int | None = Field(
+        default=None,
+        ge=1,
+        description="GPUs one training uses, one data-parallel process each; default: every "
+        "GPU the worker sees (1 trains on one GPU).",
+    )
     secret_key: SecretStr = SecretStr(DEFAULT_SECRET)
     mlflow_username: str | None = None
     mlflow_password: SecretStr | None = None

@@ -51,6 +51,8 @@ def test_gpu_override_is_valid_and_reserves_nvidia_devices() -> None:
     devices = worker["deploy"]["resources"]["reservations"]["devices"]
     assert devices[0]["driver"] == "nvidia"
     assert "download.pytorch.org/whl/cu" in worker["build"]["args"]["TORCH_INDEX_URL"]
+    # Data-parallel training on several GPUs: NCCL needs more than Docker's 64 MB of /dev/shm.
+    assert str(worker["shm_size"]).lower() in {"8gb", str(8 << 30)}
 
 
 def test_compose_refuses_to_render_without_secrets(tmp_path: Path) -> None:

@@ -88,6 +88,7 @@ def run_training(
     from custom_classifier.registry.accounts import registry_for
     from custom_classifier.registry.tags import TAGS
     from custom_classifier.training.acceptance import decide
+    from custom_classifier.training.data_parallel import training_processes
 
     report = on_progress or _noop_progress
     stop = should_stop or _never_stop
@@ -108,6 +109,7 @@ def run_training(
     timings["read_seconds"] = time.perf_counter() - started
 
     base_model = request.base_model or settings.base_model
+    processes = training_processes(settings.training_gpus)
     registry = registry_for(settings)
     tags = {
         TAGS.location: str(request.location),
@@ -126,13 +128,22 @@ def run_training(
                 "train_documents": len(split.train),
                 "validation_documents": len(split.validation),
                 "test_documents": len(split.test),
+                "training_processes": processes,
             }
         )
         run.log_dict(corpus.report.to_dict(), "data_report.json")
         run.log_dict(split.ids(), "split.json")
         with tempfile.TemporaryDirectory(prefix="cc-train-") as workdir:
             evaluation, baseline, timings_run = _train_and_evaluate(
-                base_model, split, corpus.labels, request, Path(workdir), run, report, stop
+                base_model,
+                split,
+                corpus.labels,
+                request,
+                processes,
+                Path(workdir),
+                run,
+                report,
+                stop,
             )
             timings.update(timings_run)
             decision = decide(evaluation, request.acceptance)
@@ -189,6 +200,7 @@ def _train_and_evaluate(
     split: Any,
     labels: list[str],
     request: TrainingRequest,
+    processes: int,
     workdir: Path,
     run: Any,
     report: ProgressCallback,
@@ -218,6 +230,7 @@ def _train_and_evaluate(
             on_progress=report,
             should_stop=stop,
             on_epoch_end=log_epoch,
+            processes=processes,
         )
         report(Progress(step=0, total_steps=0, epoch=0.0, phase="evaluating"))
         evaluating_started = time.perf_counter()

@@ -89,12 +89,28 @@ def fine_tune(
     on_progress: ProgressCallback | None = None,
     should_stop: StopCheck | None = None,
     on_epoch_end: EpochCallback | None = None,
+    processes: int = 1,
 ) -> FineTuneResult:
     """Fine-tune `base_model` on `split.train`, keep the epoch best on `split.validation`, save it.
 
-    Raises `BaseModelError` when the base model cannot be loaded and `TrainingCancelledError`
-    as soon as `should_stop()` returns true.
+    With `processes` > 1, that many data-parallel processes train together (one per GPU; see
+    `data_parallel`). Raises `BaseModelError` when the base model cannot be loaded and
+    `TrainingCancelledError` as soon as `should_stop()` returns true.
     """
+    if processes > 1 and process_group()[1] == 1:
+        from custom_classifier.training.data_parallel import fine_tune_data_parallel
+
+        return fine_tune_data_parallel(
+            processes,
+            base_model,
+            split,
+            labels,
+            args,
+            output_dir,
+            on_progress=on_progress,
+            should_stop=should_stop,
+            on_epoch_end=on_epoch_end,
+        )
     started = time.monotonic()
     set_seed(args.seed)
     tokenizer, model = load_base_model(base_model, labels, attention_dropout=args.attention_dropout)
@@ -362,7 +378,7 @@ class _TrainingLoop:
         best_state: dict[str, torch.Tensor] | None = None
         best_epoch = stale = 0
         for epoch in range(1, self.args.epochs + 1):
-            metrics = {"train_loss": self._train_epoch(epoch), **self._validate()}
+            metrics = self._agreed({"train_loss": self._train_epoch(epoch), **self._validate()})
             history.append({"epoch": float(epoch), **metrics})
             self._report(float(epoch), metrics["train_loss"], metrics)
             if on_epoch_end is not None:
@@ -380,6 +396,14 @@ class _TrainingLoop:
         if best_state is not None and best_epoch != len(history):
             self.model.load_state_dict(best_state)
         return history, best_epoch
+
+    def _agreed(self, metrics: dict[str, float]) -> dict[str, float]:
+        """Rank 0's epoch metrics on every rank, so all make the same early-stopping choice."""
+        if self.world == 1:
+            return metrics
+        shared = [metrics]
+        torch.distributed.broadcast_object_list(shared, src=0)
+        return shared[0]
 
     def _train_epoch(self, epoch: int) -> float:
         self.model.train()
@@ -444,7 +468,16 @@ class _TrainingLoop:
         }
 
     def _check_cancelled(self) -> None:
-        if self.should_stop is not None and self.should_stop():
+        stop = self.should_stop is not None and self.should_stop()
+        if self.world > 1:
+            # Only rank 0 hears the caller; every rank learns it at the same step, so no rank
+            # is left waiting in a collective for one that has stopped.
+            if self.step % self.log_every:
+                return
+            flag = torch.tensor(float(stop), device=self.device)
+            torch.distributed.all_reduce(flag, op=torch.distributed.ReduceOp.MAX)
+            stop = bool(flag.item())
+        if stop:
             raise TrainingCancelledError(
                 f"training was cancelled at step {self.step} of {self.total_steps}"
             )

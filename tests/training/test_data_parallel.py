@@ -1,0 +1,94 @@
+"""The data-parallel launcher: ranks as subprocesses, on the CPU with gloo (2 processes)."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from pathlib import Path
+
+import pytest
+
+from custom_classifier.errors import BaseModelError, TrainingCancelledError
+from custom_classifier.inference.text_classifier import TextClassifier
+from custom_classifier.training.arguments import Progress, TrainingArguments
+from custom_classifier.training.data_parallel import training_processes
+from custom_classifier.training.trainer import fine_tune
+from factories import make_topic_split
+
+LABELS = ["sport", "finance"]
+ARGS = TrainingArguments(
+    epochs=2,
+    learning_rate=1e-2,
+    batch_size=4,
+    max_length=32,
+    warmup_ratio=0.0,
+    export_onnx=False,
+)
+
+
+def test_two_processes_train_relay_progress_and_epochs_and_save_one_model(
+    tiny_base_model: Path, tmp_path: Path
+) -> None:
+    progress: list[Progress] = []
+    epochs: list[tuple[int, dict[str, float]]] = []
+
+    result = fine_tune(
+        str(tiny_base_model),
+        make_topic_split(LABELS, train=12, validation=4),
+        LABELS,
+        ARGS,
+        tmp_path,
+        on_progress=progress.append,
+        on_epoch_end=lambda epoch, metrics: epochs.append((epoch, metrics)),
+        processes=2,
+    )
+
+    assert [epoch for epoch, _ in epochs] == [1, 2]
+    assert all("val_macro_f1" in metrics for _, metrics in epochs)
+    assert [entry["epoch"] for entry in result.history] == [1.0, 2.0]
+    steps = [p.step for p in progress]
+    assert steps == sorted(steps) and steps[-1] == progress[-1].total_steps
+    # 24 windows, 4 per process and step, 2 processes: 3 steps an epoch.
+    assert progress[-1].total_steps == 6
+    labels = [p["label"] for p in TextClassifier.load(result.model_dir).predict(["a", "b"])]
+    assert set(labels) <= set(LABELS)
+    assert not list(tmp_path.glob("*.pkl"))
+
+
+def test_cancelling_stops_every_process(tiny_base_model: Path, tmp_path: Path) -> None:
+    seen: list[Progress] = []
+
+    with pytest.raises(TrainingCancelledError):
+        fine_tune(
+            str(tiny_base_model),
+            make_topic_split(LABELS, train=12, validation=4),
+            LABELS,
+            replace(ARGS, epochs=50),
+            tmp_path,
+            on_progress=seen.append,
+            should_stop=lambda: bool(seen),
+            processes=2,
+        )
+
+    assert seen and seen[-1].step < seen[-1].total_steps
+    assert not (tmp_path / "model").exists()
+
+
+def test_an_error_in_the_processes_reaches_the_caller(tmp_path: Path) -> None:
+    with pytest.raises(BaseModelError, match="no-such-model"):
+        fine_tune(
+            str(tmp_path / "no-such-model"),
+            make_topic_split(LABELS, train=12, validation=4),
+            LABELS,
+            ARGS,
+            tmp_path / "out",
+            processes=2,
+        )
+
+
+def test_every_visible_gpu_trains_unless_fewer_are_asked_for() -> None:
+    assert training_processes(None, visible_gpus=0) == 1
+    assert training_processes(None, visible_gpus=1) == 1
+    assert training_processes(None, visible_gpus=4) == 4
+    assert training_processes(2, visible_gpus=4) == 2
+    assert training_processes(8, visible_gpus=4) == 4
+    assert training_processes(1, visible_gpus=4) == 1
