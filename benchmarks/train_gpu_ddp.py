@@ -1,53 +1,81 @@
-"""Data-parallel training on the GPUs of one host: the same BBC work on 1 and on N GPUs.
+"""Data-parallel training as the worker does it: `fine_tune(processes=N)` from one process.
 
-    torchrun --nproc_per_node 1 -m benchmarks.train_gpu_ddp
-    torchrun --nproc_per_node 2 -m benchmarks.train_gpu_ddp
+    python3 -m benchmarks.train_gpu_ddp [--gpus 1,2]
 
-Each process trains on its share of every epoch's batches (`--batch` windows each, so N times
-that per step) and DistributedDataParallel averages the gradients. Prints, from the first
-process, the training loop's seconds, non-padding tokens per second and the test macro-F1;
-compare the two commands' lines for the scaling.
+The same BBC work (stratified 80/20, 3 epochs, window 512, the product's GPU batch of 64
+windows per GPU per step) on 1 GPU in-process, then on N GPUs through the launcher a worker
+uses when it sees several GPUs (one subprocess per GPU, NCCL, progress relayed). Prints one JSON
+line per run: the call's wall time (what the job waits for: process start, model load,
+tokenizing, training, saving), the steady training time between the first and the last
+relayed progress sample, non-padding tokens per second over that span, and the test macro-F1.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
-import os
+import tempfile
+import time
+from pathlib import Path
+
+from benchmarks.gpu_common import base_model, bbc_split
+from benchmarks.train_gpu import EPOCHS, MAX_LENGTH, macro_f1, train_tokens
+
+
+def train(processes: int, model_path: str) -> dict[str, object]:
+    from custom_classifier.inference.text_classifier import TextClassifier
+    from custom_classifier.training.arguments import Progress, TrainingArguments
+    from custom_classifier.training.trainer import fine_tune
+
+    split, labels = bbc_split()
+    args = TrainingArguments(epochs=EPOCHS, max_length=MAX_LENGTH, export_onnx=False)
+    samples: list[tuple[float, Progress]] = []
+    with tempfile.TemporaryDirectory() as output:
+        started = time.perf_counter()
+        result = fine_tune(
+            model_path,
+            split,
+            labels,
+            args,
+            Path(output),
+            on_progress=lambda p: samples.append((time.perf_counter(), p)),
+            processes=processes,
+        )
+        wall = time.perf_counter() - started
+        classifier = TextClassifier.load(result.model_dir)
+        predicted = [p["label"] for p in classifier.predict([d.text for d in split.test])]
+    (first_time, first), (last_time, last) = samples[0], samples[-1]
+    steady = last_time - first_time
+    tokens = train_tokens(model_path, split) * (last.step - first.step) / last.total_steps
+    return {
+        "gpus": processes,
+        "wall_seconds": round(wall, 2),
+        "steady_seconds": round(steady, 2),
+        "steady_tokens_per_second": round(tokens / steady) if steady else None,
+        "steps": last.total_steps,
+        "macro_f1": round(macro_f1([d.label for d in split.test], predicted), 4),
+    }
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--batch", type=int, default=64)
-    parser.add_argument("--lr", type=float, default=1e-4)
+    parser.add_argument("--gpus", default="1,2")
     options = parser.parse_args()
     import torch
-    import torch.distributed as dist
 
-    from benchmarks.gpu_common import base_model, bbc_split
-    from benchmarks.train_gpu import ours, warm_up_cuda
-
-    torch.cuda.set_device(int(os.environ.get("LOCAL_RANK", "0")))
-    dist.init_process_group("nccl")
-    rank, world = dist.get_rank(), dist.get_world_size()
-    if rank == 0:
-        base_model()  # rebuilds the fp32 model once
-    dist.barrier()
+    print(f"device {torch.cuda.device_count()} x {torch.cuda.get_device_name()}", flush=True)
     model_path = base_model()
-    split, labels = bbc_split()
-    warm_up_cuda()
-    outcome = ours(
-        f"ours {world} GPU",
-        model_path,
-        split,
-        labels,
-        batch=options.batch,
-        lr=options.lr,
-        keep_model=False,
-    )
-    if rank == 0:
-        print(json.dumps({"gpus": world, "per_gpu_batch": options.batch, **outcome.to_dict()}))
-    dist.destroy_process_group()
+    outcomes = [train(int(n), model_path) for n in options.gpus.split(",")]
+    for outcome in outcomes:
+        print(json.dumps(outcome), flush=True)
+    one = outcomes[0]
+    for outcome in outcomes[1:]:
+        print(
+            f"{outcome['gpus']} GPUs vs {one['gpus']}: wall {one['wall_seconds']} s -> "
+            f"{outcome['wall_seconds']} s ({one['wall_seconds'] / outcome['wall_seconds']:.2f}x), "
+            f"steady {one['steady_seconds']} s -> {outcome['steady_seconds']} s "
+            f"({one['steady_seconds'] / outcome['steady_seconds']:.2f}x)"
+        )
 
 
 if __name__ == "__main__":

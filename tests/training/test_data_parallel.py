@@ -7,10 +7,15 @@ from pathlib import Path
 
 import pytest
 
+from custom_classifier.corpus.models import Document, Split
 from custom_classifier.errors import BaseModelError, TrainingCancelledError
 from custom_classifier.inference.text_classifier import TextClassifier
 from custom_classifier.training.arguments import Progress, TrainingArguments
-from custom_classifier.training.data_parallel import training_processes
+from custom_classifier.training.data_parallel import (
+    DATA_PARALLEL_MIN_TOKENS,
+    estimated_training_tokens,
+    training_processes,
+)
 from custom_classifier.training.trainer import fine_tune
 from factories import make_topic_split
 
@@ -85,10 +90,31 @@ def test_an_error_in_the_processes_reaches_the_caller(tmp_path: Path) -> None:
         )
 
 
-def test_every_visible_gpu_trains_unless_fewer_are_asked_for() -> None:
-    assert training_processes(None, visible_gpus=0) == 1
-    assert training_processes(None, visible_gpus=1) == 1
-    assert training_processes(None, visible_gpus=4) == 4
-    assert training_processes(2, visible_gpus=4) == 2
-    assert training_processes(8, visible_gpus=4) == 4
-    assert training_processes(1, visible_gpus=4) == 1
+def test_large_trainings_use_every_visible_gpu_unless_fewer_are_asked_for() -> None:
+    large = DATA_PARALLEL_MIN_TOKENS
+    assert training_processes(None, large, visible_gpus=0) == 1
+    assert training_processes(None, large, visible_gpus=1) == 1
+    assert training_processes(None, large, visible_gpus=4) == 4
+    assert training_processes(2, large, visible_gpus=4) == 2
+    assert training_processes(8, large, visible_gpus=4) == 4
+    assert training_processes(1, large, visible_gpus=4) == 1
+
+
+def test_small_trainings_stay_on_one_gpu() -> None:
+    assert training_processes(None, DATA_PARALLEL_MIN_TOKENS - 1, visible_gpus=8) == 1
+
+
+def test_training_tokens_are_estimated_from_characters_windows_and_epochs() -> None:
+    split = Split(
+        train=[
+            Document(id="short", label="sport", text="x" * 400),  # about 100 tokens
+            Document(id="long", label="sport", text="x" * 40_000),  # 10,000 tokens
+        ],
+        validation=[],
+        test=[],
+    )
+    head = TrainingArguments(max_length=512, epochs=3)
+    chunks = replace(head, long_document_strategy="chunks", max_chunks_per_document=8)
+
+    assert estimated_training_tokens(split, head) == (100 + 512) * 3
+    assert estimated_training_tokens(split, chunks) == (100 + 4096) * 3

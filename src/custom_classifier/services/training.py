@@ -7,7 +7,6 @@ Called by the CLI `train` command and by the job task on the worker side; it imp
 from __future__ import annotations
 
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -88,7 +87,10 @@ def run_training(
     from custom_classifier.registry.accounts import registry_for
     from custom_classifier.registry.tags import TAGS
     from custom_classifier.training.acceptance import decide
-    from custom_classifier.training.data_parallel import training_processes
+    from custom_classifier.training.data_parallel import (
+        estimated_training_tokens,
+        training_processes,
+    )
 
     report = on_progress or _noop_progress
     stop = should_stop or _never_stop
@@ -109,7 +111,7 @@ def run_training(
     timings["read_seconds"] = time.perf_counter() - started
 
     base_model = request.base_model or settings.base_model
-    processes = training_processes(settings.training_gpus)
+    processes = training_processes(settings.training_gpus, estimated_training_tokens(split, args))
     registry = registry_for(settings)
     tags = {
         TAGS.location: str(request.location),
@@ -209,18 +211,15 @@ def _train_and_evaluate(
     import time
 
     from custom_classifier.inference.text_classifier import TextClassifier
-    from custom_classifier.training.baseline import train_baseline
+    from custom_classifier.training.baseline_process import BaselineProcess
     from custom_classifier.training.evaluation import evaluate_predictions
     from custom_classifier.training.trainer import fine_tune
 
     def log_epoch(epoch: int, metrics: dict[str, float]) -> None:
         run.log_metrics(metrics, step=epoch)
 
-    # The baseline needs only the CPU: it fits while the model trains (most useful on a GPU).
-    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="cc-baseline") as background:
-        baseline_job = background.submit(
-            train_baseline, split.train + split.validation, split.test, labels
-        )
+    # The baseline needs only the CPU: it fits in its own process while the model trains.
+    with BaselineProcess(split.train + split.validation, split.test, labels) as baseline_job:
         result = fine_tune(
             base_model,
             split,

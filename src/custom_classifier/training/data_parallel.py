@@ -1,6 +1,7 @@
 """Data-parallel fine-tuning: one process per GPU, gradients averaged by DistributedDataParallel.
 
-The worker trains this way when it sees several GPUs (`training_processes`). Each rank is a
+The worker trains this way when it sees several GPUs and the training is large enough to
+gain from them (`training_processes`). Each rank is a
 fresh Python process started with `subprocess` (`python -m custom_classifier.training.
 data_parallel SPEC RANK`), so it works under any job runner: Celery's prefork children are
 daemonic and may not start `multiprocessing` children. Rank 0 relays progress, per-epoch
@@ -46,16 +47,35 @@ _ERROR_GRACE_SECONDS = 15.0
 _COLLECTIVE_TIMEOUT = timedelta(minutes=30)
 
 
-def training_processes(requested_gpus: int | None, visible_gpus: int | None = None) -> int:
-    """How many processes one training uses: every visible GPU (or `requested_gpus` of them)."""
+DATA_PARALLEL_MIN_TOKENS = 50_000_000
+"""Smaller trainings stay on one GPU. Starting the ranks (a Python process, CUDA and NCCL each,
+tokenizing again) cost about 14 s on two H100s, against a steady speed-up of 1.55x: one GPU
+finishes first unless it would train for about 40 s (43 million tokens at 1.09 million a
+second). Measured with `benchmarks/train_gpu_ddp.py`."""
+_CHARS_PER_TOKEN = 4  # a rough mean for English word-piece vocabularies
+
+
+def estimated_training_tokens(split: Split, args: TrainingArguments) -> int:
+    """Tokens the training will see over its epochs, from the characters of its documents."""
+    longest = args.max_length
+    if args.long_document_strategy == "chunks":
+        longest = args.max_length * args.max_chunks_per_document
+    per_epoch = sum(min(len(d.text) / _CHARS_PER_TOKEN, longest) for d in split.train)
+    return int(per_epoch * args.epochs)
+
+
+def training_processes(
+    requested_gpus: int | None, training_tokens: int, visible_gpus: int | None = None
+) -> int:
+    """How many processes train: one, or every visible GPU (at most `requested_gpus`) when
+    the training is large enough to gain from several (`DATA_PARALLEL_MIN_TOKENS`)."""
     if visible_gpus is None:
         import torch
 
         visible_gpus = torch.cuda.device_count() if torch.cuda.is_available() else 0
-    gpus = visible_gpus
-    if gpus < 2:
+    if visible_gpus < 2 or training_tokens < DATA_PARALLEL_MIN_TOKENS:
         return 1
-    return gpus if requested_gpus is None else max(1, min(requested_gpus, gpus))
+    return visible_gpus if requested_gpus is None else max(1, min(requested_gpus, visible_gpus))
 
 
 def fine_tune_data_parallel(
