@@ -6,8 +6,9 @@ BBC, stratified 80/20 (1,780 documents to train, 445 to test), 3 epochs, window 
 `transformers.Trainer` with AutoTrain's defaults (batch 8, fp32, lr 5e-5) and tuned by hand (bf16,
 batch 32). Ours: `fine_tune` (no validation split, so every run does the same 3 epochs), one run
 per `BATCH:LR`. Tokens per second count non-padding tokens over the training loop's time. Then
-the training job without MLflow (`--job`): read the folder, split, fine-tune with validation and
-the ONNX export, evaluate, TF-IDF baseline. Prints one JSON line per run and a table.
+the training job without MLflow (`--job`, twice: a fresh worker process, then a warm one): the
+use case's own read, split, fine-tune with validation and the ONNX export while the TF-IDF
+baseline fits in its subprocess, evaluate. Prints one JSON line per run and a table.
 """
 
 from __future__ import annotations

@@ -118,3 +118,23 @@ def test_training_tokens_are_estimated_from_characters_windows_and_epochs() -> N
 
     assert estimated_training_tokens(split, head) == (100 + 512) * 3
     assert estimated_training_tokens(split, chunks) == (100 + 4096) * 3
+
+
+def test_rank_zero_stops_when_its_caller_is_gone() -> None:
+    from multiprocessing import Pipe
+
+    from custom_classifier.training.data_parallel import _relaying
+
+    caller, rank_zero = Pipe()
+    callbacks = _relaying(rank_zero)
+    caller.send("cancel")
+    assert callbacks["should_stop"]() is True
+
+    caller, rank_zero = Pipe()
+    callbacks = _relaying(rank_zero)
+    callbacks["on_progress"](Progress(step=1, total_steps=2, epoch=0.5))
+    assert caller.recv()[0] == "progress"
+    assert callbacks["should_stop"]() is False
+    caller.close()
+    callbacks["on_progress"](Progress(step=2, total_steps=2, epoch=1.0))  # no error
+    assert callbacks["should_stop"]() is True

@@ -184,10 +184,11 @@ def _relay(
 
 
 def _wait_for_every_rank(ranks: list[subprocess.Popen[bytes]]) -> None:
+    """Let the ranks leave their process group; the model folder is already complete."""
+    deadline = time.monotonic() + _ERROR_GRACE_SECONDS
     for rank in ranks:
-        rank.wait(timeout=120)
-    if any(rank.returncode != 0 for rank in ranks):
-        raise TrainingError(_exit_message(ranks))
+        with contextlib.suppress(subprocess.TimeoutExpired):  # `_stop` ends a straggler
+            rank.wait(timeout=max(0.0, deadline - time.monotonic()))
 
 
 def _exit_message(ranks: list[subprocess.Popen[bytes]], *, wait: bool = False) -> str:
@@ -268,18 +269,32 @@ def _run_rank(spec_file: Path) -> int:
 
 
 def _relaying(connection: Connection) -> dict[str, Any]:
-    """Rank 0's callbacks: progress and epochs to the caller; cancellation from it."""
+    """Rank 0's callbacks: progress and epochs to the caller; cancellation from it.
+
+    A caller that is gone (its worker was killed) counts as a cancellation, so the ranks stop
+    together instead of training on for nobody.
+    """
     cancelled = False
 
     def should_stop() -> bool:
         nonlocal cancelled
-        while not cancelled and connection.poll():
-            cancelled = connection.recv() == _CANCEL
+        try:
+            while not cancelled and connection.poll():
+                cancelled = connection.recv() == _CANCEL
+        except (EOFError, OSError):
+            cancelled = True
         return cancelled
 
+    def send(message: tuple[str, Any]) -> None:
+        nonlocal cancelled
+        try:
+            connection.send(message)
+        except OSError:
+            cancelled = True
+
     return {
-        "on_progress": lambda progress: connection.send(("progress", progress)),
-        "on_epoch_end": lambda epoch, metrics: connection.send(("epoch", (epoch, metrics))),
+        "on_progress": lambda progress: send(("progress", progress)),
+        "on_epoch_end": lambda epoch, metrics: send(("epoch", (epoch, metrics))),
         "should_stop": should_stop,
     }
 
