@@ -34,6 +34,24 @@ def test_the_model_declares_its_signature_and_pinned_requirements(pyfunc_dir: Pa
     assert (pyfunc_dir / "code" / "text_classifier.py").is_file()
 
 
+def test_an_onnx_model_brings_onnxruntime_into_the_requirements(
+    tiny_classifier_dir: Path, tmp_path: Path
+) -> None:
+    import shutil
+
+    with_onnx = shutil.copytree(tiny_classifier_dir, tmp_path / "with-onnx")
+    without_onnx = shutil.copytree(tiny_classifier_dir, tmp_path / "without-onnx")
+    for onnx_file in without_onnx.glob("*.onnx"):
+        onnx_file.unlink()
+    if not any(with_onnx.glob("*.onnx")):
+        (with_onnx / "model.int8.onnx").write_bytes(b"onnx")  # only its presence matters here
+
+    for folder, expected in ((with_onnx, True), (without_onnx, False)):
+        save_pyfunc_model(folder, tmp_path / f"pyfunc-{folder.name}")
+        requirements = (tmp_path / f"pyfunc-{folder.name}" / "requirements.txt").read_text()
+        assert ("onnxruntime==" in requirements) is expected
+
+
 def test_the_pyfunc_predicts_one_row_per_text_with_the_signature_columns(
     pyfunc_dir: Path,
 ) -> None:

@@ -21,6 +21,8 @@ PYFUNC_MODEL_FILE = Path(__file__).with_name("pyfunc_model.py")
 TEXT_CLASSIFIER_FILE = Path(__file__).parents[1] / "inference" / "text_classifier.py"
 CLASSIFIER_FILE = "classifier.json"
 REQUIRED_PACKAGES = ("mlflow", "torch", "transformers", "numpy", "pandas")
+ONNX_PACKAGES = ("onnxruntime",)
+"""Added when the folder holds an ONNX model, so a served copy predicts on the fast path."""
 RESERVED_COLUMNS = ("label", "score")
 
 MODEL_CODE_LOCK = threading.Lock()
@@ -28,9 +30,10 @@ MODEL_CODE_LOCK = threading.Lock()
 and loading such models must not overlap between threads."""
 
 
-def pip_requirements() -> list[str]:
+def pip_requirements(*, with_onnx: bool = False) -> list[str]:
     """The packages the model needs, pinned to the installed public versions (no `+cpu`)."""
-    return [f"{name}=={Version(version(name)).public}" for name in REQUIRED_PACKAGES]
+    names = REQUIRED_PACKAGES + (ONNX_PACKAGES if with_onnx else ())
+    return [f"{name}=={Version(version(name)).public}" for name in names]
 
 
 def probability_columns(labels: list[str]) -> dict[str, str]:
@@ -67,7 +70,7 @@ def save_pyfunc_model(model_dir: Path, path: Path) -> None:
             artifacts={"classifier": str(model_dir)},
             code_paths=[str(TEXT_CLASSIFIER_FILE)],
             signature=signature(labels),
-            pip_requirements=pip_requirements(),
+            pip_requirements=pip_requirements(with_onnx=any(model_dir.glob("*.onnx"))),
             model_config={"probability_columns": probability_columns(labels)},
             metadata={"labels": labels},
         )
