@@ -252,3 +252,32 @@ def test_the_dashboard_lists_classifiers_and_jobs_newest_first(page: Any) -> Non
 def _first_report_id(page: Any) -> str:
     href = page.get_by_role("link", name="Report").first.get_attribute("href")
     return str(href).split("/")[3] + "/report"
+
+
+def test_cancel_a_running_training_from_its_page(page: Any, ui_server: UiServer) -> None:
+    body = {
+        "name": "topics",
+        "location": "shared/topics",
+        "labels": ["sport", "finance"],
+        # Long enough to be caught running: many epochs, no early stop.
+        "training": {"epochs": 2000, "early_stopping_patience": 2000, "max_length": 32},
+        "acceptance": {"min_macro_f1": 0.0, "min_label_f1": 0.0},
+    }
+    response = ui_server.api("POST", "/classifiers", json=body)
+    assert response.status_code == 202, response.text
+    job_id = response.json()["id"]
+    page.goto(f"/ui/jobs/{job_id}")
+    expect(page.locator("#job-status")).to_have_text("running", timeout=TRAINING_TIMEOUT_MS)
+    expect(page.locator("#job-step")).to_contain_text("step", timeout=TRAINING_TIMEOUT_MS)
+
+    page.once("dialog", lambda dialog: dialog.accept())  # "Stop this training? ..."
+    page.get_by_role("button", name="Cancel training").click()
+
+    expect(page.locator("#job-status")).to_have_text("cancelled", timeout=TRAINING_TIMEOUT_MS)
+    expect(page.get_by_role("link", name="Start a new training")).to_be_visible()
+    expect(page.locator("#cancel-form")).to_be_hidden()
+    shot(page, "16-job-cancelled")
+    job = ui_server.api("GET", f"/jobs/{job_id}").json()
+    assert job["status"] == "cancelled" and job["registered_model"] is None
+    versions = ui_server.api("GET", "/classifiers/topics").json()["versions"]
+    assert len(versions) == 2  # nothing registered by the cancelled training
