@@ -276,6 +276,7 @@ def test_cancel_a_running_training_from_its_page(page: Any, ui_server: UiServer)
     expect(page.locator("#job-status")).to_have_text("cancelled", timeout=TRAINING_TIMEOUT_MS)
     expect(page.get_by_role("link", name="Start a new training")).to_be_visible()
     expect(page.locator("#cancel-form")).to_be_hidden()
+    expect(page.locator("#job-percent")).not_to_have_text("100 %")  # the bar stays where it stopped
     shot(page, "16-job-cancelled")
     job = ui_server.api("GET", f"/jobs/{job_id}").json()
     assert job["status"] == "cancelled" and job["registered_model"] is None

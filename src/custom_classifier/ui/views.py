@@ -54,7 +54,9 @@ def job_view(job: JobRecord) -> dict[str, Any]:
 
 
 def percent_done(status: str, progress: dict[str, Any]) -> float:
-    if status in TERMINAL_STATUSES:
+    """How far the job got: 100 once it has an outcome; a failed or cancelled job's bar stays
+    where it stopped."""
+    if status in (JobStatus.ACCEPTED, JobStatus.REJECTED):
         return 100.0
     phase = progress.get("phase")
     if phase == "training" and progress.get("total_steps"):

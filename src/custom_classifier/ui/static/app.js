@@ -128,7 +128,15 @@
     if (text !== undefined) { node.textContent = text; }
     return node;
   }
-  function fmt(value) { return Number.isInteger(value) ? String(value) : Math.abs(value) >= 100 ? value.toFixed(0) : Math.abs(value) >= 10 ? value.toFixed(1) : value.toFixed(2); }
+  // Enough decimals that neighbouring grid labels differ (a loss moving from 0.6931 to 0.6948).
+  function fmt(value, step) {
+    if (!step) {
+      return Number.isInteger(value) ? String(value) : value.toFixed(Math.abs(value) >= 100 ? 0 : 2);
+    }
+    let decimals = Math.min(4, Math.max(0, Math.ceil(-Math.log10(step))));
+    while (decimals < 4 && Math.abs(step * 10 ** decimals - Math.round(step * 10 ** decimals)) > 1e-6) { decimals += 1; }
+    return value.toFixed(decimals);
+  }
   function drawChart(svg, series, options) {
     svg.replaceChildren();
     const all = series.flatMap((s) => s.points);
@@ -139,13 +147,18 @@
     const xs = all.map((p) => p.x), ys = all.map((p) => p.y);
     const x0 = options.xMin !== undefined ? options.xMin : Math.min(...xs), x1 = Math.max(...xs, x0 + 1);
     let y0 = options.yMin !== undefined ? options.yMin : Math.min(...ys), y1 = options.yMax !== undefined ? options.yMax : Math.max(...ys);
-    if (y1 - y0 < 1e-9) { y0 -= 0.5; y1 += 0.5; }
+    // At least 1% of the values' size from bottom to top: a flat curve stays flat, not noise.
+    const span = Math.max(1e-9, 0.01 * Math.max(Math.abs(y0), Math.abs(y1)));
+    if (y1 - y0 < span) {
+      const middle = (y0 + y1) / 2, half = y1 - y0 < 1e-9 && span < 1e-6 ? 0.5 : span / 2;
+      y0 = middle - half; y1 = middle + half;
+    }
     const sx = (x) => PAD.left + (x - x0) / (x1 - x0) * (W - PAD.left - PAD.right);
     const sy = (y) => H - PAD.bottom - (y - y0) / (y1 - y0) * (H - PAD.top - PAD.bottom);
     for (let i = 0; i <= 4; i++) {
       const y = y0 + (y1 - y0) * i / 4;
       svg.appendChild(el("line", { x1: PAD.left, x2: W - PAD.right, y1: sy(y), y2: sy(y), class: "grid-line" }));
-      svg.appendChild(el("text", { x: PAD.left - 6, y: sy(y) + 4, "text-anchor": "end", class: "axis-text" }, fmt(y)));
+      svg.appendChild(el("text", { x: PAD.left - 6, y: sy(y) + 4, "text-anchor": "end", class: "axis-text" }, fmt(y, (y1 - y0) / 4)));
     }
     svg.appendChild(el("text", { x: PAD.left, y: H - 6, class: "axis-text" }, options.xLabel + " " + fmt(x0)));
     svg.appendChild(el("text", { x: W - PAD.right, y: H - 6, "text-anchor": "end", class: "axis-text" }, fmt(x1)));
@@ -212,6 +225,7 @@
       const bar = $("#job-progress .bar");
       bar.style.width = job.percent + "%";
       bar.classList.toggle("live", job.status === "running");
+      bar.classList.toggle("stopped", job.status === "failed" || job.status === "cancelled");
       $("#job-progress").setAttribute("aria-valuenow", job.percent);
       $("#job-percent").textContent = Math.round(job.percent) + " %";
       $("#job-eta").textContent = job.eta;
