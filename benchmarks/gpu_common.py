@@ -20,7 +20,9 @@ from collections.abc import Callable
 from pathlib import Path
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
-os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+# As a training worker does (`training/process_environment.py`); the runs recorded in
+# BENCHMARKS.md on 2026-11-27 set it to false on the command line.
+os.environ.setdefault("TOKENIZERS_PARALLELISM", "true")
 
 from benchmarks.datasets import CACHE, dataset_folder, label_folders  # noqa: E402
 from custom_classifier.corpus.models import Document, Split  # noqa: E402

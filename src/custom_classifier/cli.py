@@ -136,6 +136,9 @@ def train(
 
     from custom_classifier.services.training import TrainingRequest, run_training
     from custom_classifier.training.arguments import AcceptanceCriteria, TrainingArguments
+    from custom_classifier.training.process_environment import use_training_environment
+
+    use_training_environment()
 
     settings = get_settings()
     overrides: dict[str, Any] = {

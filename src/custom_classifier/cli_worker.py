@@ -28,6 +28,7 @@ def worker(
     """Start a training worker: CC_BROKER_URL (Redis or RabbitMQ), CC_DATABASE_URL, MLflow."""
     from custom_classifier.jobs.celery_app import make_celery_app, worker_arguments
     from custom_classifier.registry.accounts import apply_service_credentials
+    from custom_classifier.training.process_environment import use_training_environment
 
     settings = get_settings()
     app = make_celery_app(settings)
@@ -37,6 +38,7 @@ def worker(
         level=loglevel.upper(), format="%(asctime)s %(levelname)s %(name)s %(message)s"
     )
     apply_service_credentials(settings)
+    use_training_environment()
     app.worker_main(worker_arguments(concurrency=concurrency, loglevel=loglevel, hostname=hostname))
 
 

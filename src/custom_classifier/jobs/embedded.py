@@ -25,6 +25,7 @@ from custom_classifier.jobs.recovery import recover_interrupted_jobs, requeue_or
 from custom_classifier.jobs.status import JobStatus
 from custom_classifier.storage import job_repository as jobs
 from custom_classifier.storage.engine import Database
+from custom_classifier.training.process_environment import TRAINING_PROCESS_ENVIRONMENT
 
 logger = logging.getLogger(__name__)
 
@@ -176,7 +177,7 @@ class _Worker:
         log = (log_dir / f"{job_id}.log").open("ab")  # noqa: SIM115 - closed in close()
         environment = {k: v for k, v in os.environ.items() if not k.startswith("CC_")}
         environment.update(settings_environment(settings))
-        environment.setdefault("TOKENIZERS_PARALLELISM", "false")
+        environment.update(TRAINING_PROCESS_ENVIRONMENT)
         process = subprocess.Popen(
             [sys.executable, "-m", "custom_classifier.jobs.embedded_worker", job_id],
             stdout=log,
