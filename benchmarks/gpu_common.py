@@ -18,6 +18,7 @@ import tarfile
 import time
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 # As a training worker does (`training/process_environment.py`); the runs recorded in
@@ -43,16 +44,22 @@ def base_model() -> str:
     target = Path("/tmp/minilm-fp32")
     if not (target / "model.safetensors").is_file():
         import torch
-        from safetensors.torch import load_file, save_file
 
-        target.mkdir(parents=True, exist_ok=True)
-        for file in FP16_MODEL.iterdir():
-            if file.is_file() and file.name != "model.safetensors":
-                shutil.copy(file, target / file.name)
-        weights = load_file(FP16_MODEL / "model.safetensors")
-        fp32 = {k: v.to(torch.float32) if v.is_floating_point() else v for k, v in weights.items()}
-        save_file(fp32, target / "model.safetensors", metadata={"format": "pt"})
+        copy_model(FP16_MODEL, target, torch.float32)
     return str(target)
+
+
+def copy_model(source: Path, target: Path, dtype: Any) -> None:
+    """Copy a model folder, its floating-point weights converted to `dtype`."""
+    from safetensors.torch import load_file, save_file
+
+    target.mkdir(parents=True, exist_ok=True)
+    for file in source.iterdir():
+        if file.is_file() and file.name != "model.safetensors":
+            shutil.copy(file, target / file.name)
+    weights = load_file(source / "model.safetensors")
+    converted = {k: v.to(dtype) if v.is_floating_point() else v for k, v in weights.items()}
+    save_file(converted, target / "model.safetensors", metadata={"format": "pt"})
 
 
 def bbc_folder() -> Path:
@@ -102,18 +109,10 @@ def ratio(ours: float, baseline: float) -> str:
 def fill_carry() -> None:
     """Write `.device-carry/`: the fp16 MiniLM copy and BBC's archive."""
     import torch
-    from safetensors.torch import load_file, save_file
 
     from custom_classifier.config import bundled_base_model
 
-    source = Path(bundled_base_model())
-    FP16_MODEL.mkdir(parents=True, exist_ok=True)
-    for file in source.iterdir():
-        if file.is_file() and file.name != "model.safetensors":
-            shutil.copy(file, FP16_MODEL / file.name)
-    weights = load_file(source / "model.safetensors")
-    fp16 = {k: v.to(torch.float16) if v.is_floating_point() else v for k, v in weights.items()}
-    save_file(fp16, FP16_MODEL / "model.safetensors", metadata={"format": "pt"})
+    copy_model(Path(bundled_base_model()), FP16_MODEL, torch.float16)
     from benchmarks.datasets import SHARED
 
     shutil.copyfile(SHARED / "bbc" / "bbc.tar.gz", BBC_ARCHIVE)

@@ -20,7 +20,8 @@ class ProgressTrail:
         self._lock = threading.Lock()
 
     def record(self, job_id: str, progress: dict[str, Any] | None) -> None:
-        """Keep a new training-loss point (x: fractional epoch) and, at an epoch's end, a validation point."""
+        """Keep a new training-loss point (x: the fractional epoch) and, at an epoch's end, a
+        validation point."""
         if not progress or progress.get("phase") != "training":
             return
         with self._lock:

@@ -185,15 +185,12 @@
     }
     return {
       draw: draw,
-      replace(more) {
-        // The run's logged per-epoch curves, when they end later or have more points than the
-        // samples seen live (a short epoch can end between two samples).
+      replace(final) {
+        // The server's final curves: every sample its event stream saw, completed from the
+        // run's per-epoch metrics where samples were missed (pages_training._curves).
         let changed = false;
-        [[loss, more && more.loss], [validation, more && more.validation]].forEach(([seen, logged]) => {
-          if (logged && logged.length && (!seen.length || seen[seen.length - 1].x < logged[logged.length - 1].x
-              || seen.length < logged.length)) {
-            seen.splice(0, seen.length, ...logged); changed = true;
-          }
+        [[loss, final && final.loss], [validation, final && final.validation]].forEach(([seen, server]) => {
+          if (server && server.length) { seen.splice(0, seen.length, ...server); changed = true; }
         });
         if (changed) { draw(); }
       },
