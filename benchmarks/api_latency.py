@@ -21,7 +21,6 @@ import os
 import platform
 import random
 import re
-import socket
 import statistics
 import subprocess
 import sys
@@ -129,9 +128,9 @@ def concurrent(
 
 def start_server(home: Path) -> tuple[subprocess.Popen[bytes], str, str]:
     """`custom-classifier serve` on a free port; its base URL and the admin key it printed."""
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
+    from custom_classifier.processes import free_port
+
+    port = free_port()
     log = (home / "serve.log").open("w")
     command = [sys.executable, "-m", "custom_classifier.cli", "serve", "--port", str(port)]
     environment = {**os.environ, "CC_HOME": str(home)}

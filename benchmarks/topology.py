@@ -3,7 +3,7 @@ and throughput through NGINX with two API replicas and 32 concurrent clients.
 
     .venv/bin/python -m benchmarks.topology [--seconds 30] [--clients 32] [--tiny]
 
-Starts the same processes as the topology test (custom_classifier.devtools.topology): throwaway
+Starts the same processes as the topology test (support.topology): throwaway
 PostgreSQL databases, Redis, MLflow with authentication, two workers, two API replicas, NGINX.
 Trains one classifier (bundled all-MiniLM-L6-v2, or a tiny random BERT with --tiny), then
 measures. Prints one JSON line and appends it to benchmarks/results/topology.jsonl.
@@ -30,12 +30,12 @@ os.environ.setdefault("MLFLOW_DISABLE_TELEMETRY", "true")
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
 
-from custom_classifier.devtools.topology import (  # noqa: E402
+from factories import make_tiny_base_model, make_zip, topic_folder_files  # noqa: E402
+from support.topology import (  # noqa: E402
     Topology,
     TopologyOptions,
     running_topology,
 )
-from factories import make_tiny_base_model, make_zip, topic_folder_files  # noqa: E402
 
 RESULTS = Path(__file__).resolve().parent / "results" / "topology.jsonl"
 LABELS = ["sport", "finance"]

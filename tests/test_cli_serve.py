@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import os
 import re
-import socket
 import subprocess
 import sys
 import time
@@ -12,15 +11,11 @@ from pathlib import Path
 
 import httpx
 
-
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
+from custom_classifier.processes import free_port, stop_process
 
 
 def test_serve_creates_the_admin_and_answers(tmp_path: Path) -> None:
-    port = _free_port()
+    port = free_port()
     log = tmp_path / "serve.log"
     environment = {**os.environ, "CC_HOME": str(tmp_path / "home")}
     command = [sys.executable, "-m", "custom_classifier.cli", "serve", "--port", str(port)]
@@ -35,8 +30,7 @@ def test_serve_creates_the_admin_and_answers(tmp_path: Path) -> None:
         me = httpx.get(f"{base}/api/v1/me", headers=auth, timeout=60)
         ready = httpx.get(f"{base}/readyz", timeout=60)
     finally:
-        server.terminate()
-        server.wait(timeout=30)
+        stop_process(server, grace=30)
 
     assert me.json()["username"] == "admin" and me.json()["is_admin"]
     assert ready.status_code == 200

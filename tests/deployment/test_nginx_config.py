@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from custom_classifier.config import Settings
-from custom_classifier.devtools.nginx import NGINX_SOURCE, render_nginx_config
+from support.nginx import NGINX_SOURCE, render_nginx_config
 
 NGINX = shutil.which("nginx") or ("/usr/sbin/nginx" if Path("/usr/sbin/nginx").exists() else None)
 

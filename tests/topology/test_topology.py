@@ -2,7 +2,7 @@
 
 PostgreSQL (throwaway databases), Redis, the MLflow server with basic authentication, two Celery
 workers, two API replicas and NGINX with the repository's configuration; see
-`custom_classifier.devtools.topology`. One topology for the module, to keep the wall time small.
+`support.topology`. One topology for the module, to keep the wall time small.
 """
 
 from __future__ import annotations
@@ -16,8 +16,8 @@ from typing import Any
 import httpx
 import pytest
 
-from custom_classifier.devtools.topology import Topology, TopologyOptions, kill, running_topology
 from factories import make_zip, topic_folder_files
+from support.topology import Topology, TopologyOptions, kill, running_topology
 
 pytestmark = pytest.mark.topology
 

@@ -4,22 +4,16 @@ from __future__ import annotations
 
 import json
 import os
-import socket
 from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
 
+from custom_classifier.processes import free_port
 from custom_classifier.training.arguments import TrainingArguments
 from custom_classifier.training.trainer import shard_batches
 
 LABELS = ["sport", "finance"]
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def _worker(rank: int, world: int, base_model: str, output: str, port: int) -> None:
@@ -51,7 +45,7 @@ def _worker(rank: int, world: int, base_model: str, output: str, port: int) -> N
 def test_two_processes_train_one_model_in_step(tiny_base_model: Path, tmp_path: Path) -> None:
     import torch.multiprocessing as mp
 
-    mp.spawn(_worker, args=(2, str(tiny_base_model), str(tmp_path), _free_port()), nprocs=2)
+    mp.spawn(_worker, args=(2, str(tiny_base_model), str(tmp_path), free_port()), nprocs=2)
 
     first, second = (json.loads((tmp_path / f"history{r}.json").read_text()) for r in (0, 1))
     # Same validation loss to the last bit: both replicas hold the same weights after each epoch.

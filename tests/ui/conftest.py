@@ -7,7 +7,6 @@ The tests drive Debian's Chromium through Playwright; they skip when it is not i
 from __future__ import annotations
 
 import os
-import socket
 import subprocess
 import sys
 import time
@@ -18,14 +17,9 @@ from typing import Any
 import httpx
 import pytest
 
+from custom_classifier.processes import free_port, stop_process
 from factories import make_topic_folder
 from ui.pages import CHROMIUM, CHROMIUM_ARGS, MIN_DOCS, UiServer
-
-
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
 
 
 def _create_admin(home: Path) -> str:
@@ -54,7 +48,7 @@ def ui_server(
     data_root = home / "data"
     make_topic_folder(data_root / "shared", {"sport": 14, "finance": 14, "cooking": 14})
     admin_key = _create_admin(home)
-    port = _free_port()
+    port = free_port()
     env = {
         **os.environ,
         "CC_HOME": str(home),
@@ -77,11 +71,7 @@ def ui_server(
         _wait_until_up(url, server, home / "server.log")
         yield UiServer(url=url, home=home, data_root=data_root, admin_key=admin_key)
     finally:
-        server.terminate()
-        try:
-            server.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            server.kill()
+        stop_process(server, grace=30)
         log.close()
 
 

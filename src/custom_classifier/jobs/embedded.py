@@ -23,6 +23,7 @@ from custom_classifier.errors import ServiceUnavailableError
 from custom_classifier.jobs.queue import JobQueue
 from custom_classifier.jobs.recovery import recover_interrupted_jobs, requeue_or_fail
 from custom_classifier.jobs.status import JobStatus
+from custom_classifier.processes import stop_process
 from custom_classifier.storage import job_repository as jobs
 from custom_classifier.storage.engine import Database
 from custom_classifier.training.process_environment import TRAINING_PROCESS_ENVIRONMENT
@@ -32,6 +33,8 @@ logger = logging.getLogger(__name__)
 POLL_SECONDS = 0.5
 CANCEL_GRACE_SECONDS = 60.0
 """A cancelled training that has not stopped by itself after this long is killed."""
+TERMINATE_GRACE_SECONDS = 10.0
+"""A worker told to stop (SIGTERM) is killed after this long."""
 
 
 def settings_environment(settings: Settings) -> dict[str, str]:
@@ -193,13 +196,7 @@ class _Worker:
         return time.monotonic() - self._started
 
     def terminate(self) -> None:
-        if self.process.poll() is None:
-            self.process.terminate()
-            try:
-                self.process.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait()
+        stop_process(self.process, grace=TERMINATE_GRACE_SECONDS)
 
     def close(self) -> None:
         self._log.close()

@@ -16,7 +16,6 @@ import os
 import pickle
 import queue
 import secrets
-import socket
 import subprocess
 import sys
 import threading
@@ -29,6 +28,7 @@ from typing import Any
 
 from custom_classifier.corpus.models import Split
 from custom_classifier.errors import TrainingCancelledError, TrainingError
+from custom_classifier.processes import free_port, stop_processes
 from custom_classifier.training.arguments import TrainingArguments
 from custom_classifier.training.trainer import (
     EpochCallback,
@@ -45,6 +45,7 @@ _POLL_SECONDS = 0.2
 _ERROR_GRACE_SECONDS = 15.0
 """After a rank fails, how long rank 0 has to send its error before the others are stopped."""
 _COLLECTIVE_TIMEOUT = timedelta(minutes=30)
+_STOP_GRACE_SECONDS = 30.0
 
 
 DATA_PARALLEL_MIN_TOKENS = 50_000_000
@@ -111,12 +112,12 @@ def fine_tune_data_parallel(
             with connection:
                 return _relay(connection, ranks, on_progress, should_stop, on_epoch_end)
         finally:
-            _stop(ranks)
+            stop_processes(ranks, grace=_STOP_GRACE_SECONDS)
             spec_file.unlink(missing_ok=True)
 
 
 def _start_ranks(processes: int, spec_file: Path, authkey: bytes) -> list[subprocess.Popen[bytes]]:
-    port = _free_port()
+    port = free_port()
     ranks = []
     for rank in range(processes):
         env = os.environ | {
@@ -187,7 +188,7 @@ def _wait_for_every_rank(ranks: list[subprocess.Popen[bytes]]) -> None:
     """Let the ranks leave their process group; the model folder is already complete."""
     deadline = time.monotonic() + _ERROR_GRACE_SECONDS
     for rank in ranks:
-        with contextlib.suppress(subprocess.TimeoutExpired):  # `_stop` ends a straggler
+        with contextlib.suppress(subprocess.TimeoutExpired):  # `stop_processes` ends a straggler
             rank.wait(timeout=max(0.0, deadline - time.monotonic()))
 
 
@@ -204,24 +205,6 @@ def _exit_message(ranks: list[subprocess.Popen[bytes]], *, wait: bool = False) -
         f"data-parallel training over {len(ranks)} processes failed ({codes}); the worker's "
         "log has each process's error. Set CC_TRAINING_GPUS=1 to train on one GPU."
     )
-
-
-def _stop(ranks: list[subprocess.Popen[bytes]]) -> None:
-    for rank in ranks:
-        if rank.poll() is None:
-            rank.terminate()
-    for rank in ranks:
-        try:
-            rank.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            rank.kill()
-            rank.wait()
-
-
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
 
 
 # --- one rank ----------------------------------------------------------------------------------

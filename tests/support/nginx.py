@@ -13,7 +13,8 @@ import shutil
 from dataclasses import dataclass
 from pathlib import Path
 
-REPOSITORY = Path(__file__).resolve().parents[3]
+REPOSITORY = Path(__file__).resolve().parents[2]
+"""The checkout this file lives in (tests/support/nginx.py): test support is never installed."""
 NGINX_SOURCE = REPOSITORY / "docker" / "nginx"
 SYSTEM_MIME_TYPES = Path("/etc/nginx/mime.types")
 TEMP_PATHS = ("client_body", "proxy", "fastcgi", "uwsgi", "scgi")

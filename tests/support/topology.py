@@ -16,7 +16,6 @@ import os
 import secrets
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -28,7 +27,8 @@ from pathlib import Path
 import httpx
 from sqlalchemy import create_engine, text
 
-from custom_classifier.devtools.nginx import REPOSITORY, render_nginx_config
+from custom_classifier.processes import free_ports, stop_processes
+from support.nginx import REPOSITORY, render_nginx_config
 
 logger = logging.getLogger(__name__)
 
@@ -99,19 +99,6 @@ class Topology:
 
     def logs(self) -> str:
         return "\n\n".join(f"--- {name} ---\n{s.tail()}" for name, s in self.services.items())
-
-
-def free_ports(count: int) -> list[int]:
-    """Ports nobody listens on now (bound and released at once)."""
-    sockets, ports = [], []
-    for _ in range(count):
-        sock = socket.socket()
-        sock.bind(("127.0.0.1", 0))
-        sockets.append(sock)
-        ports.append(sock.getsockname()[1])
-    for sock in sockets:
-        sock.close()
-    return ports
 
 
 @contextlib.contextmanager
@@ -342,17 +329,7 @@ def kill(service: Service) -> None:
 
 def stop(topology: Topology) -> None:
     """Stop every process started here (SIGTERM, then SIGKILL), then drop the databases."""
-    for service in reversed(list(topology.services.values())):
-        if service.alive():
-            with contextlib.suppress(ProcessLookupError):
-                os.killpg(service.pid, signal.SIGTERM)
-    deadline = time.monotonic() + 15
-    for service in topology.services.values():
-        with contextlib.suppress(subprocess.TimeoutExpired):
-            service.process.wait(timeout=max(0.1, deadline - time.monotonic()))
-        with contextlib.suppress(ProcessLookupError):
-            os.killpg(service.pid, signal.SIGKILL)  # stragglers of the group, e.g. pool children
-        with contextlib.suppress(subprocess.TimeoutExpired):
-            service.process.wait(timeout=5)
+    services = reversed(list(topology.services.values()))
+    stop_processes([service.process for service in services], grace=15, group=True)
     if topology.databases:
         _drop_databases(topology)

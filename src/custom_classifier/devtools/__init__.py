@@ -1,1 +1,0 @@
-"""Tools for running the production topology outside Docker (tests and benchmarks)."""

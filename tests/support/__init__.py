@@ -1,0 +1,1 @@
+"""What the tests and benchmarks need to start real services; never installed with the product."""
