@@ -29,7 +29,8 @@ class TrainingArguments:
     weight_decay: float = 0.01
     warmup_ratio: float = 0.1
     early_stopping_patience: int = 3
-    """Epochs without a better validation macro-F1 before training stops."""
+    """Epochs without a higher validation macro-F1 before training stops; a perfect macro-F1
+    stops it at once. The validation loss only chooses among epochs of equal macro-F1."""
     attention_dropout: float | None = 0.0
     """Dropout on attention probabilities while training; None keeps the base model's. 0 by
     default: with it, PyTorch's fused attention gives way to a slow path (a CPU training step at
@@ -73,8 +74,11 @@ class Progress:
     step: int
     total_steps: int
     epoch: float
+    """Fractional epochs done: 1.5 is half-way through the second epoch."""
     loss: float | None = None
+    """Mean training loss of the steps since the previous report; None when none ran since."""
     validation: dict[str, float] | None = None
+    """At an epoch's end, the validation `macro_f1` and `accuracy`."""
     eta_seconds: float | None = None
     phase: str = "training"
     """`reading`, `training`, `evaluating`, `logging` or `done`."""

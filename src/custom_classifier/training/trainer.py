@@ -43,6 +43,7 @@ from custom_classifier.training.chunking import (
     make_collator,
     window_logits,
 )
+from custom_classifier.training.early_stopping import EarlyStopping
 
 ProgressCallback = Callable[[Progress], None]
 StopCheck = Callable[[], bool]
@@ -60,7 +61,7 @@ class FineTuneResult:
     history: list[dict[str, float]]
     """One entry per epoch: `epoch`, `train_loss` and, with a validation split, `val_*` scores."""
     best_epoch: int
-    """The epoch whose weights were kept (best validation macro-F1)."""
+    """The epoch whose weights were kept (best validation macro-F1; lower loss among equals)."""
     train_seconds: float
 
 
@@ -369,33 +370,30 @@ class _TrainingLoop:
             weight = torch.tensor(weights, dtype=torch.float32, device=self.device)
         self.loss_fn = torch.nn.CrossEntropyLoss(weight=weight)
         self.step = 0
+        self._interval_sum = torch.zeros((), device=self.device)
+        self._interval_steps = 0
         self.started = time.monotonic()
 
     def run(self, on_epoch_end: EpochCallback | None) -> tuple[list[dict[str, float]], int]:
         """Train epoch by epoch; stop early; restore the best epoch's weights."""
         history: list[dict[str, float]] = []
-        best_key: tuple[float, float] | None = None
+        stopping = EarlyStopping(self.args.early_stopping_patience)
         best_state: dict[str, torch.Tensor] | None = None
-        best_epoch = stale = 0
         for epoch in range(1, self.args.epochs + 1):
             metrics = self._agreed({"train_loss": self._train_epoch(epoch), **self._validate()})
             history.append({"epoch": float(epoch), **metrics})
-            self._report(float(epoch), metrics["train_loss"], metrics)
+            self._report(float(epoch), self._interval_loss(), metrics)
             if on_epoch_end is not None:
                 on_epoch_end(epoch, metrics)
-            key = _selection_key(epoch, metrics)
-            if best_key is None or key > best_key:
-                best_key, best_epoch, stale = key, epoch, 0
+            if stopping.update(epoch, metrics):
                 best_state = {
                     k: v.detach().to("cpu", copy=True) for k, v in self.model.state_dict().items()
                 }
-            else:
-                stale += 1
-                if stale >= self.args.early_stopping_patience:
-                    break
-        if best_state is not None and best_epoch != len(history):
+            if stopping.should_stop:
+                break
+        if best_state is not None and stopping.best_epoch != len(history):
             self.model.load_state_dict(best_state)
-        return history, best_epoch
+        return history, stopping.best_epoch
 
     def _agreed(self, metrics: dict[str, float]) -> dict[str, float]:
         """Rank 0's epoch metrics on every rank, so all make the same early-stopping choice."""
@@ -417,12 +415,24 @@ class _TrainingLoop:
         for done, batch in enumerate(batches, start=1):
             self._check_cancelled()
             rows = order[offsets[done - 1] : offsets[done]]
-            running += self._train_step(batch, rows)
+            loss = self._train_step(batch, rows)
+            running += loss
+            self._interval_sum += loss
+            self._interval_steps += 1
             self.step += 1
             if self.step % self.log_every == 0:
-                loss = float(running) / done
-                self._report(epoch - 1 + done / self.batches_per_epoch, loss)
+                self._report(epoch - 1 + done / self.batches_per_epoch, self._interval_loss())
         return float(running) / max(len(batches), 1)
+
+    def _interval_loss(self) -> float | None:
+        """Mean loss of the steps since the last report (None if none), so that a curve of
+        these points shows the loss as it is, without the running mean's jump at each epoch."""
+        if not self._interval_steps:
+            return None
+        loss = float(self._interval_sum) / self._interval_steps
+        self._interval_sum = torch.zeros((), device=self.device)
+        self._interval_steps = 0
+        return loss
 
     def _train_step(self, batch: np.ndarray, rows: torch.Tensor) -> torch.Tensor:
         inputs, targets = self.bank.batch(batch, rows)
@@ -482,7 +492,9 @@ class _TrainingLoop:
                 f"training was cancelled at step {self.step} of {self.total_steps}"
             )
 
-    def _report(self, epoch: float, loss: float, metrics: dict[str, float] | None = None) -> None:
+    def _report(
+        self, epoch: float, loss: float | None, metrics: dict[str, float] | None = None
+    ) -> None:
         if self.on_progress is None:
             return
         validation = None
@@ -504,13 +516,6 @@ class _TrainingLoop:
                 eta_seconds=eta,
             )
         )
-
-
-def _selection_key(epoch: int, metrics: dict[str, float]) -> tuple[float, float]:
-    """Higher is better: validation macro-F1, then lower validation loss; else the latest epoch."""
-    if "val_macro_f1" in metrics:
-        return metrics["val_macro_f1"], -metrics["val_loss"]
-    return float(epoch), 0.0
 
 
 def _adamw(
