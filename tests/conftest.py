@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING
 import pytest
 from sqlalchemy import create_engine, text
 
-from factories import TINY_LABELS, make_tiny_base_model, make_tiny_classifier
+from factories import TINY_LABELS, make_tiny_base_model, make_tiny_classifier, make_tiny_decoder
 
 if TYPE_CHECKING:
     from custom_classifier.registry import Registry
@@ -27,6 +27,19 @@ os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 def tiny_base_model(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A randomly initialised tiny BERT with the bundled MiniLM tokenizer (a local folder)."""
     return make_tiny_base_model(tmp_path_factory.mktemp("tiny-bert"))
+
+
+@pytest.fixture(scope="session", params=["llama", "qwen3"])
+def tiny_decoder(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A randomly initialised tiny decoder LLM (Llama, then Qwen3) whose tokenizer has no pad
+    token (a local folder)."""
+    return make_tiny_decoder(tmp_path_factory.mktemp(f"tiny-{request.param}"), request.param)
+
+
+@pytest.fixture(scope="session")
+def tiny_llama(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The tiny Llama alone, for tests that need one decoder rather than each family."""
+    return make_tiny_decoder(tmp_path_factory.mktemp("tiny-llama-only"), "llama")
 
 
 # --- registry (MLflow) -------------------------------------------------------------------------

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from email.message import EmailMessage
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Literal
 
 from custom_classifier.corpus.models import Document, Split
 
@@ -144,6 +144,54 @@ def make_tiny_base_model(path: Path) -> Path:
     torch.manual_seed(0)
     BertModel(config).save_pretrained(path)
     tokenizer.save_pretrained(path)
+    return path
+
+
+DecoderFamily = Literal["llama", "qwen3"]
+
+
+def make_tiny_decoder(path: Path, family: DecoderFamily = "llama") -> Path:
+    """A randomly initialised 2-layer decoder LLM (Llama or Qwen3 architecture, hidden size 32)
+    saved as a causal LM with a word-level tokenizer of the topic words that, like Llama's, adds
+    a beginning-of-sequence token and has no pad token."""
+    import torch
+    from tokenizers import Tokenizer, models, pre_tokenizers, processors
+    from transformers import (
+        LlamaConfig,
+        LlamaForCausalLM,
+        PreTrainedTokenizerFast,
+        Qwen3Config,
+        Qwen3ForCausalLM,
+    )
+
+    words = sorted({word for topic in TOPIC_WORDS.values() for word in topic})
+    vocab = {token: i for i, token in enumerate(["<unk>", "<s>", "</s>", *words])}
+    tokenizer = Tokenizer(models.WordLevel(vocab, unk_token="<unk>"))
+    tokenizer.pre_tokenizer = pre_tokenizers.Whitespace()
+    tokenizer.post_processor = processors.TemplateProcessing(
+        single="<s> $A", special_tokens=[("<s>", vocab["<s>"])]
+    )
+    fast = PreTrainedTokenizerFast(
+        tokenizer_object=tokenizer, bos_token="<s>", eos_token="</s>", unk_token="<unk>"
+    )
+    sizes = {
+        "vocab_size": len(vocab),
+        "hidden_size": 32,
+        "intermediate_size": 64,
+        "num_hidden_layers": 2,
+        "num_attention_heads": 4,
+        "num_key_value_heads": 2,
+        "max_position_embeddings": 512,
+        "bos_token_id": vocab["<s>"],
+        "eos_token_id": vocab["</s>"],
+        "pad_token_id": None,
+    }
+    torch.manual_seed(0)
+    if family == "llama":
+        LlamaForCausalLM(LlamaConfig(**sizes)).save_pretrained(path)
+    else:
+        Qwen3ForCausalLM(Qwen3Config(head_dim=8, **sizes)).save_pretrained(path)
+    fast.save_pretrained(path)
     return path
 
 

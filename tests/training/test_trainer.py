@@ -81,6 +81,7 @@ def test_fine_tune_saves_a_classifier_that_predicts_labels(trained) -> None:
         "max_length": 32,
         "long_document_strategy": "head",
         "chunk_stride": FAST.chunk_stride,
+        "kind": "encoder",
     }
     assert [p["label"] for p in predictions[:2]] == ["sport", "finance"]
     for prediction in predictions:

@@ -34,7 +34,8 @@ Backend = Literal["auto", "onnx", "torch", "torch-bf16"]
 """How windows are scored. `auto`: on a CUDA GPU, bf16 weights with single windows replayed
 through CUDA graphs; on a CPU, ONNX Runtime (int8) when the folder has `ONNX_FILE` and
 onnxruntime is installed; else `torch`: PyTorch as trained (bf16 autocast on a GPU, fp32 on a
-CPU). `torch-bf16` is PyTorch with bf16 autocast on the CPU too (fast only with bf16 units)."""
+CPU), except decoder models on CPUs with bf16 units, which take `torch-bf16`. `torch-bf16` is
+PyTorch with bf16 autocast on the CPU too (fast only with bf16 units)."""
 
 logger = logging.getLogger(__name__)
 
@@ -309,6 +310,7 @@ class TextClassifier:
         device: torch.device | None = None,
         backend: Backend = "torch",
         onnx_path: Path | None = None,
+        kind: str = "encoder",
     ) -> None:
         self.device = device or default_device()
         self.model = model
@@ -319,6 +321,7 @@ class TextClassifier:
         self.max_length = max_length
         self.long_document_strategy = long_document_strategy
         self.chunk_stride = chunk_stride
+        self.kind = kind
         self._collator = make_collator(tokenizer, self.device)
         self._onnx: OnnxWindowScorer | None = None
         self._cuda: CudaWindowScorer | None = None
@@ -349,7 +352,15 @@ class TextClassifier:
                 f"backend 'onnx' needs {onnx_path or ONNX_FILE}, which is missing; train again "
                 "with export_onnx on, or use backend 'auto' or 'torch'"
             )
-        return "torch-bf16" if backend == "torch-bf16" else "torch"
+        if backend == "torch-bf16" or (backend == "auto" and self._decoder_on_bf16_cpu()):
+            return "torch-bf16"
+        if self.device.type == "cpu":
+            self.model.float()  # weights saved in bf16 (a GPU training) compute in float32 here
+        return "torch"
+
+    def _decoder_on_bf16_cpu(self) -> bool:
+        # Decoders have no int8 file by default (see training.onnx_export); bf16 is their fast path.
+        return self.kind == "decoder" and self.device.type == "cpu" and cpu_has_bf16_units()
 
     @classmethod
     def load(
@@ -378,6 +389,7 @@ class TextClassifier:
             device=device,
             backend=backend,
             onnx_path=folder / ONNX_FILE,
+            kind=settings.get("kind", "encoder"),
         )
 
     def predict_proba(self, texts: Sequence[str], batch_size: int = 32) -> np.ndarray:

@@ -6,6 +6,7 @@ from dataclasses import asdict, dataclass, field
 from typing import Any, Literal
 
 LongDocumentStrategy = Literal["head", "chunks"]
+FineTuning = Literal["auto", "full", "lora"]
 
 
 @dataclass(frozen=True)
@@ -48,6 +49,18 @@ class TrainingArguments:
     gpu_learning_rate: float | None = 1e-4
     """Learning rate with `gpu_batch_size` (larger batches take fewer, larger steps); None uses
     `learning_rate`."""
+    fine_tuning: FineTuning = "auto"
+    """`full` trains every weight; `lora` trains low-rank adapters on every linear layer plus the
+    classification head; `auto`: LoRA for decoder LLMs, full fine-tuning for encoders."""
+    lora_rank: int = 16
+    lora_alpha: int = 32
+    lora_dropout: float = 0.05
+    lora_learning_rate: float = 5e-4
+    """Learning rate of LoRA trainings (adapters learn with larger steps than full weights); it
+    replaces `learning_rate` and `gpu_learning_rate` when the adapters train."""
+    gradient_checkpointing: bool | None = None
+    """Recompute activations in the backward pass; None turns it on when a batch's activations
+    would not fit in the free memory of the device."""
     export_onnx: bool = True
     """Write an int8 ONNX copy of the model next to it at the end (a few seconds on a CPU), so
     that CPU prediction runs on ONNX Runtime."""

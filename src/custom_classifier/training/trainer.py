@@ -18,23 +18,18 @@ from typing import Any
 import numpy as np
 import torch
 from sklearn.metrics import accuracy_score, f1_score
-from transformers import (
-    AutoConfig,
-    AutoModelForSequenceClassification,
-    AutoTokenizer,
-    PreTrainedModel,
-    get_linear_schedule_with_warmup,
-    set_seed,
-)
+from transformers import PreTrainedModel, get_linear_schedule_with_warmup, set_seed
 
 from custom_classifier.corpus.models import Document, Split
-from custom_classifier.errors import BaseModelError, TrainingCancelledError, TrainingError
+from custom_classifier.errors import TrainingCancelledError, TrainingError
 from custom_classifier.inference.text_classifier import (
     CLASSIFIER_FILE,
     cpu_has_bf16_units,
     default_device,
 )
+from custom_classifier.training import backbones
 from custom_classifier.training.arguments import Progress, TrainingArguments
+from custom_classifier.training.backbones import load_base_model
 from custom_classifier.training.chunking import (
     attention_kernels,
     autocast_for,
@@ -63,6 +58,8 @@ class FineTuneResult:
     best_epoch: int
     """The epoch whose weights were kept (best validation macro-F1; lower loss among equals)."""
     train_seconds: float
+    adapter_dir: Path | None = None
+    """The LoRA adapters and head (PEFT format) when they trained; `model_dir` has them merged."""
 
 
 @dataclass(frozen=True)
@@ -114,7 +111,8 @@ def fine_tune(
         )
     started = time.monotonic()
     set_seed(args.seed)
-    tokenizer, model = load_base_model(base_model, labels, attention_dropout=args.attention_dropout)
+    device = _process_device(process_group()[1])
+    tokenizer, model = _load_backbone(base_model, labels, args, device)
     _check_max_length(model, args.max_length)
     train = encode_documents(
         tokenizer, split.train, labels, args, max_windows=args.max_chunks_per_document
@@ -125,15 +123,54 @@ def fine_tune(
     loop = _TrainingLoop(model, tokenizer, args, train, validation, on_progress, should_stop)
     history, best_epoch = loop.run(on_epoch_end)
     model_dir = Path(output_dir) / "model"
+    adapter_dir = (
+        Path(output_dir) / backbones.ADAPTER_FOLDER if backbones.is_lora_model(model) else None
+    )
     if loop.rank == 0:  # under data-parallel training, the first process writes the model
-        save_classifier(model, tokenizer, labels, args, model_dir)
+        served = backbones.merge_for_serving(model, adapter_dir, base_model)
+        save_classifier(served, tokenizer, labels, args, model_dir)
         if args.export_onnx:
             from custom_classifier.training.onnx_export import export_onnx
 
             export_onnx(model_dir)
     if loop.world > 1:
         torch.distributed.barrier()  # the folder is complete for every process
-    return FineTuneResult(model_dir, history, best_epoch, time.monotonic() - started)
+    elapsed = time.monotonic() - started
+    return FineTuneResult(model_dir, history, best_epoch, elapsed, adapter_dir)
+
+
+def _load_backbone(
+    base_model: str, labels: list[str], args: TrainingArguments, device: torch.device
+) -> tuple[Any, Any]:
+    """The tokenizer and the model to train: LoRA-wrapped where `args` and the kind say, with
+    gradient checkpointing where a batch's activations would not fit."""
+    kind = backbones.read_kind(base_model)
+    lora = kind is not None and backbones.uses_lora(args, kind)
+    tokenizer, model = load_base_model(
+        base_model,
+        labels,
+        attention_dropout=args.attention_dropout,
+        dtype=backbones.frozen_weights_dtype(device, lora),
+    )
+    checkpointing = args.gradient_checkpointing
+    if checkpointing is None:
+        batch_size, _ = batch_policy(args, device)
+        checkpointing = backbones.needs_gradient_checkpointing(
+            model.config,
+            batch_size,
+            args.max_length,
+            value_bytes=2 if device.type == "cuda" or _cpu_bf16(args) else 4,
+            free_bytes=backbones.free_memory_bytes(device),
+        )
+    if checkpointing:
+        backbones.enable_gradient_checkpointing(model)
+    if lora:
+        model = backbones.add_lora_adapters(model, args)
+    return tokenizer, model
+
+
+def _cpu_bf16(args: TrainingArguments) -> bool:
+    return args.mixed_precision and cpu_has_bf16_units()
 
 
 def process_group() -> tuple[int, int]:
@@ -161,11 +198,19 @@ def shard_batches(batches: list[np.ndarray], rank: int, world: int) -> list[np.n
     return (mine + mine[: needed - len(mine)]) if mine else batches[:needed]
 
 
-def batch_policy(args: TrainingArguments, device: torch.device) -> tuple[int, float]:
-    """Batch size and learning rate for `device`: the GPU ones on a CUDA GPU, when set."""
+def batch_policy(
+    args: TrainingArguments, device: torch.device, *, lora: bool = False
+) -> tuple[int, float]:
+    """Batch size and learning rate for `device`: the GPU ones on a CUDA GPU, when set; LoRA
+    adapters learn at `lora_learning_rate`."""
     if device.type == "cuda" and args.gpu_batch_size:
-        return args.gpu_batch_size, args.gpu_learning_rate or args.learning_rate
-    return args.batch_size, args.learning_rate
+        batch_size, learning_rate = (
+            args.gpu_batch_size,
+            args.gpu_learning_rate or args.learning_rate,
+        )
+    else:
+        batch_size, learning_rate = args.batch_size, args.learning_rate
+    return batch_size, args.lora_learning_rate if lora else learning_rate
 
 
 class WindowBank:
@@ -204,41 +249,6 @@ class WindowBank:
             ).long()
         inputs["input_ids"] = self.ids[rows_on_device, :width].long()
         return inputs, self.labels[rows_on_device]
-
-
-# Names of the attention-probability dropout in the configs of BERT-family models.
-_ATTENTION_DROPOUT_FIELDS = ("attention_probs_dropout_prob", "attention_dropout")
-
-
-def load_base_model(
-    base_model: str, labels: Sequence[str], *, attention_dropout: float | None = None
-) -> tuple[Any, PreTrainedModel]:
-    """The tokenizer and a sequence-classification model with a fresh head for `labels`."""
-    try:
-        tokenizer = AutoTokenizer.from_pretrained(base_model)
-        config = AutoConfig.from_pretrained(
-            base_model,
-            num_labels=len(labels),
-            id2label=dict(enumerate(labels)),
-            label2id={label: i for i, label in enumerate(labels)},
-            problem_type="single_label_classification",
-        )
-        if attention_dropout is not None:
-            for field in _ATTENTION_DROPOUT_FIELDS:
-                if hasattr(config, field):
-                    setattr(config, field, attention_dropout)
-        model = AutoModelForSequenceClassification.from_pretrained(
-            base_model, config=config, ignore_mismatched_sizes=True
-        )
-    except Exception as exc:
-        raise BaseModelError(
-            f"could not load the base model {base_model!r} ({type(exc).__name__}: {exc}); "
-            "expected a Hugging Face model id or a local folder with a model and its tokenizer. "
-            "The Hugging Face hub may be unreachable from this machine: set CC_BASE_MODEL to a "
-            "local folder (unset, it defaults to the bundled all-MiniLM-L6-v2)",
-            details={"base_model": base_model},
-        ) from exc
-    return tokenizer, model
 
 
 def _check_max_length(model: PreTrainedModel, max_length: int) -> None:
@@ -319,6 +329,7 @@ def save_classifier(
         "max_length": args.max_length,
         "long_document_strategy": args.long_document_strategy,
         "chunk_stride": args.chunk_stride,
+        "kind": backbones.model_kind(model.config),
     }
     (path / CLASSIFIER_FILE).write_text(json.dumps(settings, indent=2), encoding="utf-8")
     return path
@@ -346,7 +357,7 @@ class _TrainingLoop:
             ids = [self.device.index] if self.device.type == "cuda" else None
             self.network = DistributedDataParallel(model, device_ids=ids)
         self.collator = make_collator(tokenizer, self.device)
-        self.cpu_bf16 = args.mixed_precision and cpu_has_bf16_units()
+        self.cpu_bf16 = _cpu_bf16(args)
         self.args, self.train, self.validation = args, train, validation
         self.on_progress, self.should_stop = on_progress, should_stop
         self.num_labels = int(model.config.num_labels or 0)
@@ -354,7 +365,9 @@ class _TrainingLoop:
         self.bank = WindowBank(train, 0 if pad_id is None else int(pad_id), self.device)
         self.train_lengths = self.bank.lengths
         self.train_labels = train.window_labels
-        self.batch_size, learning_rate = batch_policy(args, self.device)
+        self.batch_size, learning_rate = batch_policy(
+            args, self.device, lora=backbones.is_lora_model(model)
+        )
         self.batches_per_epoch = -(-len(train.windows) // (self.batch_size * self.world))
         self.total_steps = self.batches_per_epoch * args.epochs
         self.log_every = max(1, min(20, self.total_steps // 100))
@@ -386,13 +399,11 @@ class _TrainingLoop:
             if on_epoch_end is not None:
                 on_epoch_end(epoch, metrics)
             if stopping.update(epoch, metrics):
-                best_state = {
-                    k: v.detach().to("cpu", copy=True) for k, v in self.model.state_dict().items()
-                }
+                best_state = backbones.trainable_state(self.model)
             if stopping.should_stop:
                 break
         if best_state is not None and stopping.best_epoch != len(history):
-            self.model.load_state_dict(best_state)
+            backbones.restore_trainable_state(self.model, best_state)
         return history, stopping.best_epoch
 
     def _agreed(self, metrics: dict[str, float]) -> dict[str, float]:

@@ -1,0 +1,242 @@
+"""Decoder LLMs as classifiers: LoRA adapters, and the traps of padding, pooling and saving."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import replace
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+
+from custom_classifier.inference.text_classifier import TextClassifier, cpu_has_bf16_units
+from custom_classifier.training import backbones
+from custom_classifier.training.arguments import TrainingArguments
+from custom_classifier.training.trainer import FineTuneResult, fine_tune
+from factories import make_topic_split
+
+LABELS = ["sport", "finance"]
+# Tiny random models need large steps to learn in a few epochs.
+FAST = TrainingArguments(
+    epochs=4,
+    learning_rate=1e-2,
+    lora_learning_rate=2e-2,
+    batch_size=8,
+    max_length=32,
+    warmup_ratio=0.0,
+    early_stopping_patience=4,
+    export_onnx=False,
+)
+TEXTS = [
+    "football goal match",
+    "bank stock market",
+    "team player coach",
+    "inflation loan budget shares",
+]
+
+
+@pytest.fixture(scope="module")
+def trained_decoder(
+    tiny_decoder: Path, tmp_path_factory: pytest.TempPathFactory
+) -> tuple[Path, FineTuneResult]:
+    split = make_topic_split(LABELS, train=16, validation=6)
+    result = fine_tune(str(tiny_decoder), split, LABELS, FAST, tmp_path_factory.mktemp("run"))
+    return tiny_decoder, result
+
+
+def test_decoders_and_encoders_are_told_apart(tiny_decoder: Path, tiny_base_model: Path) -> None:
+    assert backbones.read_kind(str(tiny_decoder)) == "decoder"
+    assert backbones.read_kind(str(tiny_base_model)) == "encoder"
+    assert backbones.read_kind("/no/such/model") is None
+
+
+def test_lora_by_default_for_decoders_only() -> None:
+    args = TrainingArguments()
+    assert backbones.uses_lora(args, "decoder") and not backbones.uses_lora(args, "encoder")
+    assert backbones.uses_lora(replace(args, fine_tuning="lora"), "encoder")
+    assert not backbones.uses_lora(replace(args, fine_tuning="full"), "decoder")
+
+
+def test_a_tokenizer_without_pad_token_pads_with_eos_on_the_right(tiny_decoder: Path) -> None:
+    from transformers import AutoTokenizer
+
+    assert AutoTokenizer.from_pretrained(tiny_decoder).pad_token is None
+
+    tokenizer, model = backbones.load_base_model(str(tiny_decoder), LABELS)
+
+    assert tokenizer.pad_token == tokenizer.eos_token
+    assert model.config.pad_token_id == tokenizer.eos_token_id
+    assert tokenizer.padding_side == "right"
+
+
+def test_a_padded_batch_pools_each_rows_last_real_token(tiny_decoder: Path) -> None:
+    tokenizer, model = backbones.load_base_model(str(tiny_decoder), LABELS)
+    model.eval()
+    batch = tokenizer(TEXTS, padding=True, return_tensors="pt")
+    assert (batch["attention_mask"] == 0).any()  # some rows are padded, on the right
+    assert (batch["attention_mask"][:, 0] == 1).all()
+
+    with torch.no_grad():
+        together = model(**batch).logits
+        alone = torch.cat([model(**tokenizer([t], return_tensors="pt")).logits for t in TEXTS])
+
+    torch.testing.assert_close(together, alone, rtol=1e-4, atol=1e-5)
+
+
+def test_lora_adapts_every_linear_layer_and_trains_the_head(tiny_decoder: Path) -> None:
+    _, model = backbones.load_base_model(str(tiny_decoder), LABELS)
+
+    wrapped = backbones.add_lora_adapters(model, TrainingArguments())
+
+    trainable = {n for n, p in wrapped.named_parameters() if p.requires_grad}
+    adapted = {n.split(".lora_A")[0].rsplit(".", 1)[-1] for n in trainable if ".lora_A" in n}
+    assert adapted == {"q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj"}
+    assert any("score" in n and "modules_to_save" in n for n in trainable)
+    assert all(".lora_" in n or "score" in n for n in trainable)
+
+
+def test_a_decoder_trains_lora_and_saves_a_plain_merged_model(trained_decoder) -> None:
+    _, result = trained_decoder
+
+    classifier = TextClassifier.load(result.model_dir, backend="torch")
+
+    assert not (result.model_dir / "adapter_config.json").exists()  # a plain HF model
+    assert json.loads((result.model_dir / "classifier.json").read_text())["kind"] == "decoder"
+    assert result.history[-1]["val_macro_f1"] == 1.0
+    assert [p["label"] for p in classifier.predict(TEXTS)] == [
+        "sport",
+        "finance",
+        "sport",
+        "finance",
+    ]
+
+
+def test_the_adapters_and_head_saved_beside_restore_the_same_model(
+    trained_decoder, tmp_path: Path
+) -> None:
+    from peft import PeftModel
+
+    base_model, result = trained_decoder
+    assert result.adapter_dir is not None
+    adapter_config = json.loads((result.adapter_dir / "adapter_config.json").read_text())
+    assert adapter_config["task_type"] == "SEQ_CLS"
+    assert "score" in adapter_config["modules_to_save"]
+    named = json.loads((result.adapter_dir / backbones.BASE_MODEL_FILE).read_text())
+    assert named == {"base_model": str(base_model)}
+
+    tokenizer, fresh = backbones.load_base_model(str(base_model), LABELS)
+    restored = PeftModel.from_pretrained(fresh, result.adapter_dir).eval()
+    merged = TextClassifier.load(result.model_dir, backend="torch")
+    batch = tokenizer(TEXTS, padding=True, return_tensors="pt")
+    with torch.no_grad():
+        expected = restored(**batch).logits
+        served = merged.model(**batch).logits
+
+    torch.testing.assert_close(served, expected, rtol=1e-4, atol=1e-4)
+
+
+def test_the_best_epoch_is_restored_from_the_adapters_alone(tiny_llama: Path) -> None:
+    _, model = backbones.load_base_model(str(tiny_llama), LABELS)
+    model = backbones.add_lora_adapters(model, TrainingArguments())
+    state = backbones.trainable_state(model)
+    frozen = sum(p.numel() for p in model.parameters() if not p.requires_grad)
+
+    with torch.no_grad():
+        for parameter in model.parameters():
+            if parameter.requires_grad:
+                parameter.add_(1.0)
+    backbones.restore_trainable_state(model, state)
+
+    assert sum(v.numel() for v in state.values()) < frozen
+    for name, parameter in model.named_parameters():
+        if name in state:
+            torch.testing.assert_close(parameter.detach(), state[name])
+
+
+def test_long_documents_are_chunked_as_for_encoders(tiny_llama: Path, tmp_path: Path) -> None:
+    args = replace(FAST, max_length=16, long_document_strategy="chunks", chunk_stride=4)
+    split = make_topic_split(LABELS, train=12, validation=4, words=40)
+
+    result = fine_tune(str(tiny_llama), split, LABELS, args, tmp_path)
+    classifier = TextClassifier.load(result.model_dir, backend="torch")
+    windows, doc_index = classifier.windows(["football goal match " * 20])
+
+    assert len(windows) > 1 and set(doc_index) == {0}
+    assert all(len(w) <= 16 for w in windows)
+    assert classifier.predict(["football goal match " * 20])[0]["label"] == "sport"
+
+
+def test_gradient_checkpointing_turns_on_when_activations_would_not_fit(tiny_llama: Path) -> None:
+    from transformers import AutoConfig
+
+    config = AutoConfig.from_pretrained(tiny_llama)
+    needed = backbones.activation_bytes(config, batch_size=16, length=512, value_bytes=2)
+
+    assert backbones.needs_gradient_checkpointing(config, 16, 512, value_bytes=2, free_bytes=needed)
+    assert not backbones.needs_gradient_checkpointing(
+        config, 16, 512, value_bytes=2, free_bytes=needed * 2
+    )
+
+
+def test_gradient_checkpointing_trains_the_same_model(tiny_llama: Path, tmp_path: Path) -> None:
+    split = make_topic_split(LABELS, train=8, validation=4)
+    args = replace(FAST, epochs=2, lora_dropout=0.0)
+
+    plain = fine_tune(
+        str(tiny_llama), split, LABELS, replace(args, gradient_checkpointing=False), tmp_path / "a"
+    )
+    recomputed = fine_tune(
+        str(tiny_llama), split, LABELS, replace(args, gradient_checkpointing=True), tmp_path / "b"
+    )
+
+    losses = [[h["train_loss"] for h in r.history] for r in (plain, recomputed)]
+    np.testing.assert_allclose(losses[0], losses[1], rtol=1e-4)
+
+
+def test_frozen_weights_are_bf16_only_under_lora_on_a_bf16_gpu() -> None:
+    assert backbones.frozen_weights_dtype(torch.device("cpu"), lora=True) == torch.float32
+    if not (torch.cuda.is_available() and torch.cuda.is_bf16_supported()):
+        pytest.skip("needs a CUDA GPU with bf16")
+    assert backbones.frozen_weights_dtype(torch.device("cuda"), lora=True) == torch.bfloat16
+    assert backbones.frozen_weights_dtype(torch.device("cuda"), lora=False) == torch.float32
+
+
+def test_a_decoder_predicts_in_bf16_on_a_cpu_with_bf16_units(trained_decoder) -> None:
+    _, result = trained_decoder
+
+    classifier = TextClassifier.load(result.model_dir, device=torch.device("cpu"))
+    reference = TextClassifier.load(result.model_dir, device=torch.device("cpu"), backend="torch")
+
+    expected = "torch-bf16" if cpu_has_bf16_units() else "torch"
+    assert classifier.backend == expected
+    assert [p["label"] for p in classifier.predict(TEXTS)] == [
+        p["label"] for p in reference.predict(TEXTS)
+    ]
+
+
+def test_an_encoder_can_train_lora_too(tiny_base_model: Path, tmp_path: Path) -> None:
+    args = replace(
+        FAST, fine_tuning="lora", epochs=8, lora_learning_rate=5e-3, early_stopping_patience=8
+    )
+
+    result = fine_tune(
+        str(tiny_base_model),
+        make_topic_split(LABELS, train=16, validation=6),
+        LABELS,
+        args,
+        tmp_path,
+    )
+
+    assert result.adapter_dir is not None and (result.adapter_dir / "adapter_config.json").is_file()
+    classifier = TextClassifier.load(result.model_dir, backend="torch")
+    assert json.loads((result.model_dir / "classifier.json").read_text())["kind"] == "encoder"
+    assert [p["label"] for p in classifier.predict(TEXTS[:2])] == ["sport", "finance"]
+
+
+def test_an_encoder_is_fully_fine_tuned_by_default(tiny_base_model: Path, tmp_path: Path) -> None:
+    args = replace(FAST, epochs=1)
+
+    result = fine_tune(str(tiny_base_model), make_topic_split(LABELS), LABELS, args, tmp_path)
+
+    assert result.adapter_dir is None and not (tmp_path / backbones.ADAPTER_FOLDER).exists()
