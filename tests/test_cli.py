@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import random
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -48,7 +49,8 @@ def run_cli(home: Path, *args: str) -> subprocess.CompletedProcess[str]:
 
 
 @pytest.fixture(scope="module")
-def trained(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict]:
+def trained_by_cli(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict, str]:
+    """`train` on an empty CC_HOME: (home, its JSON outcome, the admin key it printed once)."""
     base = tmp_path_factory.mktemp("cli")
     data = write_topic_corpus(base / "news", TOPIC_WORDS, per_label=40)
     home = base / "home"
@@ -57,11 +59,20 @@ def trained(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict]:
         "--epochs", "3", "--max-length", "64", "--json",
     )  # fmt: skip
     assert result.returncode == 0, result.stderr[-3000:]
-    return home, json.loads(result.stdout)
+    keys = re.findall(r"\bcc_[0-9a-f]+_[A-Za-z0-9_-]+", result.stderr)
+    assert len(keys) == 1, result.stderr[-3000:]
+    return home, json.loads(result.stdout), keys[0]
+
+
+@pytest.fixture(scope="module")
+def trained(trained_by_cli: tuple[Path, dict, str]) -> tuple[Path, dict]:
+    home, outcome, _ = trained_by_cli
+    return home, outcome
 
 
 def test_train_accepts_and_registers(trained: tuple[Path, dict]) -> None:
     _, outcome = trained
+    assert outcome["owner"] == "admin"
     assert outcome["accepted"] is True
     assert outcome["reasons"] == []
     assert outcome["metrics"]["macro_f1"] >= 0.8
@@ -71,7 +82,9 @@ def test_train_accepts_and_registers(trained: tuple[Path, dict]) -> None:
     assert len(outcome["run_id"]) == 32
 
 
-@pytest.mark.parametrize("model", ["run_id", "models:/news@champion", "models:/news/1"])
+@pytest.mark.parametrize(
+    "model", ["run_id", "news", "news@champion", "models:/news@champion", "models:/news/1"]
+)
 def test_predict_by_run_id_and_registered_name(trained: tuple[Path, dict], model: str) -> None:
     home, outcome = trained
     reference = outcome["run_id"] if model == "run_id" else model
@@ -113,7 +126,67 @@ def test_rejected_model_is_not_registered(tmp_path: Path) -> None:
     assert any("macro-F1" in reason for reason in outcome["reasons"])
     missing = run_cli(home, "predict", "models:/noise@champion", "--text", "goal", "--json")
     assert missing.returncode != 0
-    assert json.loads(missing.stdout)["error"]["code"] == "model_not_found"
+    error = json.loads(missing.stdout)["error"]
+    assert error["code"] == "classifier_not_found"
+    assert error["message"] == "no classifier named 'noise'; none exists yet"
+
+
+def test_an_unknown_classifier_is_named_as_typed_with_those_that_exist(
+    trained: tuple[Path, dict],
+) -> None:
+    home, _ = trained
+    for reference in ("nope", "models:/nope@champion"):
+        result = run_cli(home, "predict", reference, "--text", "goal", "--json")
+        assert result.returncode == 1, result.stderr[-3000:]
+        error = json.loads(result.stdout)["error"]
+        assert error["code"] == "classifier_not_found"
+        assert error["message"] == "no classifier named 'nope'; the classifiers that exist: news"
+    unknown_alias = run_cli(home, "predict", "news@staging", "--text", "goal", "--json")
+    error = json.loads(unknown_alias.stdout)["error"]
+    assert error["code"] == "model_not_found"
+    assert "admin." not in error["message"] and "models:/" not in error["message"]
+    assert error["message"].startswith("classifier 'news' has no version or alias 'staging'")
+
+
+def test_an_unknown_user_is_refused_with_the_users_that_exist(trained: tuple[Path, dict]) -> None:
+    home, _ = trained
+    result = run_cli(home, "predict", "news", "--user", "bob", "--text", "goal", "--json")
+    assert result.returncode == 1
+    error = json.loads(result.stdout)["error"]
+    assert error["code"] == "user_not_found"
+    assert "users: admin" in error["message"] and "users create bob" in error["message"]
+
+
+def test_the_api_and_the_web_ui_see_the_classifier_trained_by_the_cli(
+    trained_by_cli: tuple[Path, dict, str],
+) -> None:
+    from fastapi.testclient import TestClient
+
+    from custom_classifier.api.app import create_app
+    from custom_classifier.config import Settings
+
+    home, outcome, key = trained_by_cli
+    headers = {"Authorization": f"Bearer {key}"}
+    text = {"text": "The striker scored a late goal for the team"}
+    with TestClient(create_app(Settings(home=home))) as client:
+        listed = client.get("/api/v1/classifiers", headers=headers).json()
+        assert [c["name"] for c in listed["data"]] == ["news"]
+        by_name = client.post("/api/v1/classifiers/news/predict", json=text, headers=headers)
+        assert by_name.status_code == 200 and by_name.json()["label"] == "sport"
+        run = outcome["run_id"]
+        by_run = client.post(f"/api/v1/models/{run}/predict", json=text, headers=headers)
+        assert by_run.status_code == 200 and by_run.json()["label"] == "sport"
+        unknown = client.post("/api/v1/classifiers/nope/predict", json=text, headers=headers)
+        assert unknown.status_code == 404
+        assert unknown.json()["error"]["message"] == (
+            "no classifier named 'nope'; the classifiers that exist: news"
+        )
+
+        client.get("/ui/login")
+        form = {"api_key": key, "csrf_token": client.cookies["cc_csrf"]}
+        assert client.post("/ui/login", data=form).status_code == 200  # followed to /ui/
+        dashboard = client.get("/ui/")
+        assert 'href="/ui/classifiers/news"' in dashboard.text
 
 
 def test_invalid_data_exits_2_with_every_problem(tmp_path: Path) -> None:

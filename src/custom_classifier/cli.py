@@ -6,7 +6,7 @@ import json
 import os
 from enum import StrEnum
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any, NoReturn
 
 import typer
 from rich.console import Console
@@ -14,6 +14,9 @@ from rich.table import Table
 
 from custom_classifier.config import get_settings
 from custom_classifier.errors import CustomClassifierError, InvalidDatasetError
+
+if TYPE_CHECKING:
+    from custom_classifier.services.users import Identity
 
 os.environ.setdefault("MLFLOW_DISABLE_TELEMETRY", "true")
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
@@ -35,9 +38,18 @@ class Strategy(StrEnum):
 
 
 LabelsOption = Annotated[list[str], typer.Option("--label", "-l", help="A label folder to use.")]
+UserOption = Annotated[
+    str | None,
+    typer.Option(
+        "--user",
+        help="Act as this user of the service: the classifiers are theirs, as in the web UI "
+        "and the API. Default: the first admin.",
+        show_default=False,
+    ),
+]
 
 
-def _fail(error: CustomClassifierError, as_json: bool) -> None:
+def _fail(error: CustomClassifierError, as_json: bool) -> NoReturn:
     if as_json:
         typer.echo(json.dumps({"error": error.to_dict()}, default=str))
     else:
@@ -48,6 +60,31 @@ def _fail(error: CustomClassifierError, as_json: bool) -> None:
     if error.code in ("location_not_found", "location_not_allowed", "invalid_request"):
         code = EXIT_INVALID_DATA
     raise typer.Exit(code)
+
+
+def _acting_user(username: str | None, as_json: bool) -> Identity:
+    """The user the command acts as; an empty install gets its admin, whose key is shown once."""
+    from custom_classifier.services.users import command_line_user
+    from custom_classifier.storage.engine import Database
+    from custom_classifier.storage.migrate import upgrade
+
+    settings = get_settings()
+    settings.resolved_home.mkdir(parents=True, exist_ok=True)
+    database = Database.connect(settings.resolved_admin_database_url)
+    try:
+        upgrade(database.engine, "admin")
+        with database.session() as session:
+            identity, created = command_line_user(session, username)
+    except CustomClassifierError as error:
+        _fail(error, as_json)
+    finally:
+        database.dispose()
+    if created is not None:
+        console.print(
+            f"Created the admin user {identity.username!r} (the web UI and the API know it too). "
+            f"Its API key (shown only now):\n\n    {created.key}\n"
+        )
+    return identity
 
 
 def _print_data_report(report: dict[str, Any]) -> None:
@@ -83,8 +120,9 @@ def _print_evaluation(outcome: dict[str, Any]) -> None:
     if outcome["accepted"]:
         model = outcome["registered_model"]
         console.print(
-            f"[bold green]accepted[/]: registered as {model['name']} version {model['version']} "
-            f"(alias champion); run {outcome['run_id']}"
+            f"[bold green]accepted[/]: registered as {model['name']!r} version {model['version']} "
+            f"(alias champion) of {outcome['owner']}; run {outcome['run_id']}\n"
+            f"  custom-classifier predict {model['name']} --text '...'"
         )
     else:
         console.print(f"[bold yellow]rejected[/]: run {outcome['run_id']}, nothing registered")
@@ -127,6 +165,7 @@ def train(
     ] = None,
     min_macro_f1: Annotated[float | None, typer.Option(min=0, max=1)] = None,
     min_label_f1: Annotated[float | None, typer.Option(min=0, max=1)] = None,
+    user: UserOption = None,
     as_json: Annotated[
         bool, typer.Option("--json", help="Print one JSON object on stdout.")
     ] = False,
@@ -134,6 +173,7 @@ def train(
     """Fine-tune, evaluate and (if accepted) register a classifier. Exit 0 accepted, 3 rejected."""
     from dataclasses import replace
 
+    from custom_classifier.services.jobs import validate_classifier_name
     from custom_classifier.services.training import TrainingRequest, run_training
     from custom_classifier.training.arguments import AcceptanceCriteria, TrainingArguments
     from custom_classifier.training.process_environment import use_training_environment
@@ -141,6 +181,11 @@ def train(
     use_training_environment()
 
     settings = get_settings()
+    try:
+        validate_classifier_name(name)
+    except CustomClassifierError as error:
+        _fail(error, as_json)
+    owner = _acting_user(user, as_json)
     overrides: dict[str, Any] = {
         "epochs": epochs,
         "max_length": max_length,
@@ -155,6 +200,7 @@ def train(
         name=name,
         location=data_dir.resolve(),
         labels=label,
+        owner=owner.username,
         base_model=base_model,
         training=training,
         acceptance=acceptance,
@@ -166,7 +212,9 @@ def train(
             outcome = run_training(request, settings, on_progress=bar.update)
     except CustomClassifierError as error:
         _fail(error, as_json)
-    result = outcome.to_dict()
+    result = outcome.to_dict() | {"owner": owner.username}
+    if outcome.registered_model:  # users name classifiers; `<owner>.<name>` is the registry's
+        result["registered_model"] = {"name": name, "version": outcome.registered_model["version"]}
     if as_json:
         typer.echo(json.dumps(result, default=str))
     else:
@@ -178,33 +226,49 @@ def train(
 @app.command()
 def predict(
     model: Annotated[
-        str, typer.Argument(help="A run id, or models:/NAME/VERSION, models:/NAME@ALIAS")
+        str,
+        typer.Argument(
+            help="A classifier as NAME, NAME@ALIAS or NAME/VERSION (also after models:/; "
+            "default alias champion), or the run id of a training."
+        ),
     ],
     text: Annotated[list[str] | None, typer.Option("--text", help="A text to classify.")] = None,
     file: Annotated[
         list[Path] | None, typer.Option("--file", help="A document to classify.")
     ] = None,
+    user: UserOption = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON on stdout.")] = False,
 ) -> None:
     """Classify texts and documents with a trained model."""
     from custom_classifier.inference.predictor import Predictor
-    from custom_classifier.registry.tracking import Registry
+    from custom_classifier.registry.accounts import registry_for
+    from custom_classifier.services import predictions
 
     settings = get_settings()
     if not text and not file:
         console.print("[red]error[/]: give at least one --text or --file")
         raise typer.Exit(EXIT_INVALID_DATA)
-    predictor = Predictor(
-        Registry(settings.resolved_tracking_uri, artifact_root=settings.artifact_root)
-    )
+    identity = _acting_user(user, as_json)
+    registry = registry_for(settings)
+    predictor = Predictor(registry)
     results: list[dict[str, Any]] = []
     try:
-        uri = predictor.resolve_model_uri(model)
-        for item in text or []:
-            results.append({"input": item[:60], **predictor.predict_texts(uri, [item])[0]})
-        for path in file or []:
-            data = path.read_bytes()
-            results.append({"input": str(path), **predictor.predict_file(uri, path.name, data)})
+        reference = predictions.parse_model_reference(model, identity)
+        if isinstance(reference, predictions.NamedModel):
+            named = (predictor, registry, identity, reference.name, reference.ref)
+            for item in text or []:
+                answer = predictions.predict_texts_by_name(*named, [item])[0]
+                results.append({"input": item[:60], **answer})
+            for path in file or []:
+                answer = predictions.predict_file_by_name(*named, path.name, path.read_bytes())
+                results.append({"input": str(path), **answer})
+        else:
+            for item in text or []:
+                answer = predictor.predict_texts(reference, [item])[0]
+                results.append({"input": item[:60], **answer})
+            for path in file or []:
+                answer = predictor.predict_file(reference, path.name, path.read_bytes())
+                results.append({"input": str(path), **answer})
     except CustomClassifierError as error:
         _fail(error, as_json)
     except OSError as error:

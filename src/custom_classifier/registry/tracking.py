@@ -251,11 +251,22 @@ class Registry:
         except MlflowException:
             model = None
         if model is None or _owner_of(model) != owner:
-            raise ClassifierNotFoundError(
-                f"no classifier named {name!r}; train one first or pick one from the list",
-                details={"name": name},
-            )
+            raise self._classifier_not_found(owner, name)
         return model
+
+    def _classifier_not_found(self, owner: str | None, name: str) -> ClassifierNotFoundError:
+        names = self.classifier_names(owner)
+        known = f"the classifiers that exist: {', '.join(names)}" if names else "none exists yet"
+        return ClassifierNotFoundError(
+            f"no classifier named {name!r}; {known}",
+            details={"name": name, "classifiers": names},
+        )
+
+    def classifier_names(self, owner: str | None) -> list[str]:
+        """The names of the owner's registered classifiers, sorted (one query, no versions)."""
+        prefix = "" if owner is None else f"{owner}."
+        models = [m for m in self._all_registered_models() if _owner_of(m) == owner]
+        return sorted(m.name.removeprefix(prefix) for m in models)
 
     def _get_version(self, registered: str, version: int) -> ModelVersion:
         try:

@@ -5,10 +5,11 @@ from __future__ import annotations
 import re
 import threading
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any
 
-from custom_classifier.errors import ModelNotFoundError
-from custom_classifier.inference.predictor import Predictor
+from custom_classifier.errors import InvalidRequestError, ModelNotFoundError
+from custom_classifier.inference.predictor import Predictor, resolve_model_uri
 from custom_classifier.registry.tracking import Registry, registered_model_name
 from custom_classifier.services.classifiers import ALIAS
 from custom_classifier.services.users import Identity
@@ -75,3 +76,83 @@ def predict_file(
 ) -> dict[str, Any]:
     """Extract the text of an uploaded PDF, DOCX, HTML or text file and classify it."""
     return predictor.predict_file(model_uri, filename, data)
+
+
+def predict_texts_by_name(
+    predictor: Predictor,
+    registry: Registry,
+    user: Identity,
+    name: str,
+    ref: str | None,
+    texts: Sequence[str],
+) -> list[dict[str, Any]]:
+    """Classify with a version or alias (default `champion`) of one of the user's classifiers;
+    a missing one is explained by its public name, never by its registry URI."""
+    uri = classifier_model_uri(user, name, ref)
+    try:
+        return predictor.predict_texts(uri, texts)
+    except ModelNotFoundError:
+        raise missing_model(registry, user, name, ref) from None
+
+
+def predict_file_by_name(
+    predictor: Predictor,
+    registry: Registry,
+    user: Identity,
+    name: str,
+    ref: str | None,
+    filename: str,
+    data: bytes,
+) -> dict[str, Any]:
+    """`predict_texts_by_name` for an uploaded document."""
+    uri = classifier_model_uri(user, name, ref)
+    try:
+        return predictor.predict_file(uri, filename, data)
+    except ModelNotFoundError:
+        raise missing_model(registry, user, name, ref) from None
+
+
+def missing_model(
+    registry: Registry, user: Identity, name: str, ref: str | None
+) -> ModelNotFoundError:
+    """Why `name` has no model at `ref`: `ClassifierNotFoundError` (raised, with the names that
+    exist) when there is no such classifier, else the versions and aliases it has."""
+    info = registry.get_classifier(user.username, name)
+    versions = ", ".join(str(v.version) for v in sorted(info.versions, key=lambda v: v.version))
+    aliases = ", ".join(f"{a} (version {v})" for a, v in sorted(info.aliases.items()))
+    return ModelNotFoundError(
+        f"classifier {name!r} has no version or alias {ref or DEFAULT_ALIAS!r}; its versions: "
+        f"{versions or 'none'}; its aliases: {aliases or 'none'}",
+        details={"name": name, "version": ref or DEFAULT_ALIAS},
+    )
+
+
+@dataclass(frozen=True)
+class NamedModel:
+    """A classifier of the user, by its public name, and a version number or alias."""
+
+    name: str
+    ref: str | None = None
+
+
+_NAMED = re.compile(
+    r"^(?:models:/)?(?P<name>[^/@\s]+)(?:/(?P<version>[^/@]+)|@(?P<alias>[^/@]+))?$"
+)
+
+
+def parse_model_reference(ref: str, user: Identity) -> str | NamedModel:
+    """What a person types to name a model: a run id (-> `runs:/<id>/model`), or a classifier
+    as `NAME`, `NAME@ALIAS`, `NAME/VERSION`, or the same after `models:/`. The classifier is the
+    user's; its registry name (`<user>.NAME`) is accepted too."""
+    ref = ref.strip()
+    if _RUN_ID.match(ref) or ref.startswith("runs:/"):
+        return resolve_model_uri(ref)
+    match = _NAMED.match(ref)
+    if match is None:
+        raise InvalidRequestError(
+            f"{ref!r} is not a model reference; expected a run id (32 hexadecimal characters) "
+            "or a classifier as NAME, NAME@ALIAS, NAME/VERSION or models:/NAME@ALIAS",
+            details={"model": ref},
+        )
+    name = match["name"].removeprefix(f"{user.username}.")
+    return NamedModel(name, match["version"] or match["alias"])

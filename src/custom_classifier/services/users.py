@@ -21,6 +21,7 @@ from custom_classifier.errors import (
     InvalidRequestError,
     NotFoundError,
     PermissionDeniedError,
+    UserNotFoundError,
 )
 from custom_classifier.storage import user_repository as users
 from custom_classifier.storage.clock import as_utc, utcnow
@@ -151,3 +152,31 @@ def ensure_initial_admin(session: Session) -> NewApiKey | None:
         return None
     create_user(session, INITIAL_ADMIN, is_admin=True)
     return create_api_key(session, INITIAL_ADMIN, name="initial")
+
+
+def command_line_user(session: Session, username: str | None) -> tuple[Identity, NewApiKey | None]:
+    """Who the command line acts as: `username`, or else the first admin.
+
+    Its classifiers are that user's, as in the web UI and the API. On an empty install the
+    initial admin is created, as the first `serve` would; its key comes back to be shown once.
+    """
+    created = ensure_initial_admin(session)
+    if username is None:
+        admin = users.first_admin(session)
+        if admin is None:
+            raise UserNotFoundError(
+                "no active admin user to act as; name one with --user NAME "
+                "(create it with `custom-classifier users create NAME --admin`)"
+            )
+        return Identity(username=admin.username, is_admin=True), created
+    user = users.find_user(session, username)
+    if user is None:
+        known = ", ".join(u.username for u in users.list_users(session))
+        raise UserNotFoundError(
+            f"no user named {username!r}; users: {known}. Create it with "
+            f"`custom-classifier users create {username}`",
+            details={"username": username},
+        )
+    if not user.is_active:
+        raise AuthenticationError(f"user {username!r} is disabled; an admin can enable it again")
+    return Identity(username=user.username, is_admin=user.is_admin), created

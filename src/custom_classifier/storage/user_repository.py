@@ -24,6 +24,12 @@ def get_user(session: Session, username: str) -> UserRecord:
     return user
 
 
+def first_admin(session: Session) -> UserRecord | None:
+    """The oldest active admin, or None."""
+    query = select(UserRecord).where(UserRecord.is_admin.is_(True), UserRecord.is_active.is_(True))
+    return session.scalar(query.order_by(UserRecord.id).limit(1))
+
+
 def list_users(session: Session) -> list[UserRecord]:
     return list(session.scalars(select(UserRecord).order_by(UserRecord.username)))
 

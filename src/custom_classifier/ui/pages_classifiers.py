@@ -106,19 +106,19 @@ def _predict(
     file: UploadFile | None,
 ) -> dict[str, Any]:
     runtime = runtime_of(request)
-    uri = predictions.classifier_model_uri(user, name, version)
+    named = (runtime.predictor, runtime.registry, user, name, version)
     if file is not None and file.filename:
         limit = runtime.settings.max_upload_bytes
         data = file.file.read(limit + 1)
         if len(data) > limit:
             raise UploadTooLargeError(f"the file is larger than {limit} bytes")
-        answer = predictions.predict_file(runtime.predictor, uri, file.filename, data)
+        answer = predictions.predict_file_by_name(*named, file.filename, data)
         return _ranked(answer) | {"source": file.filename}
     if not text.strip():
         raise InvalidRequestError("paste some text or choose a file to classify")
     if len(text) > MAX_TRY_CHARS:
         raise InvalidRequestError(f"the text is longer than {MAX_TRY_CHARS} characters")
-    answer = predictions.predict_texts(runtime.predictor, uri, [text])[0]
+    answer = predictions.predict_texts_by_name(*named, [text])[0]
     return _ranked(answer) | {"source": "the pasted text"}
 
 

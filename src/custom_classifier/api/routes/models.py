@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Request, UploadFile
 
@@ -49,8 +49,12 @@ def predict_by_classifier(
     version: VersionQuery = None,
 ) -> PredictionPublic | list[PredictionPublic]:
     """Classify with a version or alias of one of your classifiers (default `champion`)."""
-    uri = predictions.classifier_model_uri(user, name, version)
-    return _predict(runtime, request, uri, body, source="classifier")
+    texts = _texts(body)
+    results = predictions.predict_texts_by_name(
+        runtime.predictor, runtime.registry, user, name, version, texts
+    )
+    request.app.state.metrics.predictions.labels("classifier").inc(len(texts))
+    return _answers(body, results)
 
 
 @router.post("/classifiers/{name}/predict-file", response_model=PredictionPublic)
@@ -62,8 +66,12 @@ def predict_file_by_classifier(
     request: Request,
     version: VersionQuery = None,
 ) -> PredictionPublic:
-    uri = predictions.classifier_model_uri(user, name, version)
-    return _predict_file(runtime, request, uri, file)
+    data = _read_upload(runtime, file)
+    result = predictions.predict_file_by_name(
+        runtime.predictor, runtime.registry, user, name, version, file.filename or "upload", data
+    )
+    request.app.state.metrics.predictions.labels("file").inc()
+    return PredictionPublic(**result)
 
 
 def _run_owners(request: Request, runtime: Runtime) -> predictions.RunOwners:
@@ -74,25 +82,40 @@ def _run_owners(request: Request, runtime: Runtime) -> predictions.RunOwners:
     return owners
 
 
-def _predict(
-    runtime: Runtime, request: Request, uri: str, body: PredictCreate, *, source: str
+def _texts(body: PredictCreate) -> list[str]:
+    return [body.text] if body.text is not None else body.texts or []
+
+
+def _answers(
+    body: PredictCreate, results: list[dict[str, Any]]
 ) -> PredictionPublic | list[PredictionPublic]:
-    texts = [body.text] if body.text is not None else body.texts or []
-    results = predictions.predict_texts(runtime.predictor, uri, texts)
-    request.app.state.metrics.predictions.labels(source).inc(len(texts))
     answers = [PredictionPublic(**r) for r in results]
     return answers[0] if body.text is not None else answers
 
 
-def _predict_file(
-    runtime: Runtime, request: Request, uri: str, file: UploadFile
-) -> PredictionPublic:
+def _predict(
+    runtime: Runtime, request: Request, uri: str, body: PredictCreate, *, source: str
+) -> PredictionPublic | list[PredictionPublic]:
+    texts = _texts(body)
+    results = predictions.predict_texts(runtime.predictor, uri, texts)
+    request.app.state.metrics.predictions.labels(source).inc(len(texts))
+    return _answers(body, results)
+
+
+def _read_upload(runtime: Runtime, file: UploadFile) -> bytes:
     limit = runtime.settings.max_upload_bytes
     data = file.file.read(limit + 1)
     if len(data) > limit:
         raise UploadTooLargeError(
             f"the file is larger than {limit} bytes", details={"limit": limit}
         )
+    return data
+
+
+def _predict_file(
+    runtime: Runtime, request: Request, uri: str, file: UploadFile
+) -> PredictionPublic:
+    data = _read_upload(runtime, file)
     result = predictions.predict_file(runtime.predictor, uri, file.filename or "upload", data)
     request.app.state.metrics.predictions.labels("file").inc()
     return PredictionPublic(**result)
