@@ -132,9 +132,11 @@ def ours(
     from custom_classifier.inference.text_classifier import TextClassifier
     from custom_classifier.training import trainer
     from custom_classifier.training.arguments import TrainingArguments
+    from custom_classifier.training.distributed import process_group
+    from custom_classifier.training.loop import TrainingLoop
 
     loop_seconds: list[float] = []
-    run = trainer._TrainingLoop.run
+    run = TrainingLoop.run
 
     def timed_run(self: Any, on_epoch_end: Any) -> Any:
         torch.cuda.synchronize()
@@ -151,11 +153,11 @@ def ours(
         gpu_learning_rate=lr,
         export_onnx=False,
     )
-    trainer._TrainingLoop.run = timed_run  # type: ignore[method-assign]
+    TrainingLoop.run = timed_run  # type: ignore[method-assign]
     try:
         with tempfile.TemporaryDirectory() as output:
             result = trainer.fine_tune(model_path, split, labels, args, Path(output))
-            if trainer.process_group()[0] != 0:  # data-parallel: the first process scores
+            if process_group()[0] != 0:  # data-parallel: the first process scores
                 return Outcome(name, loop_seconds[0], 0, float("nan"))
             classifier = TextClassifier.load(result.model_dir)
             predicted = [p["label"] for p in classifier.predict([d.text for d in split.test])]
@@ -166,7 +168,7 @@ def ours(
             if keep_model:
                 shutil.copytree(result.model_dir, SAVED_MODEL)
     finally:
-        trainer._TrainingLoop.run = run  # type: ignore[method-assign]
+        TrainingLoop.run = run  # type: ignore[method-assign]
     score = macro_f1([d.label for d in split.test], predicted)
     return Outcome(name, loop_seconds[0], train_tokens(model_path, split), score)
 

@@ -1,4 +1,4 @@
-"""Data-parallel training as the worker does it: `fine_tune(processes=N)` from one process.
+"""Data-parallel training as the worker does it: `fine_tune_data_parallel(N, ...)` from one process.
 
     python3 -m benchmarks.train_gpu_ddp [--gpus 1,2]
 
@@ -16,6 +16,7 @@ import argparse
 import json
 import tempfile
 import time
+from functools import partial
 from pathlib import Path
 
 from benchmarks.gpu_common import base_model, bbc_split
@@ -25,6 +26,7 @@ from benchmarks.train_gpu import EPOCHS, MAX_LENGTH, macro_f1, train_tokens
 def train(processes: int, model_path: str) -> dict[str, object]:
     from custom_classifier.inference.text_classifier import TextClassifier
     from custom_classifier.training.arguments import Progress, TrainingArguments
+    from custom_classifier.training.data_parallel import fine_tune_data_parallel
     from custom_classifier.training.trainer import fine_tune
 
     split, labels = bbc_split()
@@ -32,14 +34,14 @@ def train(processes: int, model_path: str) -> dict[str, object]:
     samples: list[tuple[float, Progress]] = []
     with tempfile.TemporaryDirectory() as output:
         started = time.perf_counter()
-        result = fine_tune(
+        launch = partial(fine_tune_data_parallel, processes) if processes > 1 else fine_tune
+        result = launch(
             model_path,
             split,
             labels,
             args,
             Path(output),
             on_progress=lambda p: samples.append((time.perf_counter(), p)),
-            processes=processes,
         )
         wall = time.perf_counter() - started
         classifier = TextClassifier.load(result.model_dir)

@@ -14,9 +14,9 @@ from custom_classifier.training.arguments import Progress, TrainingArguments
 from custom_classifier.training.data_parallel import (
     DATA_PARALLEL_MIN_TOKENS,
     estimated_training_tokens,
+    fine_tune_data_parallel,
     training_processes,
 )
-from custom_classifier.training.trainer import fine_tune
 from factories import make_topic_split
 
 LABELS = ["sport", "finance"]
@@ -36,7 +36,8 @@ def test_two_processes_train_relay_progress_and_epochs_and_save_one_model(
     progress: list[Progress] = []
     epochs: list[tuple[int, dict[str, float]]] = []
 
-    result = fine_tune(
+    result = fine_tune_data_parallel(
+        2,
         str(tiny_base_model),
         make_topic_split(LABELS, train=12, validation=4),
         LABELS,
@@ -44,7 +45,6 @@ def test_two_processes_train_relay_progress_and_epochs_and_save_one_model(
         tmp_path,
         on_progress=progress.append,
         on_epoch_end=lambda epoch, metrics: epochs.append((epoch, metrics)),
-        processes=2,
     )
 
     assert [epoch for epoch, _ in epochs] == [1, 2]
@@ -63,7 +63,8 @@ def test_cancelling_stops_every_process(tiny_base_model: Path, tmp_path: Path) -
     seen: list[Progress] = []
 
     with pytest.raises(TrainingCancelledError):
-        fine_tune(
+        fine_tune_data_parallel(
+            2,
             str(tiny_base_model),
             make_topic_split(LABELS, train=12, validation=4),
             LABELS,
@@ -71,7 +72,6 @@ def test_cancelling_stops_every_process(tiny_base_model: Path, tmp_path: Path) -
             tmp_path,
             on_progress=seen.append,
             should_stop=lambda: bool(seen),
-            processes=2,
         )
 
     assert seen and seen[-1].step < seen[-1].total_steps
@@ -80,13 +80,13 @@ def test_cancelling_stops_every_process(tiny_base_model: Path, tmp_path: Path) -
 
 def test_an_error_in_the_processes_reaches_the_caller(tmp_path: Path) -> None:
     with pytest.raises(BaseModelError, match="no-such-model"):
-        fine_tune(
+        fine_tune_data_parallel(
+            2,
             str(tmp_path / "no-such-model"),
             make_topic_split(LABELS, train=12, validation=4),
             LABELS,
             ARGS,
             tmp_path / "out",
-            processes=2,
         )
 
 

@@ -11,7 +11,7 @@ import numpy as np
 
 from custom_classifier.processes import free_port
 from custom_classifier.training.arguments import TrainingArguments
-from custom_classifier.training.trainer import shard_batches
+from custom_classifier.training.distributed import shard_batches
 
 LABELS = ["sport", "finance"]
 

@@ -12,19 +12,9 @@ from custom_classifier.errors import BaseModelError, TrainingCancelledError, Tra
 from custom_classifier.inference.text_classifier import (
     ONNX_FILE,
     TextClassifier,
-    make_collator,
-    pad_windows,
 )
 from custom_classifier.training.arguments import Progress, TrainingArguments
-from custom_classifier.training.trainer import (
-    EncodedSplit,
-    FineTuneResult,
-    WindowBank,
-    batch_policy,
-    class_weights,
-    fine_tune,
-    shuffled_length_batches,
-)
+from custom_classifier.training.trainer import FineTuneResult, fine_tune
 from factories import make_topic_documents, make_topic_split
 
 LABELS = ["sport", "finance"]
@@ -109,44 +99,6 @@ def test_no_onnx_model_when_the_export_is_off(tiny_base_model: Path, tmp_path: P
 
     assert not (result.model_dir / ONNX_FILE).exists()
     assert TextClassifier.load(result.model_dir).backend == "torch"
-
-
-def test_window_bank_batches_match_the_padding_collator(tiny_base_model: Path) -> None:
-    import torch
-    from transformers import AutoTokenizer
-
-    tokenizer = AutoTokenizer.from_pretrained(tiny_base_model)
-    windows = [np.arange(1, n + 1, dtype=np.int32) for n in (5, 3, 7, 7)]
-    bank = WindowBank(
-        EncodedSplit(windows, np.arange(4), np.array([0, 1, 0, 1])), 0, torch.device("cpu")
-    )
-    rows = np.array([2, 1, 0])
-
-    inputs, targets = bank.batch(rows, torch.from_numpy(rows))
-
-    expected = make_collator(tokenizer, torch.device("cpu"))(
-        [{"input_ids": windows[i].tolist()} for i in rows]
-    )
-    assert torch.equal(inputs["input_ids"], expected["input_ids"])
-    assert torch.equal(inputs["attention_mask"], expected["attention_mask"])
-    assert targets.tolist() == [0, 1, 0]
-    uniform, _ = bank.batch(np.array([2, 3]), torch.tensor([2, 3]))
-    assert "attention_mask" not in uniform and uniform["input_ids"].shape == (2, 7)
-    ids, mask = pad_windows([windows[i] for i in rows], 0)
-    assert np.array_equal(ids, expected["input_ids"].numpy())
-    assert np.array_equal(mask, expected["attention_mask"].numpy())
-
-
-def test_a_gpu_trains_with_its_own_batch_size_and_learning_rate() -> None:
-    import torch
-
-    args = TrainingArguments(
-        batch_size=16, learning_rate=5e-5, gpu_batch_size=64, gpu_learning_rate=1e-4
-    )
-
-    assert batch_policy(args, torch.device("cpu")) == (16, 5e-5)
-    assert batch_policy(args, torch.device("cuda")) == (64, 1e-4)
-    assert batch_policy(replace(args, gpu_batch_size=None), torch.device("cuda")) == (16, 5e-5)
 
 
 def test_history_has_one_entry_per_epoch_and_the_best_epoch(trained) -> None:
@@ -256,21 +208,6 @@ def test_training_without_validation_keeps_the_last_epoch(
 
     assert result.best_epoch == 2
     assert "val_macro_f1" not in result.history[0]
-
-
-def test_class_weights_balance_label_counts() -> None:
-    weights = class_weights(np.array([0, 0, 0, 1]), 3)
-
-    assert weights.tolist() == pytest.approx([4 / 9, 4 / 3, 1.0])
-    assert weights[0] * 3 == pytest.approx(weights[1] * 1)
-
-
-def test_shuffled_length_batches_use_every_sample_once() -> None:
-    lengths = np.arange(37) % 7
-    batches = shuffled_length_batches(lengths, 8, np.random.default_rng(0))
-
-    assert sorted(np.concatenate(batches).tolist()) == list(range(37))
-    assert max(len(b) for b in batches) == 8
 
 
 def test_attention_dropout_is_switched_off_by_default_and_kept_when_asked(

@@ -6,12 +6,17 @@ Called by the CLI `train` command and by the job task on the worker side; it imp
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from custom_classifier.training.arguments import AcceptanceCriteria, Progress, TrainingArguments
+from custom_classifier.training.arguments import (
+    AcceptanceCriteria,
+    Progress,
+    ProgressCallback,
+    StopCheck,
+    TrainingArguments,
+)
 
 
 @dataclass(frozen=True)
@@ -53,10 +58,6 @@ class TrainingOutcome:
             "registered_model": self.registered_model,
             "timings": self.timings,
         }
-
-
-ProgressCallback = Callable[[Progress], None]
-StopCheck = Callable[[], bool]
 
 
 def _noop_progress(progress: Progress) -> None:
@@ -209,9 +210,11 @@ def _train_and_evaluate(
     stop: StopCheck,
 ) -> tuple[Any, Any, dict[str, float]]:
     import time
+    from functools import partial
 
     from custom_classifier.inference.text_classifier import TextClassifier
     from custom_classifier.training.baseline_process import BaselineProcess
+    from custom_classifier.training.data_parallel import fine_tune_data_parallel
     from custom_classifier.training.evaluation import evaluate_predictions
     from custom_classifier.training.trainer import fine_tune
 
@@ -220,7 +223,9 @@ def _train_and_evaluate(
 
     # The baseline needs only the CPU: it fits in its own process while the model trains.
     with BaselineProcess(split.train + split.validation, split.test, labels) as baseline_job:
-        result = fine_tune(
+        # The caller picks the launcher: this process, or one process per GPU.
+        launch = partial(fine_tune_data_parallel, processes) if processes > 1 else fine_tune
+        result = launch(
             base_model,
             split,
             labels,
@@ -229,7 +234,6 @@ def _train_and_evaluate(
             on_progress=report,
             should_stop=stop,
             on_epoch_end=log_epoch,
-            processes=processes,
         )
         report(Progress(step=0, total_steps=0, epoch=0.0, phase="evaluating"))
         evaluating_started = time.perf_counter()

@@ -1,7 +1,9 @@
-"""Training arguments, acceptance criteria and the progress record, with no torch import."""
+"""Training arguments, acceptance criteria, the progress record and the training callbacks,
+with no torch import."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from typing import Any, Literal
 
@@ -99,3 +101,11 @@ class Progress:
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
+
+
+ProgressCallback = Callable[[Progress], None]
+"""Hears each `Progress` report."""
+StopCheck = Callable[[], bool]
+"""Asked before each step; True cancels the training."""
+EpochCallback = Callable[[int, dict[str, float]], None]
+"""Hears each epoch's number and metrics (`train_loss`, `val_*`), e.g. to log them to MLflow."""

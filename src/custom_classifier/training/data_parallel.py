@@ -29,14 +29,13 @@ from typing import Any
 from custom_classifier.corpus.models import Split
 from custom_classifier.errors import TrainingCancelledError, TrainingError
 from custom_classifier.processes import free_port, stop_processes
-from custom_classifier.training.arguments import TrainingArguments
-from custom_classifier.training.trainer import (
+from custom_classifier.training.arguments import (
     EpochCallback,
-    FineTuneResult,
     ProgressCallback,
     StopCheck,
-    fine_tune,
+    TrainingArguments,
 )
+from custom_classifier.training.trainer import FineTuneResult, fine_tune
 
 _AUTHKEY_VARIABLE = "CC_DATA_PARALLEL_AUTHKEY"
 _SPEC_FILE = "data-parallel-spec.pkl"

@@ -1,0 +1,242 @@
+"""The training loop: epochs of class-weighted, length-bucketed steps, validation after each,
+early stopping on validation macro-F1, the best epoch's weights kept in memory."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+import torch
+from transformers import PreTrainedModel, get_linear_schedule_with_warmup
+
+from custom_classifier.errors import TrainingCancelledError
+from custom_classifier.inference.text_classifier import cpu_has_bf16_units
+from custom_classifier.training import backbones, distributed
+from custom_classifier.training.arguments import (
+    EpochCallback,
+    Progress,
+    ProgressCallback,
+    StopCheck,
+    TrainingArguments,
+)
+from custom_classifier.training.chunking import (
+    attention_kernels,
+    autocast_for,
+    document_probabilities,
+    make_collator,
+    window_logits,
+)
+from custom_classifier.training.early_stopping import EarlyStopping
+from custom_classifier.training.evaluation import evaluate_predictions
+from custom_classifier.training.windows import (
+    EncodedSplit,
+    WindowBank,
+    batch_policy,
+    class_weights,
+    shuffled_length_batches,
+)
+
+_MAX_GRAD_NORM = 1.0
+_GPU_MIN_LOG_EVERY = 10  # reading the loss waits for the GPU: not after every step
+
+
+class TrainingLoop:
+    """One training run of `model` on encoded windows, in this process (one rank of several
+    under data-parallel training)."""
+
+    def __init__(
+        self,
+        model: PreTrainedModel,
+        tokenizer: Any,
+        args: TrainingArguments,
+        train: EncodedSplit,
+        validation: EncodedSplit,
+        labels: Sequence[str],
+        on_progress: ProgressCallback | None = None,
+        should_stop: StopCheck | None = None,
+    ) -> None:
+        self.rank, self.world = distributed.process_group()
+        self.device = distributed.process_device(self.world)
+        self.model = model
+        model.to(self.device)  # type: ignore[arg-type]  # transformers types `to` oddly
+        self.network = distributed.wrap_model(model, self.device, self.world)
+        self.collator = make_collator(tokenizer, self.device)
+        self.cpu_bf16 = uses_cpu_bf16(args)
+        self.args, self.train, self.validation = args, train, validation
+        self.labels = list(labels)
+        self.on_progress, self.should_stop = on_progress, should_stop
+        pad_id = tokenizer.pad_token_id
+        self.bank = WindowBank(train, 0 if pad_id is None else int(pad_id), self.device)
+        self.batch_size, learning_rate = batch_policy(
+            args, self.device, lora=backbones.is_lora_model(model)
+        )
+        self.batches_per_epoch = -(-len(train.windows) // (self.batch_size * self.world))
+        self.total_steps = self.batches_per_epoch * args.epochs
+        self.log_every = max(1, min(20, self.total_steps // 100))
+        if self.device.type == "cuda":
+            self.log_every = max(self.log_every, _GPU_MIN_LOG_EVERY)
+        self.optimizer = _adamw(model, args, learning_rate)
+        self.scheduler = get_linear_schedule_with_warmup(
+            self.optimizer, round(args.warmup_ratio * self.total_steps), self.total_steps
+        )
+        self.loss_fn = torch.nn.CrossEntropyLoss(weight=self._loss_weights())
+        self.step = 0
+        self._interval_sum = torch.zeros((), device=self.device)
+        self._interval_steps = 0
+        self.started = time.monotonic()
+
+    def _loss_weights(self) -> torch.Tensor | None:
+        if not self.args.class_weighted_loss:
+            return None
+        weights = class_weights(self.train.window_labels, len(self.labels))
+        return torch.tensor(weights, dtype=torch.float32, device=self.device)
+
+    def run(self, on_epoch_end: EpochCallback | None) -> tuple[list[dict[str, float]], int]:
+        """Train epoch by epoch; stop early; restore the best epoch's weights."""
+        history: list[dict[str, float]] = []
+        stopping = EarlyStopping(self.args.early_stopping_patience)
+        best_state: dict[str, torch.Tensor] | None = None
+        for epoch in range(1, self.args.epochs + 1):
+            metrics = {"train_loss": self._train_epoch(epoch), **self._validate()}
+            metrics = distributed.rank_zero_metrics(metrics, self.world)
+            history.append({"epoch": float(epoch), **metrics})
+            self._report(float(epoch), self._interval_loss(), metrics)
+            if on_epoch_end is not None:
+                on_epoch_end(epoch, metrics)
+            if stopping.update(epoch, metrics):
+                best_state = backbones.trainable_state(self.model)
+            if stopping.should_stop:
+                break
+        if best_state is not None and stopping.best_epoch != len(history):
+            backbones.restore_trainable_state(self.model, best_state)
+        return history, stopping.best_epoch
+
+    def _train_epoch(self, epoch: int) -> float:
+        self.model.train()
+        rng = np.random.default_rng(self.args.seed + epoch)
+        running = torch.zeros((), device=self.device)
+        batches = shuffled_length_batches(self.bank.lengths, self.batch_size, rng)
+        batches = distributed.shard_batches(batches, self.rank, self.world)
+        # One host-to-device copy of the epoch's row order; each step slices it.
+        order = torch.from_numpy(np.concatenate(batches)).to(self.device)
+        offsets = np.cumsum([0] + [len(b) for b in batches])
+        for done, batch in enumerate(batches, start=1):
+            self._check_cancelled()
+            rows = order[offsets[done - 1] : offsets[done]]
+            loss = self._train_step(batch, rows)
+            running += loss
+            self._interval_sum += loss
+            self._interval_steps += 1
+            self.step += 1
+            if self.step % self.log_every == 0:
+                self._report(epoch - 1 + done / self.batches_per_epoch, self._interval_loss())
+        return float(running) / max(len(batches), 1)
+
+    def _interval_loss(self) -> float | None:
+        """Mean loss of the steps since the last report (None if none), so that a curve of
+        these points shows the loss as it is, without the running mean's jump at each epoch."""
+        if not self._interval_steps:
+            return None
+        loss = float(self._interval_sum) / self._interval_steps
+        self._interval_sum = torch.zeros((), device=self.device)
+        self._interval_steps = 0
+        return loss
+
+    def _train_step(self, batch: np.ndarray, rows: torch.Tensor) -> torch.Tensor:
+        inputs, targets = self.bank.batch(batch, rows)
+        with autocast_for(self.device, cpu_bf16=self.cpu_bf16), attention_kernels(self.device):
+            logits = self.network(**inputs).logits
+        loss = self.loss_fn(logits.float(), targets)
+        loss.backward()
+        torch.nn.utils.clip_grad_norm_(self.model.parameters(), _MAX_GRAD_NORM)
+        self.optimizer.step()
+        self.scheduler.step()
+        self.optimizer.zero_grad(set_to_none=True)
+        return loss.detach()
+
+    def _validate(self) -> dict[str, float]:
+        """Document-level scores on the validation split (window logits averaged per document)."""
+        if not self.validation.windows:
+            return {}
+        self.model.eval()
+        logits = window_logits(
+            self.model,
+            self.collator,
+            self.validation.windows,
+            batch_size=self.batch_size * 2,
+            device=self.device,
+            cpu_bf16=self.cpu_bf16,
+        )
+        truth = self.validation.doc_labels
+        probabilities = document_probabilities(logits, self.validation.doc_index, len(truth))
+        evaluation = evaluate_predictions(
+            [self.labels[i] for i in truth],
+            [self.labels[i] for i in probabilities.argmax(axis=1)],
+            self.labels,
+        )
+        true_probability = probabilities[np.arange(len(truth)), truth]
+        return {
+            "val_macro_f1": evaluation.macro_f1,
+            "val_accuracy": evaluation.accuracy,
+            "val_loss": float(-np.log(np.clip(true_probability, 1e-12, None)).mean()),
+        }
+
+    def _check_cancelled(self) -> None:
+        stop = self.should_stop is not None and self.should_stop()
+        if self.world > 1 and self.step % self.log_every:
+            return  # processes agree only every `log_every` steps: an all-reduce costs a sync
+        if distributed.any_process_stops(stop, self.device, self.world):
+            raise TrainingCancelledError(
+                f"training was cancelled at step {self.step} of {self.total_steps}"
+            )
+
+    def _report(
+        self, epoch: float, loss: float | None, metrics: dict[str, float] | None = None
+    ) -> None:
+        if self.on_progress is None:
+            return
+        validation = None
+        if metrics and "val_macro_f1" in metrics:
+            validation = {
+                "macro_f1": metrics["val_macro_f1"],
+                "accuracy": metrics["val_accuracy"],
+            }
+        elapsed = time.monotonic() - self.started
+        remaining = self.total_steps - self.step
+        eta = elapsed / self.step * remaining if self.step else None
+        self.on_progress(
+            Progress(
+                step=self.step,
+                total_steps=self.total_steps,
+                epoch=round(epoch, 4),
+                loss=loss,
+                validation=validation,
+                eta_seconds=eta,
+            )
+        )
+
+
+def uses_cpu_bf16(args: TrainingArguments) -> bool:
+    """bf16 autocast on this CPU: asked for, and computed natively."""
+    return args.mixed_precision and cpu_has_bf16_units()
+
+
+def _adamw(
+    model: PreTrainedModel, args: TrainingArguments, learning_rate: float
+) -> torch.optim.AdamW:
+    """AdamW with no weight decay on biases and normalization weights."""
+    decay: list[torch.nn.Parameter] = []
+    no_decay: list[torch.nn.Parameter] = []
+    for name, parameter in model.named_parameters():
+        if not parameter.requires_grad:
+            continue
+        skip = parameter.ndim < 2 or "norm" in name.lower()
+        (no_decay if skip else decay).append(parameter)
+    groups = [
+        {"params": decay, "weight_decay": args.weight_decay},
+        {"params": no_decay, "weight_decay": 0.0},
+    ]
+    fused = next(model.parameters()).device.type == "cuda"
+    return torch.optim.AdamW(groups, lr=learning_rate, fused=fused)

@@ -1,0 +1,138 @@
+"""Training data as token windows: encoding, the on-device window bank, batching, class weights."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import torch
+
+from custom_classifier.corpus.models import Document
+from custom_classifier.errors import TrainingError
+from custom_classifier.training.arguments import TrainingArguments
+from custom_classifier.training.chunking import build_windows
+
+_BATCHES_PER_BUCKET = 50  # length-sorting happens within buckets of this many shuffled batches
+
+
+@dataclass(frozen=True)
+class EncodedSplit:
+    """The windows of a split's documents, tokenized once."""
+
+    windows: list[np.ndarray]
+    doc_index: np.ndarray
+    """Document of each window."""
+    doc_labels: np.ndarray
+    """Label id of each document."""
+
+    @property
+    def window_labels(self) -> np.ndarray:
+        return self.doc_labels[self.doc_index]
+
+
+def encode_documents(
+    tokenizer: Any,
+    documents: Sequence[Document],
+    labels: Sequence[str],
+    args: TrainingArguments,
+    *,
+    max_windows: int | None = None,
+) -> EncodedSplit:
+    """Tokenize documents into windows as `args.long_document_strategy` says."""
+    label_ids = {label: i for i, label in enumerate(labels)}
+    unknown = sorted({d.label for d in documents} - label_ids.keys())
+    if unknown:
+        raise TrainingError(
+            f"documents have labels {unknown} that are not among the requested labels {list(labels)}"
+        )
+    windows, doc_index = build_windows(
+        tokenizer,
+        [d.text for d in documents],
+        max_length=args.max_length,
+        strategy=args.long_document_strategy,
+        stride=args.chunk_stride,
+        max_windows=max_windows if args.long_document_strategy == "chunks" else None,
+    )
+    doc_labels = np.asarray([label_ids[d.label] for d in documents], dtype=np.int64)
+    return EncodedSplit(windows, doc_index, doc_labels)
+
+
+class WindowBank:
+    """Every training window padded once into one tensor on the device, with labels and lengths.
+
+    A step then gathers its rows on the device: no per-step tokenizer padding, no host copies.
+    """
+
+    def __init__(self, split: EncodedSplit, pad_id: int, device: torch.device) -> None:
+        self.lengths = np.asarray([len(w) for w in split.windows], dtype=np.int64)
+        width = int(self.lengths.max())
+        ids = np.full((len(split.windows), width), pad_id, dtype=np.int32)
+        for row, window in enumerate(split.windows):
+            ids[row, : len(window)] = window
+        self.device = device
+        self.ids = torch.from_numpy(ids).to(device)
+        self.length_tensor = torch.from_numpy(self.lengths).to(device)
+        self.labels = torch.from_numpy(split.window_labels).to(device)
+        # Few distinct widths on a GPU: kernels tuned per shape (cuBLAS, attention) stay warm.
+        self._multiple = 64 if device.type == "cuda" else 1
+
+    def batch(
+        self, rows: np.ndarray, rows_on_device: torch.Tensor
+    ) -> tuple[dict[str, torch.Tensor], torch.Tensor]:
+        """Model inputs and targets of `rows`; no attention mask when no row is padded."""
+        lengths = self.lengths[rows]
+        longest = int(lengths.max())
+        inputs: dict[str, torch.Tensor] = {}
+        if int(lengths.min()) == longest:
+            width = longest
+        else:
+            width = min(-(-longest // self._multiple) * self._multiple, self.ids.shape[1])
+            positions = torch.arange(width, device=self.device)
+            inputs["attention_mask"] = (
+                positions[None, :] < self.length_tensor[rows_on_device][:, None]
+            ).long()
+        inputs["input_ids"] = self.ids[rows_on_device, :width].long()
+        return inputs, self.labels[rows_on_device]
+
+
+def batch_policy(
+    args: TrainingArguments, device: torch.device, *, lora: bool = False
+) -> tuple[int, float]:
+    """Batch size and learning rate for `device`: the GPU ones on a CUDA GPU, when set; LoRA
+    adapters learn at `lora_learning_rate`."""
+    if device.type == "cuda" and args.gpu_batch_size:
+        batch_size, learning_rate = (
+            args.gpu_batch_size,
+            args.gpu_learning_rate or args.learning_rate,
+        )
+    else:
+        batch_size, learning_rate = args.batch_size, args.learning_rate
+    return batch_size, args.lora_learning_rate if lora else learning_rate
+
+
+def shuffled_length_batches(
+    lengths: np.ndarray, batch_size: int, rng: np.random.Generator
+) -> list[np.ndarray]:
+    """Random batches of similar-length samples: sorted within shuffled buckets, then shuffled."""
+    order = rng.permutation(len(lengths))
+    bucket_size = batch_size * _BATCHES_PER_BUCKET
+    batches: list[np.ndarray] = []
+    for start in range(0, len(order), bucket_size):
+        bucket = order[start : start + bucket_size]
+        bucket = bucket[np.argsort(lengths[bucket], kind="stable")]
+        batches.extend(bucket[i : i + batch_size] for i in range(0, len(bucket), batch_size))
+    return [batches[i] for i in rng.permutation(len(batches))]
+
+
+def class_weights(label_ids: np.ndarray, num_labels: int) -> np.ndarray:
+    """`n / (num_labels * count)` per label, so each label weighs the same in the loss.
+
+    A label with no training sample gets weight 1 (it never appears as a target).
+    """
+    counts = np.bincount(label_ids, minlength=num_labels).astype(np.float64)
+    weights = np.ones(num_labels, dtype=np.float64)
+    present = counts > 0
+    weights[present] = len(label_ids) / (num_labels * counts[present])
+    return weights

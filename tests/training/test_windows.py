@@ -1,0 +1,72 @@
+"""Training windows: the on-device bank, batching and class weights."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from custom_classifier.inference.text_classifier import make_collator, pad_windows
+from custom_classifier.training.arguments import TrainingArguments
+from custom_classifier.training.windows import (
+    EncodedSplit,
+    WindowBank,
+    batch_policy,
+    class_weights,
+    shuffled_length_batches,
+)
+
+
+def test_window_bank_batches_match_the_padding_collator(tiny_base_model: Path) -> None:
+    import torch
+    from transformers import AutoTokenizer
+
+    tokenizer = AutoTokenizer.from_pretrained(tiny_base_model)
+    windows = [np.arange(1, n + 1, dtype=np.int32) for n in (5, 3, 7, 7)]
+    bank = WindowBank(
+        EncodedSplit(windows, np.arange(4), np.array([0, 1, 0, 1])), 0, torch.device("cpu")
+    )
+    rows = np.array([2, 1, 0])
+
+    inputs, targets = bank.batch(rows, torch.from_numpy(rows))
+
+    expected = make_collator(tokenizer, torch.device("cpu"))(
+        [{"input_ids": windows[i].tolist()} for i in rows]
+    )
+    assert torch.equal(inputs["input_ids"], expected["input_ids"])
+    assert torch.equal(inputs["attention_mask"], expected["attention_mask"])
+    assert targets.tolist() == [0, 1, 0]
+    uniform, _ = bank.batch(np.array([2, 3]), torch.tensor([2, 3]))
+    assert "attention_mask" not in uniform and uniform["input_ids"].shape == (2, 7)
+    ids, mask = pad_windows([windows[i] for i in rows], 0)
+    assert np.array_equal(ids, expected["input_ids"].numpy())
+    assert np.array_equal(mask, expected["attention_mask"].numpy())
+
+
+def test_a_gpu_trains_with_its_own_batch_size_and_learning_rate() -> None:
+    import torch
+
+    args = TrainingArguments(
+        batch_size=16, learning_rate=5e-5, gpu_batch_size=64, gpu_learning_rate=1e-4
+    )
+
+    assert batch_policy(args, torch.device("cpu")) == (16, 5e-5)
+    assert batch_policy(args, torch.device("cuda")) == (64, 1e-4)
+    assert batch_policy(replace(args, gpu_batch_size=None), torch.device("cuda")) == (16, 5e-5)
+
+
+def test_class_weights_balance_label_counts() -> None:
+    weights = class_weights(np.array([0, 0, 0, 1]), 3)
+
+    assert weights.tolist() == pytest.approx([4 / 9, 4 / 3, 1.0])
+    assert weights[0] * 3 == pytest.approx(weights[1] * 1)
+
+
+def test_shuffled_length_batches_use_every_sample_once() -> None:
+    lengths = np.arange(37) % 7
+    batches = shuffled_length_batches(lengths, 8, np.random.default_rng(0))
+
+    assert sorted(np.concatenate(batches).tolist()) == list(range(37))
+    assert max(len(b) for b in batches) == 8
