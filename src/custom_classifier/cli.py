@@ -241,7 +241,7 @@ def predict(
 ) -> None:
     """Classify texts and documents with a trained model."""
     from custom_classifier.inference.predictor import Predictor
-    from custom_classifier.registry.accounts import registry_for
+    from custom_classifier.registry.connect import open_registry
     from custom_classifier.services import predictions
 
     settings = get_settings()
@@ -249,7 +249,7 @@ def predict(
         console.print("[red]error[/]: give at least one --text or --file")
         raise typer.Exit(EXIT_INVALID_DATA)
     identity = _acting_user(user, as_json)
-    registry = registry_for(settings)
+    registry = open_registry(settings)
     predictor = Predictor(registry)
     results: list[dict[str, Any]] = []
     try:

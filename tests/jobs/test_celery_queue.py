@@ -25,8 +25,8 @@ from custom_classifier.jobs.celery_app import (
     prepare_delivery,
 )
 from custom_classifier.jobs.celery_queue import CeleryJobQueue
-from custom_classifier.jobs.queue import make_job_queue
 from custom_classifier.jobs.status import JobStatus
+from custom_classifier.services.runtime import make_job_queue
 from custom_classifier.storage import job_repository
 from custom_classifier.storage.clock import utcnow
 from custom_classifier.storage.engine import Database

@@ -1,12 +1,10 @@
-"""The job queue interface the API and services see; embedded today, Celery later."""
+"""The job queue interface the API and services see. Its implementations: `embedded`
+(training processes started by the API process) and `celery_queue` (workers on a broker); the
+runtime picks one (`services.runtime.make_job_queue`)."""
 
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-
-from custom_classifier.config import Settings
-from custom_classifier.errors import ServiceUnavailableError
-from custom_classifier.storage.engine import Database
 
 
 class JobQueue(ABC):
@@ -35,19 +33,3 @@ class JobQueue(ABC):
     @abstractmethod
     def ping(self) -> None:
         """Raise `ServiceUnavailableError` when the queue cannot run jobs."""
-
-
-def make_job_queue(settings: Settings, database: Database) -> JobQueue:
-    """The queue `CC_JOB_BACKEND` names."""
-    if settings.job_backend == "embedded":
-        from custom_classifier.jobs.embedded import EmbeddedJobQueue
-
-        return EmbeddedJobQueue(settings, database)
-    if settings.job_backend == "celery":
-        from custom_classifier.jobs.celery_queue import CeleryJobQueue
-
-        return CeleryJobQueue(settings, database)
-    raise ServiceUnavailableError(
-        f"CC_JOB_BACKEND={settings.job_backend!r} is not available yet; use 'embedded'",
-        details={"job_backend": settings.job_backend},
-    )

@@ -1,19 +1,5 @@
-"""The states a training job goes through; a leaf module shared by storage, jobs and services."""
+"""The job states, as the jobs package names them; defined with the jobs table in storage."""
 
-from __future__ import annotations
+from custom_classifier.storage.job_status import TERMINAL_STATUSES, JobStatus
 
-from enum import StrEnum
-
-
-class JobStatus(StrEnum):
-    QUEUED = "queued"
-    RUNNING = "running"
-    ACCEPTED = "accepted"
-    REJECTED = "rejected"
-    FAILED = "failed"
-    CANCELLED = "cancelled"
-
-
-TERMINAL_STATUSES = frozenset(
-    {JobStatus.ACCEPTED, JobStatus.REJECTED, JobStatus.FAILED, JobStatus.CANCELLED}
-)
+__all__ = ["TERMINAL_STATUSES", "JobStatus"]

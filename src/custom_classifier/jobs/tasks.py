@@ -1,6 +1,6 @@
 """`execute_job`: run one queued training job and record every state transition.
 
-Called by the embedded worker process (and later by a Celery task). It takes ids only and is
+Called by the embedded worker process and by the Celery task. It takes ids only and is
 idempotent: a job that is not `queued` any more is left alone.
 """
 

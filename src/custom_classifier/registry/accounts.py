@@ -17,7 +17,7 @@ import hmac
 import logging
 import os
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import Any
 from urllib.parse import urlparse
 
 import httpx
@@ -25,34 +25,11 @@ import httpx
 from custom_classifier.config import Settings
 from custom_classifier.errors import ServiceUnavailableError
 
-if TYPE_CHECKING:
-    from custom_classifier.registry.tracking import Registry
-
 logger = logging.getLogger(__name__)
 
 USER_PERMISSION = "READ"
 """Users read their runs and models; only the product (service account) changes them."""
 TIMEOUT_SECONDS = 10.0
-
-
-class OwnerAccess(Protocol):
-    """What `Registry` calls when it creates an owner's experiment or registered model."""
-
-    def grant_experiment(self, owner: str, experiment_id: str) -> None: ...
-
-    def grant_registered_model(self, owner: str, name: str) -> None: ...
-
-
-def registry_for(settings: Settings) -> Registry:
-    """The registry the API and workers use: service account, per-owner grants when served."""
-    from custom_classifier.registry.tracking import Registry
-
-    apply_service_credentials(settings)
-    return Registry(
-        settings.resolved_tracking_uri,
-        artifact_root=settings.artifact_root,
-        access=MlflowAccounts.from_settings(settings),
-    )
 
 
 def apply_service_credentials(settings: Settings) -> None:

@@ -4,12 +4,11 @@ from __future__ import annotations
 
 import logging
 
-from mlflow import MlflowClient
 from mlflow.entities import RunStatus
 
 from custom_classifier.config import Settings
 from custom_classifier.registry import tags as keys
-from custom_classifier.registry.accounts import apply_service_credentials
+from custom_classifier.registry.connect import open_registry
 from custom_classifier.registry.tags import TAGS
 from custom_classifier.registry.tracking import experiment_name
 
@@ -22,8 +21,7 @@ def end_interrupted_runs(settings: Settings, owner: str, job_id: str, reason: st
     Only the run's worker writes to it, and that worker is dead; the job's next attempt starts
     a run of its own. Nothing was registered: registration is the last step of a run.
     """
-    apply_service_credentials(settings)
-    client = MlflowClient(settings.resolved_tracking_uri)
+    client = open_registry(settings).client
     experiment = client.get_experiment_by_name(experiment_name(owner))
     if experiment is None:
         return []

@@ -4,15 +4,16 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from mlflow import MlflowClient
 from mlflow.exceptions import MlflowException
+
+from custom_classifier.registry.tracking import Registry
 
 
 def metric_histories(
-    tracking_uri: str, run_id: str, keys: Sequence[str]
+    registry: Registry, run_id: str, keys: Sequence[str]
 ) -> dict[str, list[tuple[int, float]]]:
     """`key -> [(step, value), ...]` in step order; empty lists when the run or metric is absent."""
-    client = MlflowClient(tracking_uri=tracking_uri)
+    client = registry.client
     histories: dict[str, list[tuple[int, float]]] = {}
     for key in keys:
         try:

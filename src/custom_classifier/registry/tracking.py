@@ -10,7 +10,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 from urllib.parse import urlparse
 
 import mlflow
@@ -34,9 +34,17 @@ from custom_classifier.registry.tags import TAGS
 
 if TYPE_CHECKING:
     from custom_classifier.inference.text_classifier import TextClassifier
-    from custom_classifier.registry.accounts import OwnerAccess
 
 _MAX_TAG_CHARS = 5000
+
+
+class OwnerAccess(Protocol):
+    """What `Registry` calls when it creates an owner's experiment or registered model
+    (`accounts.MlflowAccounts` on a tracking server with accounts)."""
+
+    def grant_experiment(self, owner: str, experiment_id: str) -> None: ...
+
+    def grant_registered_model(self, owner: str, name: str) -> None: ...
 
 
 def registered_model_name(owner: str | None, name: str) -> str:
@@ -67,6 +75,11 @@ class Registry:
         self._lock = threading.Lock()
 
     registered_model_name = staticmethod(registered_model_name)
+
+    @property
+    def client(self) -> MlflowClient:
+        """The MLflow client on this registry's store, for the registry package's helpers."""
+        return self._client
 
     # -- runs -----------------------------------------------------------------------------------
 

@@ -20,7 +20,7 @@ def curves_by_epoch(registry: Registry, run_id: str) -> dict[str, list[dict[str,
     from custom_classifier.registry.run_history import metric_histories
 
     keys = [LOSS_METRIC, *VALIDATION_METRICS.values()]
-    histories = metric_histories(registry.tracking_uri, run_id, keys)
+    histories = metric_histories(registry, run_id, keys)
     loss = [{"x": float(epoch), "y": value} for epoch, value in histories.get(LOSS_METRIC, [])]
     return {"loss": loss, "validation": _validation(histories)}
 

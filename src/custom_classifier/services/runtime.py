@@ -10,8 +10,8 @@ from functools import cached_property
 from typing import TYPE_CHECKING
 
 from custom_classifier.config import Settings
-from custom_classifier.jobs.queue import JobQueue, make_job_queue
-from custom_classifier.storage.engine import Databases
+from custom_classifier.jobs.queue import JobQueue
+from custom_classifier.storage.engine import Database, Databases
 from custom_classifier.storage.migrate import upgrade_all
 
 if TYPE_CHECKING:
@@ -38,9 +38,9 @@ class Runtime:
 
     @cached_property
     def registry(self) -> Registry:
-        from custom_classifier.registry.accounts import registry_for
+        from custom_classifier.registry.connect import open_registry
 
-        return registry_for(self.settings)
+        return open_registry(self.settings)
 
     @cached_property
     def predictor(self) -> Predictor:
@@ -51,3 +51,14 @@ class Runtime:
     def close(self) -> None:
         self.queue.stop()
         self.databases.dispose()
+
+
+def make_job_queue(settings: Settings, database: Database) -> JobQueue:
+    """The queue `CC_JOB_BACKEND` names (`Settings` accepts no other value)."""
+    if settings.job_backend == "celery":
+        from custom_classifier.jobs.celery_queue import CeleryJobQueue
+
+        return CeleryJobQueue(settings, database)
+    from custom_classifier.jobs.embedded import EmbeddedJobQueue
+
+    return EmbeddedJobQueue(settings, database)

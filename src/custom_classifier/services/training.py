@@ -85,7 +85,7 @@ def run_training(
 
     from custom_classifier.corpus.reader import load_corpus
     from custom_classifier.corpus.split import split_corpus
-    from custom_classifier.registry.accounts import registry_for
+    from custom_classifier.registry.connect import open_registry
     from custom_classifier.registry.tags import TAGS
     from custom_classifier.training.acceptance import decide
     from custom_classifier.training.data_parallel import (
@@ -113,7 +113,7 @@ def run_training(
 
     base_model = request.base_model or settings.base_model
     processes = training_processes(settings.training_gpus, estimated_training_tokens(split, args))
-    registry = registry_for(settings)
+    registry = open_registry(settings)
     tags = {
         TAGS.location: str(request.location),
         TAGS.labels: ",".join(corpus.labels),

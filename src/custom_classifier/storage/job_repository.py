@@ -12,8 +12,8 @@ from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
 from custom_classifier.errors import JobNotFoundError
-from custom_classifier.jobs.status import JobStatus
 from custom_classifier.storage.clock import utcnow
+from custom_classifier.storage.job_status import JobStatus
 from custom_classifier.storage.tables import ClassifierRecord, JobRecord
 
 

@@ -1,0 +1,22 @@
+"""The states a training job goes through: the values of the jobs table's `status` column.
+
+A leaf module: storage queries by it, and `jobs`, `services` and the faces read it (also as
+`custom_classifier.jobs.status`)."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+
+class JobStatus(StrEnum):
+    QUEUED = "queued"
+    RUNNING = "running"
+    ACCEPTED = "accepted"
+    REJECTED = "rejected"
+    FAILED = "failed"
+    CANCELLED = "cancelled"
+
+
+TERMINAL_STATUSES = frozenset(
+    {JobStatus.ACCEPTED, JobStatus.REJECTED, JobStatus.FAILED, JobStatus.CANCELLED}
+)
