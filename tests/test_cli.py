@@ -111,6 +111,27 @@ def test_predict_a_file(trained: tuple[Path, dict], tmp_path: Path) -> None:
     assert json.loads(result.stdout)["label"] == "sport"
 
 
+def test_predict_a_folder_writes_csv_and_jsonl(trained: tuple[Path, dict], tmp_path: Path) -> None:
+    home, outcome = trained
+    inbox = tmp_path / "inbox"
+    (inbox / "sub").mkdir(parents=True)
+    (inbox / "match.txt").write_text("The striker scored a late goal for the team")
+    (inbox / "sub" / "bank.txt").write_text("Bank shares fell as investors sold stock")
+    (inbox / "blank.txt").write_text("   ")
+    result = run_cli(home, "predict", outcome["run_id"], "--folder", str(inbox), "--json")
+    assert result.returncode == 0, result.stderr[-3000:]
+    summary = json.loads(result.stdout)
+    assert (summary["total"], summary["classified"], summary["unreadable"]) == (3, 2, 1)
+    rows = {
+        row["path"]: row
+        for row in map(json.loads, Path(summary["files"]["jsonl"]).read_text().splitlines())
+    }
+    assert rows["match.txt"]["label"] == "sport"
+    assert rows["sub/bank.txt"]["label"] == "finance"
+    assert rows["blank.txt"]["error"]
+    assert Path(summary["files"]["csv"]).read_text().count("\n") == 4
+
+
 def test_rejected_model_is_not_registered(tmp_path: Path) -> None:
     same_words = {"left": TOPIC_WORDS["sport"], "right": TOPIC_WORDS["sport"]}
     data = write_topic_corpus(tmp_path / "noise", same_words, per_label=25, seed=1)

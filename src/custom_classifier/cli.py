@@ -16,6 +16,7 @@ from custom_classifier.config import get_settings
 from custom_classifier.errors import CustomClassifierError, InvalidDatasetError
 
 if TYPE_CHECKING:
+    from custom_classifier.inference.predictor import Predictor
     from custom_classifier.services.users import Identity
 
 os.environ.setdefault("MLFLOW_DISABLE_TELEMETRY", "true")
@@ -237,16 +238,27 @@ def predict(
         list[Path] | None, typer.Option("--file", help="A document to classify.")
     ] = None,
     user: UserOption = None,
+    folder: Annotated[
+        Path | None,
+        typer.Option("--folder", help="Classify every document under this folder (resumable)."),
+    ] = None,
+    output: Annotated[
+        Path | None,
+        typer.Option(
+            "--output",
+            help="Where --folder writes predictions.csv and .jsonl [default: FOLDER.predictions]",
+        ),
+    ] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON on stdout.")] = False,
 ) -> None:
-    """Classify texts and documents with a trained model."""
+    """Classify texts, documents or a whole folder with a trained model."""
     from custom_classifier.inference.predictor import Predictor
     from custom_classifier.registry.connect import open_registry
     from custom_classifier.services import predictions
 
     settings = get_settings()
-    if not text and not file:
-        console.print("[red]error[/]: give at least one --text or --file")
+    if not text and not file and folder is None:
+        console.print("[red]error[/]: give at least one --text, --file or --folder")
         raise typer.Exit(EXIT_INVALID_DATA)
     identity = _acting_user(user, as_json)
     registry = open_registry(settings)
@@ -254,6 +266,10 @@ def predict(
     results: list[dict[str, Any]] = []
     try:
         reference = predictions.parse_model_reference(model, identity)
+        if folder is not None:
+            uri = predictions.resolved_model_uri(predictor, registry, identity, reference)
+            _predict_folder(predictor, uri, folder, output, as_json)
+            return
         if isinstance(reference, predictions.NamedModel):
             named = (predictor, registry, identity, reference.name, reference.ref)
             for item in text or []:
@@ -279,6 +295,29 @@ def predict(
         return
     for result in results:
         console.print(f"{result['label']}  {result['score']:.3f}  {result['input']}")
+
+
+def _predict_folder(
+    predictor: Predictor, uri: str, folder: Path, output: Path | None, as_json: bool
+) -> None:
+    """Classify a folder with a progress bar; print where the files are and the summary."""
+    from custom_classifier.progress_bar import FolderProgressBar
+    from custom_classifier.services.batch_predictions import CSV_NAME, JSONL_NAME, classify_folder
+
+    output = output or folder.with_name(folder.name + ".predictions")
+    with FolderProgressBar(console) as bar:
+        summary = classify_folder(predictor, uri, folder, output, on_progress=bar.update)
+    files = {"csv": str(output / CSV_NAME), "jsonl": str(output / JSONL_NAME)}
+    if as_json:
+        typer.echo(json.dumps({**summary.to_dict(), "files": files}))
+        return
+    console.print(
+        f"{summary.total} documents: {summary.classified} classified, "
+        f"{summary.unreadable} unreadable, {summary.resumed} already done before"
+    )
+    for label, count in summary.labels.items():
+        console.print(f"  {label}  {count}")
+    console.print(f"predictions: {files['csv']}  {files['jsonl']}")
 
 
 def _register_optional_commands() -> None:

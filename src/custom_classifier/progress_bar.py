@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from types import TracebackType
+from typing import TYPE_CHECKING
 
 from rich.console import Console
 from rich.progress import (
@@ -17,6 +18,9 @@ from rich.progress import (
 )
 
 from custom_classifier.training.arguments import Progress
+
+if TYPE_CHECKING:
+    from custom_classifier.services.batch_predictions import BatchProgress
 
 PHASE_DESCRIPTIONS = {
     "reading": "Reading documents",
@@ -71,3 +75,35 @@ class TrainingProgressBar:
         self._bar.update(
             self._task, description=description, total=total, completed=completed, details=details
         )
+
+
+class FolderProgressBar:
+    """Documents done of the folder's total, documents per second and the time left."""
+
+    def __init__(self, console: Console) -> None:
+        self._bar = RichProgress(
+            TextColumn("[bold]Classifying documents"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TextColumn("{task.fields[rate]}"),
+            TimeElapsedColumn(),
+            TimeRemainingColumn(),
+            console=console,
+        )
+        self._task = self._bar.add_task("classify", total=None, rate="")
+
+    def __enter__(self) -> FolderProgressBar:
+        self._bar.start()
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        self._bar.stop()
+
+    def update(self, progress: BatchProgress) -> None:
+        rate = f"{progress.per_second:.1f} docs/s"
+        self._bar.update(self._task, total=progress.total, completed=progress.done, rate=rate)

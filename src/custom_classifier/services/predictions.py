@@ -112,6 +112,21 @@ def predict_file_by_name(
         raise missing_model(registry, user, name, ref) from None
 
 
+def resolved_model_uri(
+    predictor: Predictor, registry: Registry, user: Identity, reference: str | NamedModel
+) -> str:
+    """The URI of a parsed reference; a named classifier is loaded first, so that a missing one
+    is explained by its public name."""
+    if isinstance(reference, str):
+        return reference
+    uri = classifier_model_uri(user, reference.name, reference.ref)
+    try:
+        predictor.classifier(uri)
+    except ModelNotFoundError:
+        raise missing_model(registry, user, reference.name, reference.ref) from None
+    return uri
+
+
 def missing_model(
     registry: Registry, user: Identity, name: str, ref: str | None
 ) -> ModelNotFoundError:
