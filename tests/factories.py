@@ -280,6 +280,22 @@ def log_classifier_run(
     return str(run.run_id)
 
 
+def open_run(registry: Registry, job_id: str, *, owner: str = "alice") -> str:
+    """A RUNNING run of the job `job_id`, as a worker that died leaves it; returns its id."""
+    from mlflow import MlflowClient
+
+    client = MlflowClient(registry.tracking_uri)
+    name = f"cc/{owner}"
+    experiment = client.get_experiment_by_name(name)
+    if experiment is None:
+        location = Path(str(registry.artifact_root), name).resolve().as_uri()
+        experiment_id = client.create_experiment(name, artifact_location=location)
+    else:
+        experiment_id = experiment.experiment_id
+    tags = {"cc.job_id": job_id, "cc.owner": owner, "cc.classifier": "spam-filter"}
+    return str(client.create_run(experiment_id, tags=tags).info.run_id)
+
+
 # --- REST API ---------------------------------------------------------------------------------
 
 

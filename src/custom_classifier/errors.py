@@ -107,3 +107,16 @@ class TrainingError(CustomClassifierError):
 
 class ServiceUnavailableError(CustomClassifierError):
     code = "service_unavailable"
+
+
+class WorkerInterrupted(BaseException):  # noqa: N818 - named like KeyboardInterrupt, its kin
+    """The process running a training is being stopped: a signal, or its server is gone.
+
+    A `BaseException`, like `KeyboardInterrupt`: it is raised wherever the process happens to be,
+    and no `except Exception` on the way may swallow it. Its MLflow run ends KILLED with `reason`
+    and its job is re-queued.
+    """
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason

@@ -13,11 +13,15 @@ class TagKeys:
     labels: str = "cc.labels"
     fingerprint: str = "cc.fingerprint"
     outcome: str = "cc.outcome"
-    """accepted | rejected | failed | cancelled."""
+    """accepted | rejected | failed | cancelled | interrupted."""
     reasons: str = "cc.reasons"
     """JSON list of the reasons a model was rejected."""
     error: str = "cc.error"
     """`ExceptionType: message` of a failed run."""
+    stop_reason: str = "cc.stop_reason"
+    """Why a KILLED run stopped (cancelled, its worker or server stopped)."""
+    previous_champion: str = "cc.previous_champion"
+    """On a model version: the version `champion` pointed at before it ('' when none)."""
     job_id: str = "cc.job_id"
 
 
@@ -27,6 +31,7 @@ OUTCOME_ACCEPTED = "accepted"
 OUTCOME_REJECTED = "rejected"
 OUTCOME_FAILED = "failed"
 OUTCOME_CANCELLED = "cancelled"
+OUTCOME_INTERRUPTED = "interrupted"
 
 SUMMARY_METRICS = {"macro_f1": "test_macro_f1", "accuracy": "test_accuracy"}
 """`VersionInfo.metrics` key -> the run metric it is read from (scores on the test split)."""

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import logging
 import tempfile
 import threading
 import traceback
@@ -25,17 +26,19 @@ from custom_classifier.errors import (
     InvalidRequestError,
     ModelNotFoundError,
     TrainingCancelledError,
+    WorkerInterrupted,
 )
 from custom_classifier.registry import tags as keys
 from custom_classifier.registry.info import ClassifierInfo, RunInfo, VersionInfo
 from custom_classifier.registry.packaging import MODEL_CODE_LOCK
+from custom_classifier.registry.run_endings import MAX_TAG_CHARS, discard_versions, end_run
 from custom_classifier.registry.run_logger import RunLogger
 from custom_classifier.registry.tags import TAGS
 
 if TYPE_CHECKING:
     from custom_classifier.inference.text_classifier import TextClassifier
 
-_MAX_TAG_CHARS = 5000
+logger = logging.getLogger(__name__)
 
 
 class OwnerAccess(Protocol):
@@ -87,7 +90,8 @@ class Registry:
     def start_run(
         self, owner: str | None, classifier_name: str, tags: dict[str, Any] | None = None
     ) -> Iterator[RunLogger]:
-        """A run that always ends: FINISHED, FAILED (an exception) or KILLED (cancelled)."""
+        """A run that always ends: FINISHED, FAILED (an error) or KILLED (cancelled, or its
+        process stopped), with the reason as a tag. A run that does not finish keeps no version."""
         run_tags = {key: str(value) for key, value in (tags or {}).items()}
         run_tags[TAGS.classifier] = classifier_name
         if owner is not None:
@@ -98,13 +102,19 @@ class Registry:
         run_id = run.info.run_id
         try:
             yield RunLogger(self._client, run_id)
-        except TrainingCancelledError:
-            self._end_run(run_id, RunStatus.KILLED, {TAGS.outcome: keys.OUTCOME_CANCELLED})
+        except TrainingCancelledError as exc:
+            cancelled = {TAGS.outcome: keys.OUTCOME_CANCELLED, TAGS.stop_reason: exc.message}
+            self._end_unfinished(run_id, RunStatus.KILLED, cancelled)
+            raise
+        except (WorkerInterrupted, KeyboardInterrupt, SystemExit) as exc:
+            reason = exc.reason if isinstance(exc, WorkerInterrupted) else _stopped(exc)
+            interrupted = {TAGS.outcome: keys.OUTCOME_INTERRUPTED, TAGS.stop_reason: reason}
+            self._end_unfinished(run_id, RunStatus.KILLED, interrupted)
             raise
         except BaseException as exc:
-            error = "".join(traceback.format_exception_only(exc)).strip()[:_MAX_TAG_CHARS]
-            outcome = {TAGS.outcome: keys.OUTCOME_FAILED, TAGS.error: error}
-            self._end_run(run_id, RunStatus.FAILED, outcome)
+            error = "".join(traceback.format_exception_only(exc)).strip()
+            failed = {TAGS.outcome: keys.OUTCOME_FAILED, TAGS.error: error}
+            self._end_unfinished(run_id, RunStatus.FAILED, failed)
             raise
         else:
             self._client.set_terminated(run_id, RunStatus.to_string(RunStatus.FINISHED))
@@ -112,7 +122,7 @@ class Registry:
     def mark_rejected(self, run_id: str, reasons: list[str]) -> None:
         """Tag a finished run whose model did not pass the acceptance criteria."""
         self._client.set_tag(run_id, TAGS.outcome, keys.OUTCOME_REJECTED)
-        self._client.set_tag(run_id, TAGS.reasons, json.dumps(reasons)[:_MAX_TAG_CHARS])
+        self._client.set_tag(run_id, TAGS.reasons, json.dumps(reasons)[:MAX_TAG_CHARS])
 
     def find_run(self, run_id: str) -> RunInfo | None:
         """The run, or None when there is none with this id."""
@@ -125,14 +135,21 @@ class Registry:
     # -- registered classifiers -----------------------------------------------------------------
 
     def register(self, run_id: str, owner: str | None, classifier_name: str) -> int:
-        """Register the run's model as a new version and move `champion` to it."""
+        """Register the run's model as a new version and move `champion` to it.
+
+        The version remembers where `champion` was: should the run not finish, the version is
+        deleted and `champion` goes back (`run_endings.discard_versions`).
+        """
         name = registered_model_name(owner, classifier_name)
         self._ensure_registered_model(name, owner)
         run = self._client.get_run(run_id)
         source = f"{run.info.artifact_uri}/{keys.MODEL_ARTIFACT_PATH}"
-        owner_tags = {} if owner is None else {TAGS.owner: owner}
+        previous = (self._client.get_registered_model(name).aliases or {}).get(keys.CHAMPION)
+        version_tags = {TAGS.previous_champion: str(previous or "")}
+        if owner is not None:
+            version_tags[TAGS.owner] = owner
         version = self._client.create_model_version(
-            name, source, run_id=run_id, tags=owner_tags, await_creation_for=60
+            name, source, run_id=run_id, tags=version_tags, await_creation_for=60
         )
         self._client.set_registered_model_alias(name, keys.CHAMPION, version.version)
         self._client.set_tag(run_id, TAGS.outcome, keys.OUTCOME_ACCEPTED)
@@ -332,12 +349,18 @@ class Registry:
             metrics=metrics,
         )
 
-    def _end_run(self, run_id: str, status: int, outcome_tags: dict[str, str]) -> None:
+    def _end_unfinished(self, run_id: str, status: int, outcome_tags: dict[str, str]) -> None:
+        """End the run and delete what it registered, without hiding why it ended: a failure
+        here is logged, and the job's reaper ends the run later."""
         try:
-            for key, value in outcome_tags.items():
-                self._client.set_tag(run_id, key, value)
-        finally:
-            self._client.set_terminated(run_id, RunStatus.to_string(status))
+            end_run(self._client, run_id, status, outcome_tags)
+            discard_versions(self._client, run_id)
+        except Exception:  # noqa: BLE001 - the exception that ended the run must propagate
+            logger.warning("could not end the run %s", run_id, exc_info=True)
+
+
+def _stopped(exc: BaseException) -> str:
+    return f"the process running the training was stopped ({type(exc).__name__})"
 
 
 def _default_artifact_root(tracking_uri: str) -> Path | None:
