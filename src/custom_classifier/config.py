@@ -12,6 +12,7 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 from sqlalchemy import make_url
 
 DEFAULT_SECRET = "change-me"
+DEFAULT_JOB_STALE_AFTER_SECONDS = 60.0
 
 
 def bundled_base_model() -> str:
@@ -49,6 +50,18 @@ class Settings(BaseSettings):
         "again (a worker died); a job still running then is recognised and left alone.",
     )
     embedded_workers: int = Field(default=1, ge=1)
+    job_heartbeat_seconds: float = Field(
+        default=5.0,
+        gt=0,
+        description="How often a running training marks its job alive.",
+    )
+    job_stale_after_seconds: float = Field(
+        default=DEFAULT_JOB_STALE_AFTER_SECONDS,
+        gt=0,
+        description="A running job whose worker has not marked it alive for this long is taken "
+        "as dead: its MLflow run is ended and the job re-queued or failed. With the defaults a "
+        "dead job is settled within 65 s (a worker on the API's host: within 5 s).",
+    )
     training_gpus: int | None = Field(
         default=None,
         ge=1,
@@ -79,6 +92,17 @@ class Settings(BaseSettings):
             )
         if self.environment == "production":
             self._refuse_default_service_secrets()
+        return self
+
+    @model_validator(mode="after")
+    def _refuse_a_heartbeat_slower_than_the_staleness(self) -> Settings:
+        if self.job_stale_after_seconds < 3 * self.job_heartbeat_seconds:
+            raise ValueError(
+                f"CC_JOB_STALE_AFTER_SECONDS={self.job_stale_after_seconds:g} is less than three "
+                f"heartbeats (CC_JOB_HEARTBEAT_SECONDS={self.job_heartbeat_seconds:g}): a slow "
+                "but live worker would be taken for dead; set it to at least "
+                f"{3 * self.job_heartbeat_seconds:g}"
+            )
         return self
 
     def _refuse_default_service_secrets(self) -> None:

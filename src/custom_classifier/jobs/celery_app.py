@@ -11,23 +11,20 @@ Importing this module does not import torch: the API builds the same app to send
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
 from enum import StrEnum
 
 from celery import Celery, Task
 
-from custom_classifier.config import Settings, get_settings
-from custom_classifier.jobs.recovery import is_worker_dead, requeue_or_fail
+from custom_classifier.config import DEFAULT_JOB_STALE_AFTER_SECONDS, Settings, get_settings
+from custom_classifier.jobs.recovery import RunEnder, end_runs_in_mlflow, release, worker_gone
 from custom_classifier.jobs.status import JobStatus
 from custom_classifier.storage import job_repository as jobs
 from custom_classifier.storage.engine import Database
-from custom_classifier.storage.tables import JobRecord
 
 logger = logging.getLogger(__name__)
 
 TASK_NAME = "custom_classifier.train"
 QUEUE = "training"
-INTERRUPTED = "the worker running this job stopped"
 BUSY_RETRY_SECONDS = 30
 """How soon a delivery that found its job running on a live worker looks again."""
 
@@ -81,7 +78,12 @@ def train(task: Task, job_id: str) -> str | None:
     settings = get_settings()
     database = Database.connect(settings.resolved_database_url)
     try:
-        delivery = prepare_delivery(database, job_id, on_interrupted=_end_runs(settings))
+        delivery = prepare_delivery(
+            database,
+            job_id,
+            stale_after=settings.job_stale_after_seconds,
+            end_runs=end_runs_in_mlflow(settings),
+        )
     finally:
         database.dispose()
     if delivery is Delivery.WAIT:
@@ -93,46 +95,45 @@ def train(task: Task, job_id: str) -> str | None:
     return execute_job(job_id, settings)
 
 
-def _end_runs(settings: Settings) -> Callable[[JobRecord], None]:
-    def end_runs(job: JobRecord) -> None:
-        from custom_classifier.registry.interrupted import end_interrupted_runs
-
-        try:
-            end_interrupted_runs(settings, job.owner, job.id, INTERRUPTED)
-        except Exception:  # noqa: BLE001 - the job is recovered all the same
-            logger.warning("could not end the interrupted runs of job %s", job.id, exc_info=True)
-
-    return end_runs
-
-
 def prepare_delivery(
     database: Database,
     job_id: str,
     *,
-    on_interrupted: Callable[[JobRecord], None] | None = None,
+    stale_after: float = DEFAULT_JOB_STALE_AFTER_SECONDS,
+    end_runs: RunEnder | None = None,
 ) -> Delivery:
     """Decide, and record, what a delivery of `job_id` does.
 
     A `running` job whose worker is dead (its process is gone, or it stopped beating) was
-    interrupted: it is re-queued, or failed once it ran out of attempts, and `on_interrupted`
-    ends the MLflow run the dead worker left open. A running job whose
-    worker is alive is a duplicate delivery; it is looked at again later, until it ends.
+    interrupted: `end_runs` ends the MLflow run the dead worker left open, then the job is
+    re-queued, or failed once it ran out of attempts. A running job whose worker is alive is a
+    duplicate delivery; it is looked at again later, until it ends (so is a job whose runs
+    cannot be ended yet).
     """
     with database.session() as session:
         job = jobs.find_job(session, job_id)
-        if job is None:
-            logger.warning("job %s does not exist; dropping its message", job_id)
-            return Delivery.SKIP
-        if job.status == JobStatus.QUEUED:
-            return Delivery.RUN
-        if job.status != JobStatus.RUNNING:
-            return Delivery.SKIP
-        if not is_worker_dead(job):
-            return Delivery.WAIT
-        outcome = requeue_or_fail(session, job, INTERRUPTED)
-    if on_interrupted is not None:
-        on_interrupted(job)
-    return Delivery.RUN if outcome == JobStatus.QUEUED else Delivery.SKIP
+    if job is None:
+        logger.warning("job %s does not exist; dropping its message", job_id)
+        return Delivery.SKIP
+    if job.status == JobStatus.QUEUED:
+        return Delivery.RUN
+    if job.status != JobStatus.RUNNING:
+        return Delivery.SKIP
+    reason = worker_gone(job, stale_after=stale_after)
+    if reason is None:
+        return Delivery.WAIT
+    try:
+        release(database, job, reason, end_runs or _no_runs)
+    except Exception:  # noqa: BLE001 - MLflow unreachable: the job stays running; look again
+        logger.warning("could not release job %s", job_id, exc_info=True)
+        return Delivery.WAIT
+    with database.session() as session:
+        status = jobs.get_job(session, job_id).status
+    return Delivery.RUN if status == JobStatus.QUEUED else Delivery.SKIP
+
+
+def _no_runs(_job: object, _reason: str) -> None:
+    """Ends no run: for callers without an MLflow store."""
 
 
 def worker_arguments(

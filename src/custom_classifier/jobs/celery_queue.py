@@ -8,7 +8,7 @@ from custom_classifier.config import Settings
 from custom_classifier.errors import ServiceUnavailableError
 from custom_classifier.jobs.celery_app import QUEUE, TASK_NAME, make_celery_app
 from custom_classifier.jobs.queue import JobQueue
-from custom_classifier.jobs.recovery import recover_interrupted_jobs
+from custom_classifier.jobs.reaper import Reaper
 from custom_classifier.storage.engine import Database
 
 logger = logging.getLogger(__name__)
@@ -23,6 +23,7 @@ class CeleryJobQueue(JobQueue):
         self._settings = settings
         self._database = database
         self._app = make_celery_app(settings)
+        self._reaper = Reaper(database, settings, on_requeued=self._send_again)
 
     def enqueue(self, job_id: str) -> None:
         """Send the job id; the message id is the job id, so `cancel` can revoke it."""
@@ -34,24 +35,31 @@ class CeleryJobQueue(JobQueue):
     def cancel(self, job_id: str) -> None:
         """The job row already says `cancel_requested`; the training polls it every second.
 
-        The revoke drops a message that no worker has started yet. It does not terminate a
-        running training: a killed process could not record that it stopped.
+        A job whose worker is gone ends at once. The revoke drops a message that no worker has
+        started yet. It does not terminate a running training: a killed process could not
+        record that it stopped.
         """
+        if self._reaper.settle_if_gone(job_id):
+            return
         try:
             self._app.control.revoke(job_id)
         except Exception:  # noqa: BLE001 - the database flag alone still cancels the job
             logger.warning("could not broadcast the revoke of job %s", job_id, exc_info=True)
 
     def start(self) -> None:
-        """Re-send jobs whose worker died while no other worker noticed."""
-        with self._database.session() as session:
-            recovered = recover_interrupted_jobs(session)
-        for job_id in recovered:
-            logger.warning("job %s was interrupted; sending it again", job_id)
-            self.enqueue(job_id)
+        """Settle jobs whose worker died (re-sending them), now and every few seconds."""
+        self._reaper.reap()
+        self._reaper.start()
 
     def stop(self) -> None:
+        self._reaper.stop()
         self._app.close()
+
+    def _send_again(self, job_id: str) -> None:
+        """A dead worker's message comes back only after the visibility timeout (Redis): send
+        the job now. Whichever delivery comes first claims it; the other finds it taken."""
+        logger.warning("job %s was interrupted; sending it again", job_id)
+        self.enqueue(job_id)
 
     def ping(self) -> None:
         """Raise `ServiceUnavailableError` when the broker cannot be reached."""

@@ -3,6 +3,12 @@
 A dispatcher thread in the API process starts `python -m custom_classifier.jobs.embedded_worker`
 for the oldest queued jobs, at most `CC_EMBEDDED_WORKERS` at a time, and watches them exit.
 The worker claims the job itself (queued -> running), so two API processes cannot both run it.
+
+A worker stops with the server that started it, even one killed without a chance to stop it:
+the worker watches its parent and, once it is gone, ends its MLflow run KILLED and re-queues its
+job (see `embedded_worker`). A worker that outlived its server unseen would be a process nobody
+watches, counts against `CC_EMBEDDED_WORKERS` or can stop; the restarted server runs the job
+again instead. A reaper settles jobs whose worker died (see `reaper`).
 """
 
 from __future__ import annotations
@@ -21,11 +27,13 @@ from pydantic import SecretStr
 from custom_classifier.config import Settings
 from custom_classifier.errors import ServiceUnavailableError
 from custom_classifier.jobs.queue import JobQueue
-from custom_classifier.jobs.recovery import recover_interrupted_jobs, requeue_or_fail
+from custom_classifier.jobs.reaper import Reaper
+from custom_classifier.jobs.recovery import STOPPED
 from custom_classifier.jobs.status import JobStatus
 from custom_classifier.processes import stop_process
 from custom_classifier.storage import job_repository as jobs
 from custom_classifier.storage.engine import Database
+from custom_classifier.storage.tables import JobRecord
 from custom_classifier.training.process_environment import TRAINING_PROCESS_ENVIRONMENT
 
 logger = logging.getLogger(__name__)
@@ -60,11 +68,17 @@ class EmbeddedJobQueue(JobQueue):
         self._stopping = threading.Event()
         self._thread: threading.Thread | None = None
         self._lock = threading.Lock()
+        self._reaper = Reaper(
+            database, settings, on_requeued=self.enqueue, before_release=self._stop_own_worker
+        )
 
     def enqueue(self, job_id: str) -> None:
         self._wake.set()
 
     def cancel(self, job_id: str) -> None:
+        """A job whose worker is gone ends at once; a live worker is killed if it does not stop."""
+        if self._reaper.settle_if_gone(job_id):
+            return
         with self._lock:
             worker = self._workers.get(job_id)
         if worker is not None:
@@ -73,16 +87,17 @@ class EmbeddedJobQueue(JobQueue):
     def start(self) -> None:
         if self._thread is not None:
             return
-        with self._database.session() as session:
-            recovered = recover_interrupted_jobs(session)
+        recovered = self._reaper.reap()
         if recovered:
             logger.warning("recovered interrupted jobs: %s", ", ".join(recovered))
         self._stopping.clear()
         self._thread = threading.Thread(target=self._run, name="cc-job-dispatcher", daemon=True)
         self._thread.start()
+        self._reaper.start()
 
     def stop(self) -> None:
         """Stop dispatching, end running workers and re-queue (or fail) their jobs."""
+        self._reaper.stop()
         self._stopping.set()
         self._wake.set()
         if self._thread is not None:
@@ -140,26 +155,31 @@ class EmbeddedJobQueue(JobQueue):
                 continue
             with self._lock:
                 self._workers.pop(worker.job_id, None)
-            self._settle(worker, f"the worker process exited with status {worker.process.poll()}")
+            status = worker.process.poll()
+            self._settle(worker, f"{STOPPED} (its process exited with status {status})")
 
     def _settle(self, worker: _Worker, reason: str) -> None:
-        """A worker ended: if its job still reads `running`, the worker did not finish it."""
+        """A worker ended: if its job still reads `running`, the worker did not finish it.
+
+        When this fails (MLflow unreachable), the reaper settles the job on a later round.
+        """
         worker.close()
         with self._database.session() as session:
             job = jobs.find_job(session, worker.job_id)
-            if job is None or job.status != JobStatus.RUNNING or job.worker_pid != worker.pid:
-                return
-            if job.cancel_requested:
-                jobs.move(
-                    session,
-                    job.id,
-                    source=JobStatus.RUNNING,
-                    target=JobStatus.CANCELLED,
-                    message="cancelled; the training was stopped",
-                )
-                return
-            requeue_or_fail(session, job, reason)
-        self._wake.set()
+        if job is None or job.status != JobStatus.RUNNING or job.worker_pid != worker.pid:
+            return
+        try:
+            self._reaper.settle(job, reason)
+        except Exception:  # noqa: BLE001 - its process is gone: the reaper will see it
+            logger.warning("could not settle job %s (%s)", job.id, reason, exc_info=True)
+
+    def _stop_own_worker(self, job: JobRecord) -> None:
+        """Before a silent job is settled: if the worker is ours and alive, it hangs; stop it."""
+        with self._lock:
+            worker = self._workers.get(job.id)
+        if worker is not None and worker.pid == job.worker_pid:
+            logger.warning("job %s: worker %s stopped beating; stopping it", job.id, worker.pid)
+            worker.terminate()
 
 
 class _Worker:
@@ -182,12 +202,20 @@ class _Worker:
         environment.update(settings_environment(settings))
         environment.update(TRAINING_PROCESS_ENVIRONMENT)
         process = subprocess.Popen(
-            [sys.executable, "-m", "custom_classifier.jobs.embedded_worker", job_id],
+            [
+                sys.executable,
+                "-m",
+                "custom_classifier.jobs.embedded_worker",
+                job_id,
+                str(os.getpid()),
+            ],
             stdout=log,
             stderr=subprocess.STDOUT,
             stdin=subprocess.DEVNULL,
             env=environment,
-            start_new_session=True,  # Ctrl-C on the server must not hit the worker directly
+            # Ctrl-C on the server must not hit the worker directly: the server stops it, and
+            # a worker whose server died stops by itself.
+            start_new_session=True,
         )
         logger.info("job %s started in worker process %s", job_id, process.pid)
         return cls(job_id, process, log)

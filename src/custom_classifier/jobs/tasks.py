@@ -1,7 +1,9 @@
 """`execute_job`: run one queued training job and record every state transition.
 
 Called by the embedded worker process and by the Celery task. It takes ids only and is
-idempotent: a job that is not `queued` any more is left alone.
+idempotent: a job that is not `queued` any more is left alone. Every write of the worker names
+its attempt, so a worker given up for dead (and its job re-queued) that comes back changes
+nothing and stops.
 """
 
 from __future__ import annotations
@@ -15,7 +17,12 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from custom_classifier.config import Settings
-from custom_classifier.errors import CustomClassifierError, TrainingCancelledError
+from custom_classifier.errors import (
+    CustomClassifierError,
+    TrainingCancelledError,
+    WorkerInterrupted,
+)
+from custom_classifier.jobs.recovery import end_runs_in_mlflow, release
 from custom_classifier.jobs.status import JobStatus
 from custom_classifier.storage import job_repository as jobs
 from custom_classifier.storage.engine import Database
@@ -26,7 +33,6 @@ if TYPE_CHECKING:
 
 logger = logging.getLogger(__name__)
 
-HEARTBEAT_SECONDS = 5.0
 CANCEL_CHECK_SECONDS = 1.0
 PROGRESS_WRITE_SECONDS = 1.0
 
@@ -39,11 +45,32 @@ def execute_job(job_id: str, settings: Settings) -> str | None:
             if not jobs.claim(session, job_id, host=socket.gethostname(), pid=os.getpid()):
                 logger.info("job %s is not queued any more; nothing to do", job_id)
                 return None
-            request = request_from_row(job_id, jobs.get_job(session, job_id).request)
-        with _Heartbeat(database, job_id):
-            return _train_and_record(database, request, settings)
+            job = jobs.get_job(session, job_id)
+            request, attempt = request_from_row(job_id, job.request), job.attempts
+        try:
+            with _Heartbeat(database, job_id, attempt, settings.job_heartbeat_seconds):
+                return _train_and_record(database, request, attempt, settings)
+        except WorkerInterrupted as interrupted:
+            return _release(database, job_id, attempt, interrupted.reason, settings)
     finally:
         database.dispose()
+
+
+def _release(
+    database: Database, job_id: str, attempt: int, reason: str, settings: Settings
+) -> str | None:
+    """This worker is being stopped: end its run (if the run did not end itself) and re-queue."""
+    logger.warning("job %s interrupted: %s", job_id, reason)
+    with database.session() as session:
+        job = jobs.get_job(session, job_id)
+    if job.status != JobStatus.RUNNING or job.attempts != attempt:
+        return None
+    try:
+        status = release(database, job, reason, end_runs_in_mlflow(settings))
+    except Exception:  # noqa: BLE001 - the job stays running; its process is gone soon: reaped
+        logger.warning("could not release job %s", job_id, exc_info=True)
+        return None
+    return None if status is None else str(status)
 
 
 def request_from_row(job_id: str, stored: dict[str, Any]) -> TrainingRequest:
@@ -62,25 +89,28 @@ def request_from_row(job_id: str, stored: dict[str, Any]) -> TrainingRequest:
     )
 
 
-def _train_and_record(database: Database, request: TrainingRequest, settings: Settings) -> str:
+def _train_and_record(
+    database: Database, request: TrainingRequest, attempt: int, settings: Settings
+) -> str | None:
     from custom_classifier.services.training import run_training
 
     job_id = request.job_id or ""
-    reporter = _ProgressWriter(database, job_id)
+    reporter = _ProgressWriter(database, job_id, attempt=attempt)
+    stop_check = _StopCheck(database, job_id, attempt)
     try:
-        outcome = run_training(
-            request,
-            settings,
-            on_progress=reporter,
-            should_stop=_StopCheck(database, job_id),
-        )
+        outcome = run_training(request, settings, on_progress=reporter, should_stop=stop_check)
     except TrainingCancelledError as error:
-        return _finish(database, job_id, JobStatus.CANCELLED, error.message or "cancelled")
+        if stop_check.superseded:
+            logger.warning("job %s: attempt %s was given up for dead; stopped", job_id, attempt)
+            return None
+        message = error.message or "cancelled"
+        return _finish(database, job_id, attempt, JobStatus.CANCELLED, message)
     except CustomClassifierError as error:
         logger.warning("job %s failed: %s", job_id, error.message)
         return _finish(
             database,
             job_id,
+            attempt,
             JobStatus.FAILED,
             error.message,
             error_code=error.code,
@@ -93,16 +123,21 @@ def _train_and_record(database: Database, request: TrainingRequest, settings: Se
         return _finish(
             database,
             job_id,
+            attempt,
             JobStatus.FAILED,
             message,
             error_code="training_failed",
             error_message=message,
         )
-    return _record_outcome(database, job_id, outcome, reporter.last)
+    return _record_outcome(database, job_id, attempt, outcome, reporter.last)
 
 
 def _record_outcome(
-    database: Database, job_id: str, outcome: TrainingOutcome, progress: dict[str, Any] | None
+    database: Database,
+    job_id: str,
+    attempt: int,
+    outcome: TrainingOutcome,
+    progress: dict[str, Any] | None,
 ) -> str:
     status = JobStatus.ACCEPTED if outcome.accepted else JobStatus.REJECTED
     registered = outcome.registered_model or {}
@@ -111,6 +146,7 @@ def _record_outcome(
     return _finish(
         database,
         job_id,
+        attempt,
         status,
         "; ".join(outcome.reasons) or None,
         run_id=outcome.run_id,
@@ -123,11 +159,22 @@ def _record_outcome(
 
 
 def _finish(
-    database: Database, job_id: str, status: JobStatus, message: str | None, **values: Any
+    database: Database,
+    job_id: str,
+    attempt: int,
+    status: JobStatus,
+    message: str | None,
+    **values: Any,
 ) -> str:
     with database.session() as session:
         jobs.move(
-            session, job_id, source=JobStatus.RUNNING, target=status, message=message, **values
+            session,
+            job_id,
+            source=JobStatus.RUNNING,
+            target=status,
+            message=message,
+            attempt=attempt,
+            **values,
         )
     return str(status)
 
@@ -140,9 +187,10 @@ class _ProgressWriter:
     """Writes progress to the job row, at most once a second except for phase changes and
     epoch ends (the reports that carry validation scores, which the UI draws as curves)."""
 
-    def __init__(self, database: Database, job_id: str) -> None:
+    def __init__(self, database: Database, job_id: str, *, attempt: int | None = None) -> None:
         self._database = database
         self._job_id = job_id
+        self._attempt = attempt
         self._written_at = 0.0
         self._phase: str | None = None
         self.last: dict[str, Any] | None = None
@@ -155,7 +203,7 @@ class _ProgressWriter:
             return
         self._phase, self._written_at = progress.phase, now
         with self._database.session() as session:
-            jobs.save_progress(session, self._job_id, self.last)
+            jobs.save_progress(session, self._job_id, self.last, attempt=self._attempt)
 
 
 def progress_to_dict(progress: Progress) -> dict[str, Any]:
@@ -171,29 +219,35 @@ def progress_to_dict(progress: Progress) -> dict[str, Any]:
 
 
 class _StopCheck:
-    """`should_stop` for the trainer: reads the cancel flag, at most once a second."""
+    """`should_stop` for the trainer, at most once a second: the job was cancelled, or this
+    attempt was given up for dead and the job re-queued (`superseded`)."""
 
-    def __init__(self, database: Database, job_id: str) -> None:
+    def __init__(self, database: Database, job_id: str, attempt: int) -> None:
         self._database = database
         self._job_id = job_id
+        self._attempt = attempt
         self._checked_at = 0.0
         self._stop = False
+        self.superseded = False
 
     def __call__(self) -> bool:
         now = time.monotonic()
         if not self._stop and now - self._checked_at >= CANCEL_CHECK_SECONDS:
             self._checked_at = now
             with self._database.session() as session:
-                self._stop = jobs.is_cancel_requested(session, self._job_id)
+                self.superseded = not jobs.is_attempt_current(session, self._job_id, self._attempt)
+                self._stop = self.superseded or jobs.is_cancel_requested(session, self._job_id)
         return self._stop
 
 
 class _Heartbeat:
-    """Marks the job alive every few seconds, so a restart can tell a dead worker from a slow one."""
+    """Marks the job alive every few seconds, so the reaper can tell a dead worker from a slow one."""
 
-    def __init__(self, database: Database, job_id: str) -> None:
+    def __init__(self, database: Database, job_id: str, attempt: int, seconds: float) -> None:
         self._database = database
         self._job_id = job_id
+        self._attempt = attempt
+        self._seconds = seconds
         self._done = threading.Event()
         self._thread = threading.Thread(target=self._run, name=f"heartbeat-{job_id}", daemon=True)
 
@@ -206,9 +260,9 @@ class _Heartbeat:
         self._thread.join(timeout=5)
 
     def _run(self) -> None:
-        while not self._done.wait(HEARTBEAT_SECONDS):
+        while not self._done.wait(self._seconds):
             try:
                 with self._database.session() as session:
-                    jobs.beat(session, self._job_id)
+                    jobs.beat(session, self._job_id, attempt=self._attempt)
             except Exception:  # noqa: BLE001 - a missed beat must not kill the training
                 logger.warning("heartbeat of job %s failed", self._job_id, exc_info=True)

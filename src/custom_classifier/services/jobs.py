@@ -100,7 +100,8 @@ def get_job(session: Session, user: Identity, job_id: str) -> JobRecord:
 
 
 def cancel_job(session: Session, queue: JobQueue, user: Identity, job_id: str) -> JobRecord:
-    """A queued job is cancelled at once; a running one stops at its next check."""
+    """A queued job is cancelled at once, and so is a running one whose worker is gone; a
+    running one stops at its next check (within a second)."""
     job = get_job(session, user, job_id)
     if job.status in TERMINAL_STATUSES:
         raise JobNotCancellableError(

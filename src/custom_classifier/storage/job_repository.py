@@ -123,14 +123,19 @@ def move(
     source: JobStatus,
     target: JobStatus,
     message: str | None = None,
+    attempt: int | None = None,
     **values: Any,
 ) -> bool:
-    """Move a job from `source` to `target` and record the transition; False if it was not there."""
+    """Move a job from `source` to `target` and record the transition; False if it was not there.
+
+    With `attempt`, only while the job is still on that attempt: a worker given up for dead
+    must not move the job its next attempt is running.
+    """
     if target in (JobStatus.ACCEPTED, JobStatus.REJECTED, JobStatus.FAILED, JobStatus.CANCELLED):
         values.setdefault("finished_at", utcnow())
     result = session.execute(
         update(JobRecord)
-        .where(JobRecord.id == job_id, JobRecord.status == source)
+        .where(JobRecord.id == job_id, JobRecord.status == source, *_on_attempt(attempt))
         .values(status=target, **values)
         .execution_options(synchronize_session=False)
     )
@@ -150,19 +155,21 @@ def append_history(session: Session, job_id: str, entry: dict[str, Any]) -> None
     )
 
 
-def save_progress(session: Session, job_id: str, progress: dict[str, Any]) -> None:
+def save_progress(
+    session: Session, job_id: str, progress: dict[str, Any], *, attempt: int | None = None
+) -> None:
     session.execute(
         update(JobRecord)
-        .where(JobRecord.id == job_id, JobRecord.status == JobStatus.RUNNING)
+        .where(JobRecord.id == job_id, JobRecord.status == JobStatus.RUNNING, *_on_attempt(attempt))
         .values(progress=progress, heartbeat_at=utcnow())
         .execution_options(synchronize_session=False)
     )
 
 
-def beat(session: Session, job_id: str) -> None:
+def beat(session: Session, job_id: str, *, attempt: int | None = None) -> None:
     session.execute(
         update(JobRecord)
-        .where(JobRecord.id == job_id, JobRecord.status == JobStatus.RUNNING)
+        .where(JobRecord.id == job_id, JobRecord.status == JobStatus.RUNNING, *_on_attempt(attempt))
         .values(heartbeat_at=utcnow())
         .execution_options(synchronize_session=False)
     )
@@ -179,6 +186,18 @@ def request_cancel(session: Session, job_id: str) -> None:
 
 def is_cancel_requested(session: Session, job_id: str) -> bool:
     return bool(session.scalar(select(JobRecord.cancel_requested).where(JobRecord.id == job_id)))
+
+
+def is_attempt_current(session: Session, job_id: str, attempt: int) -> bool:
+    """False once the job left this attempt: ended, or re-queued after it was taken for dead."""
+    row = session.execute(
+        select(JobRecord.status, JobRecord.attempts).where(JobRecord.id == job_id)
+    ).first()
+    return row is not None and row.status == JobStatus.RUNNING and row.attempts == attempt
+
+
+def _on_attempt(attempt: int | None) -> list[Any]:
+    return [] if attempt is None else [JobRecord.attempts == attempt]
 
 
 def _rowcount(result: Any) -> int:
