@@ -193,6 +193,22 @@ def test_a_restart_requeues_the_running_job_which_then_finishes(second_version: 
     assert job["registered_model"]["version"] == 2
 
 
+def test_an_unwatched_job_records_every_curve_point(second_version: Any) -> None:
+    """Nobody followed this job's events (it was polled, and restarted mid-run): its detail
+    still has every loss point of the run that finished, and one validation point per epoch."""
+    curves = second_version["job"]["curves"]
+    steps = [point["step"] for point in curves["loss"]]
+
+    # A short training logs every step: steps 1, 2, ... up to the end of its only epoch, once
+    # each (the interrupted first attempt's points were replaced by the run that finished).
+    assert 0 < len(steps) <= 100
+    assert steps == list(range(1, len(steps) + 1))
+    assert curves["loss"][-1]["x"] == FAST["epochs"]
+    assert all(point["y"] > 0 for point in curves["loss"])
+    assert [point["x"] for point in curves["validation"]] == [1.0]
+    assert set(curves["validation"][0]) == {"x", "macro_f1", "accuracy"}
+
+
 def test_move_an_alias_back_and_forth(
     server: Server, alice: dict[str, str], second_version: Any
 ) -> None:
@@ -249,7 +265,8 @@ def test_users_cannot_see_each_others_anything(
 def test_cancel_a_running_training_registers_nothing(
     server: Server, alice: dict[str, str], shared_folder: Path, second_version: Any
 ) -> None:
-    slow = {**FAST, "epochs": 500, "early_stopping_patience": 500}
+    # A frozen model: it never reaches the perfect validation score that would stop it.
+    slow = {**FAST, "epochs": 500, "early_stopping_patience": 500, "learning_rate": 0.0}
     job = _create(server, alice, str(shared_folder), training=slow, acceptance=ACCEPT_ALL)
     server.wait(alice, job["id"], lambda j: (j["progress"] or {}).get("phase") == "training")
 

@@ -83,3 +83,22 @@ def test_epoch_end_reports_are_saved_even_within_the_write_interval(
     with database.session() as session:
         saved = job_repository.get_job(session, job_id).progress
     assert (saved["step"], saved["validation"]) == (2, {"macro_f1": 0.7})
+
+
+def test_the_curves_in_the_row_keep_the_points_of_throttled_reports(
+    database: Database, tmp_path: Path
+) -> None:
+    from custom_classifier.jobs.tasks import _ProgressWriter
+    from custom_classifier.training.arguments import Progress
+
+    job_id = add_job(database, tmp_path, status=JobStatus.RUNNING)
+    write = _ProgressWriter(database, job_id)
+    write(Progress(step=1, total_steps=4, epoch=0.5, loss=0.9))
+    write(Progress(step=2, total_steps=4, epoch=1.0, loss=0.8))  # throttled: not written
+    write(Progress(step=2, total_steps=4, epoch=1.0, validation={"macro_f1": 0.7, "accuracy": 0.8}))
+
+    with database.session() as session:
+        curves = job_repository.get_job(session, job_id).curves
+    assert curves is not None
+    assert [(p["x"], p["y"], p["step"]) for p in curves["loss"]] == [(0.5, 0.9, 1), (1.0, 0.8, 2)]
+    assert curves["validation"] == [{"x": 1.0, "macro_f1": 0.7, "accuracy": 0.8}]

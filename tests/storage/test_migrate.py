@@ -42,3 +42,18 @@ def test_migrations_apply_on_postgresql(postgres_url: str) -> None:
 def test_plain_postgresql_urls_use_psycopg_3() -> None:
     assert normalize_url("postgresql://u:p@h/db") == "postgresql+psycopg://u:p@h/db"
     assert normalize_url("sqlite:///x.db") == "sqlite:///x.db"
+
+
+def test_the_migrated_schema_has_every_column_of_the_tables(tmp_path: Path) -> None:
+    from custom_classifier.storage.tables import AdminBase, MetadataBase
+
+    database = Database.connect(f"sqlite:///{tmp_path / 'columns.db'}")
+    try:
+        upgrade(database.engine, "metadata")
+        upgrade(database.engine, "admin")
+        inspector = inspect(database.engine)
+        for table in [*MetadataBase.metadata.sorted_tables, *AdminBase.metadata.sorted_tables]:
+            migrated = {column["name"] for column in inspector.get_columns(table.name)}
+            assert migrated == set(table.columns.keys()), table.name
+    finally:
+        database.dispose()

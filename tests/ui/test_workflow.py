@@ -7,6 +7,7 @@ The tests share one server, one tab and one trained classifier, and run in file 
 from __future__ import annotations
 
 import re
+import time
 from pathlib import Path
 from typing import Any
 
@@ -107,7 +108,7 @@ def test_the_report_shows_the_verdict_scores_matrix_and_data(page: Any) -> None:
     expect(page.locator("#data-report")).to_contain_text("sport")
     expect(page.locator("#mlflow-command")).to_contain_text("mlflow ui --backend-store-uri sqlite:")
     # Both epochs' validation scores (macro-F1 and accuracy), read back from the MLflow run.
-    expect(page.locator("#val-chart circle")).to_have_count(4)
+    expect(page.locator("#val-chart .marker")).to_have_count(4)
     shot(page, "06-report")
 
 
@@ -259,8 +260,14 @@ def test_cancel_a_running_training_from_its_page(page: Any, ui_server: UiServer)
         "name": "topics",
         "location": "shared/topics",
         "labels": ["sport", "finance"],
-        # Long enough to be caught running: many epochs, no early stop.
-        "training": {"epochs": 2000, "early_stopping_patience": 2000, "max_length": 32},
+        # Long enough to be caught running: many epochs, no early stop (a frozen model never
+        # reaches the perfect validation score that would stop it).
+        "training": {
+            "epochs": 2000,
+            "early_stopping_patience": 2000,
+            "max_length": 32,
+            "learning_rate": 0.0,
+        },
         "acceptance": {"min_macro_f1": 0.0, "min_label_f1": 0.0},
     }
     response = ui_server.api("POST", "/classifiers", json=body)
@@ -269,6 +276,17 @@ def test_cancel_a_running_training_from_its_page(page: Any, ui_server: UiServer)
     page.goto(f"/ui/jobs/{job_id}")
     expect(page.locator("#job-status")).to_have_text("running", timeout=TRAINING_TIMEOUT_MS)
     expect(page.locator("#job-step")).to_contain_text("step", timeout=TRAINING_TIMEOUT_MS)
+
+    # Opened (again) mid-training, the page shows every point the training recorded so far.
+    _wait_for_validation_points(ui_server, job_id, 2)
+    page.goto(f"/ui/jobs/{job_id}")
+    expect(page.locator("#val-chart rect.marker")).not_to_have_count(0)
+    macro_f1 = page.locator("#val-chart rect.marker").count()
+    assert macro_f1 >= 2 and page.locator("#val-chart circle.marker").count() == macro_f1
+    loss_path = page.locator("#loss-chart path").get_attribute("d") or ""
+    assert loss_path.count("L") + 1 >= 2 * macro_f1  # every step's point, two or more an epoch
+    expect(page.locator("#job-status")).to_have_text("running")
+    shot(page, "16a-job-reopened-mid-training")
 
     page.once("dialog", lambda dialog: dialog.accept())  # "Stop this training? ..."
     page.get_by_role("button", name="Cancel training").click()
@@ -282,3 +300,13 @@ def test_cancel_a_running_training_from_its_page(page: Any, ui_server: UiServer)
     assert job["status"] == "cancelled" and job["registered_model"] is None
     versions = ui_server.api("GET", "/classifiers/topics").json()["versions"]
     assert len(versions) == 2  # nothing registered by the cancelled training
+
+
+def _wait_for_validation_points(ui_server: UiServer, job_id: str, count: int) -> None:
+    deadline = time.monotonic() + TRAINING_TIMEOUT_MS / 1000
+    while time.monotonic() < deadline:
+        job = ui_server.api("GET", f"/jobs/{job_id}").json()
+        if len(job["curves"]["validation"]) >= count:
+            return
+        time.sleep(0.5)
+    raise AssertionError(f"job {job_id} recorded fewer than {count} validation points: {job}")

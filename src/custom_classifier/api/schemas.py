@@ -13,6 +13,7 @@ from custom_classifier.services.datasets import DatasetInfo, FolderListing
 from custom_classifier.storage.clock import as_utc
 from custom_classifier.storage.tables import ApiKeyRecord, JobRecord, UserRecord
 from custom_classifier.training.arguments import AcceptanceCriteria, TrainingArguments
+from custom_classifier.training.curves import TrainingCurves
 
 MAX_TEXTS = 1000
 
@@ -76,6 +77,32 @@ class ProgressPublic(BaseModel):
     validation: dict[str, float] | None = None
 
 
+class LossPointPublic(BaseModel):
+    x: float = Field(description="Fractional epochs done: 1.5 is half-way through epoch 2.")
+    y: float = Field(description="Mean training loss of the steps since the previous point.")
+    step: int
+
+
+class ValidationPointPublic(BaseModel):
+    x: float = Field(description="The epoch that ended.")
+    macro_f1: float
+    accuracy: float
+
+
+class CurvesPublic(BaseModel):
+    """Every point so far, recorded by the training whether anyone watches or not."""
+
+    loss: list[LossPointPublic] = Field(default_factory=list)
+    validation: list[ValidationPointPublic] = Field(
+        default_factory=list, description="One point per epoch (none without a validation split)."
+    )
+
+    @classmethod
+    def from_row(cls, row: dict[str, Any] | None) -> CurvesPublic:
+        curves = TrainingCurves.from_row(row)
+        return cls.model_validate({"loss": curves.loss, "validation": curves.validation})
+
+
 class ErrorPublic(BaseModel):
     code: str
     message: str
@@ -96,7 +123,14 @@ class JobPublic(BaseModel):
                     "status": "running",
                     "location": "/srv/data/users/alice/invoices-2024",
                     "labels": ["invoice", "receipt", "other"],
-                    "progress": {"phase": "training", "step": 40, "total_steps": 300, "epoch": 0.4},
+                    "progress": {"phase": "training", "step": 40, "total_steps": 200, "epoch": 1.6},
+                    "curves": {
+                        "loss": [
+                            {"x": 0.8, "y": 1.05, "step": 20},
+                            {"x": 1.6, "y": 0.41, "step": 40},
+                        ],
+                        "validation": [{"x": 1.0, "macro_f1": 0.81, "accuracy": 0.84}],
+                    },
                 }
             ]
         }
@@ -108,6 +142,7 @@ class JobPublic(BaseModel):
     location: str
     labels: list[str]
     progress: ProgressPublic | None = None
+    curves: CurvesPublic = Field(default_factory=CurvesPublic)
     metrics: dict[str, Any] | None = None
     reasons: list[str] = Field(default_factory=list, description="Why it was rejected.")
     run_id: str | None = None
@@ -137,6 +172,7 @@ class JobPublic(BaseModel):
             location=job.location,
             labels=job.labels,
             progress=ProgressPublic(**job.progress) if job.progress else None,
+            curves=CurvesPublic.from_row(job.curves),
             metrics=job.metrics,
             reasons=list((job.result or {}).get("reasons") or []),
             run_id=job.run_id,

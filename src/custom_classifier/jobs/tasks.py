@@ -27,6 +27,7 @@ from custom_classifier.jobs.status import JobStatus
 from custom_classifier.storage import job_repository as jobs
 from custom_classifier.storage.engine import Database
 from custom_classifier.training.arguments import AcceptanceCriteria, Progress, TrainingArguments
+from custom_classifier.training.curves import TrainingCurves
 
 if TYPE_CHECKING:
     from custom_classifier.services.training import TrainingOutcome, TrainingRequest
@@ -97,6 +98,7 @@ def _train_and_record(
     job_id = request.job_id or ""
     reporter = _ProgressWriter(database, job_id, attempt=attempt)
     stop_check = _StopCheck(database, job_id, attempt)
+    curves = reporter.curves  # every point so far, also in the row of a failed or cancelled job
     try:
         outcome = run_training(request, settings, on_progress=reporter, should_stop=stop_check)
     except TrainingCancelledError as error:
@@ -104,7 +106,9 @@ def _train_and_record(
             logger.warning("job %s: attempt %s was given up for dead; stopped", job_id, attempt)
             return None
         message = error.message or "cancelled"
-        return _finish(database, job_id, attempt, JobStatus.CANCELLED, message)
+        return _finish(
+            database, job_id, attempt, JobStatus.CANCELLED, message, curves=curves.to_row()
+        )
     except CustomClassifierError as error:
         logger.warning("job %s failed: %s", job_id, error.message)
         return _finish(
@@ -116,6 +120,7 @@ def _train_and_record(
             error_code=error.code,
             error_message=error.message,
             result={"details": error.details},
+            curves=curves.to_row(),
         )
     except Exception as error:  # noqa: BLE001 - a job must end in a state, whatever happened
         logger.exception("job %s failed unexpectedly", job_id)
@@ -128,8 +133,9 @@ def _train_and_record(
             message,
             error_code="training_failed",
             error_message=message,
+            curves=curves.to_row(),
         )
-    return _record_outcome(database, job_id, attempt, outcome, reporter.last)
+    return _record_outcome(database, job_id, attempt, outcome, reporter)
 
 
 def _record_outcome(
@@ -137,7 +143,7 @@ def _record_outcome(
     job_id: str,
     attempt: int,
     outcome: TrainingOutcome,
-    progress: dict[str, Any] | None,
+    reporter: _ProgressWriter,
 ) -> str:
     status = JobStatus.ACCEPTED if outcome.accepted else JobStatus.REJECTED
     registered = outcome.registered_model or {}
@@ -154,7 +160,8 @@ def _record_outcome(
         result=result,
         registered_name=registered.get("name"),
         registered_version=_as_int(registered.get("version")),
-        progress={**(progress or {}), "phase": "done", "eta_seconds": 0.0},
+        progress={**(reporter.last or {}), "phase": "done", "eta_seconds": 0.0},
+        curves=reporter.curves.to_row(),
     )
 
 
@@ -184,8 +191,9 @@ def _as_int(value: Any) -> int | None:
 
 
 class _ProgressWriter:
-    """Writes progress to the job row, at most once a second except for phase changes and
-    epoch ends (the reports that carry validation scores, which the UI draws as curves)."""
+    """Writes progress and the curves so far to the job row, at most once a second except for
+    phase changes and epoch ends (the reports that carry validation scores). The curves keep
+    every point however rarely the row is written, so any reader sees the whole of them."""
 
     def __init__(self, database: Database, job_id: str, *, attempt: int | None = None) -> None:
         self._database = database
@@ -194,16 +202,20 @@ class _ProgressWriter:
         self._written_at = 0.0
         self._phase: str | None = None
         self.last: dict[str, Any] | None = None
+        self.curves = TrainingCurves()
 
     def __call__(self, progress: Progress) -> None:
         self.last = progress_to_dict(progress)
+        self.curves.add(progress)
         now = time.monotonic()
         throttled = progress.phase == self._phase and progress.validation is None
         if throttled and now - self._written_at < PROGRESS_WRITE_SECONDS:
             return
         self._phase, self._written_at = progress.phase, now
         with self._database.session() as session:
-            jobs.save_progress(session, self._job_id, self.last, attempt=self._attempt)
+            jobs.save_progress(
+                session, self._job_id, self.last, self.curves.to_row(), attempt=self._attempt
+            )
 
 
 def progress_to_dict(progress: Progress) -> dict[str, Any]:

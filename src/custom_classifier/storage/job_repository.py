@@ -156,12 +156,18 @@ def append_history(session: Session, job_id: str, entry: dict[str, Any]) -> None
 
 
 def save_progress(
-    session: Session, job_id: str, progress: dict[str, Any], *, attempt: int | None = None
+    session: Session,
+    job_id: str,
+    progress: dict[str, Any],
+    curves: dict[str, Any],
+    *,
+    attempt: int | None = None,
 ) -> None:
+    """The latest progress report and the curves so far, of a running job."""
     session.execute(
         update(JobRecord)
         .where(JobRecord.id == job_id, JobRecord.status == JobStatus.RUNNING, *_on_attempt(attempt))
-        .values(progress=progress, heartbeat_at=utcnow())
+        .values(progress=progress, curves=curves, heartbeat_at=utcnow())
         .execution_options(synchronize_session=False)
     )
 

@@ -53,6 +53,9 @@ class JobRecord(MetadataBase):
     request: Mapped[dict[str, Any]] = mapped_column(JSON)
     status: Mapped[str] = mapped_column(String(16), index=True)
     progress: Mapped[dict[str, Any] | None] = mapped_column(JSON, default=None)
+    """The latest progress report."""
+    curves: Mapped[dict[str, Any] | None] = mapped_column(JSON, default=None)
+    """Every loss and validation point so far (`training.curves.TrainingCurves.to_row`)."""
     metrics: Mapped[dict[str, Any] | None] = mapped_column(JSON, default=None)
     result: Mapped[dict[str, Any] | None] = mapped_column(JSON, default=None)
     """Acceptance reasons, baseline, data report and timings of a finished training."""

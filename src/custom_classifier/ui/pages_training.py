@@ -28,6 +28,7 @@ from custom_classifier.services import (
     sample_dataset,
 )
 from custom_classifier.services.users import Identity
+from custom_classifier.storage.tables import JobRecord
 from custom_classifier.training.arguments import (
     AcceptanceCriteria,
     LongDocumentStrategy,
@@ -35,7 +36,7 @@ from custom_classifier.training.arguments import (
 )
 from custom_classifier.ui.rendering import UiRoute, render, wants_json
 from custom_classifier.ui.session import CsrfChecked, UiUser, runtime_of
-from custom_classifier.ui.views import job_view, report_view
+from custom_classifier.ui.views import job_curves, job_view, report_view
 
 logger = logging.getLogger(__name__)
 router = APIRouter(route_class=UiRoute)
@@ -249,43 +250,28 @@ def job_page(request: Request, job_id: str, user: UiUser) -> Response:
     runtime = runtime_of(request)
     with runtime.databases.metadata.sessions() as session:
         job = jobs.get_job(session, user, job_id)
-        view = job_view(job)
-        request.app.state.progress_trail.record(job.id, job.progress)
-        created, run_id = job.created_at, job.run_id
-    points = _curves(request, job_id, run_id if view["terminal"] else None)
+        view, points = job_view(job), _curves(request, job)
+        created = job.created_at
     context = {"job": view, "points": points, "created": created, "nav": "jobs"}
     return render(request, "job.html", context)
 
 
-def _curves(request: Request, job_id: str, run_id: str | None) -> dict[str, Any]:
-    """The points seen so far; a finished run fills in what the samples missed from MLflow.
-
-    The job row keeps only the latest progress and the event stream samples it, so a short
-    training can end between two samples; the run logged every epoch's loss and scores.
-    """
-    points: dict[str, Any] = request.app.state.progress_trail.points(job_id)
-    if run_id:
-        try:
-            logged = run_history.curves_by_epoch(runtime_of(request).registry, run_id)
-        except Exception:  # noqa: BLE001 - the curve is a nicety; the page must still show
-            logger.warning("could not read the curves of run %s", run_id)
-        else:
-            for name, series in logged.items():
-                if _reaches_further(series, points[name]):
-                    points[name] = series
-    return points
-
-
-def _reaches_further(logged: list[dict[str, float]], seen: list[dict[str, float]]) -> bool:
-    """The logged series ends later or has more points (the samples skipped an epoch)."""
-    if not logged:
-        return False
-    return not seen or seen[-1]["x"] < logged[-1]["x"] or len(seen) < len(logged)
+def _curves(request: Request, job: JobRecord) -> dict[str, Any]:
+    """The points the training recorded; a job from before they were recorded shows the
+    per-epoch points its MLflow run logged."""
+    if job.curves is not None or not job.run_id:
+        return job_curves(job)
+    try:
+        return run_history.curves_by_epoch(runtime_of(request).registry, job.run_id)
+    except Exception:  # noqa: BLE001 - the curve is a nicety; the page must still show
+        logger.warning("could not read the curves of run %s", job.run_id)
+        return job_curves(job)
 
 
 @router.get("/jobs/{job_id}/events")
 def job_events(request: Request, job_id: str, user: UiUser) -> Response:
-    """Server-sent events: `job` (the job page's view) at each change, `end` when it ends."""
+    """Server-sent events: `job` (the job page's view, with its curves) at each change, `end`
+    when it ends."""
     runtime = runtime_of(request)
     with runtime.databases.metadata.sessions() as session:
         jobs.get_job(session, user, job_id)  # not found before the stream starts
@@ -294,24 +280,21 @@ def job_events(request: Request, job_id: str, user: UiUser) -> Response:
 
 async def _events(request: Request, user: Identity, job_id: str) -> AsyncIterator[dict[str, str]]:
     runtime = runtime_of(request)
-    trail = request.app.state.progress_trail
     last = None
     while True:
 
-        def load() -> tuple[dict[str, Any], str | None]:
+        def load() -> dict[str, Any]:
             with runtime.databases.metadata.sessions() as session:
                 job = jobs.get_job(session, user, job_id)
-                trail.record(job.id, job.progress)
-                return job_view(job), job.run_id
+                return job_view(job) | {"points": _curves(request, job)}
 
-        view, run_id = await run_in_threadpool(load)
+        view = await run_in_threadpool(load)
         payload = json.dumps(view)
         if payload != last:
             last = payload
             yield {"event": "job", "data": payload}
         if view["terminal"]:
-            points = await run_in_threadpool(_curves, request, job_id, run_id)
-            yield {"event": "end", "data": json.dumps(view | {"points": points})}
+            yield {"event": "end", "data": payload}
             return
         await asyncio.sleep(EVENT_POLL_SECONDS)
 
@@ -334,7 +317,6 @@ def report_page(request: Request, job_id: str, user: UiUser) -> Response:
         if not view["terminal"]:
             return RedirectResponse(f"/ui/jobs/{job_id}", status_code=303)
         report = report_view(job, runtime.settings)
-        registered, run_id = job.registered_version, job.run_id
-    points = _curves(request, job_id, run_id)
+        registered, points = job.registered_version, _curves(request, job)
     context = {"job": view, "report": report, "version": registered, "points": points}
     return render(request, "report.html", context | {"nav": "jobs"})

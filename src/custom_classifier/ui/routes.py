@@ -15,7 +15,6 @@ from starlette.responses import RedirectResponse, Response
 from custom_classifier.errors import AuthenticationError
 from custom_classifier.services import classifiers, jobs, sample_dataset, web_sessions
 from custom_classifier.ui import pages_admin, pages_classifiers, pages_training
-from custom_classifier.ui.progress_trail import ProgressTrail
 from custom_classifier.ui.rendering import HERE, HINTS, UiRoute, render
 from custom_classifier.ui.session import (
     CsrfChecked,
@@ -32,7 +31,6 @@ root = APIRouter(include_in_schema=False)
 
 def install_ui(app: FastAPI) -> None:
     """Mount the UI's pages and assets (served by the app itself: it works offline)."""
-    app.state.progress_trail = ProgressTrail()
     app.mount("/ui/static", StaticFiles(directory=HERE / "static"), name="ui-static")
     app.include_router(router)
     app.include_router(root)

@@ -10,6 +10,7 @@ from custom_classifier.config import Settings
 from custom_classifier.jobs.status import TERMINAL_STATUSES, JobStatus
 from custom_classifier.storage.clock import as_utc
 from custom_classifier.storage.tables import JobRecord
+from custom_classifier.training.curves import TrainingCurves
 
 STATE_WORDS = {
     JobStatus.QUEUED: "Waiting for a free worker",
@@ -51,6 +52,12 @@ def job_view(job: JobRecord) -> dict[str, Any]:
         "reasons": list((job.result or {}).get("reasons") or []),
         "cancel_requested": job.cancel_requested,
     }
+
+
+def job_curves(job: JobRecord) -> dict[str, Any]:
+    """The loss and validation points the training recorded (JSON-ready)."""
+    curves = TrainingCurves.from_row(job.curves)
+    return {"loss": curves.loss, "validation": curves.validation}
 
 
 def percent_done(status: str, progress: dict[str, Any]) -> float:

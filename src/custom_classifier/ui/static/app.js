@@ -165,47 +165,38 @@
     series.forEach((s, index) => {
       if (!s.points.length) { return; }
       const d = s.points.map((p, i) => (i ? "L" : "M") + sx(p.x).toFixed(1) + " " + sy(p.y).toFixed(1)).join(" ");
-      svg.appendChild(el("path", { d: d, class: "series s" + (index + 1) }));
+      svg.appendChild(el("path", { d: d, class: "series " + (s.className || "s" + (index + 1)) }));
       if (s.points.length <= 60) {
-        s.points.forEach((p) => svg.appendChild(el("circle", { cx: sx(p.x), cy: sy(p.y), r: 3, class: "dot" + (index + 1) })));
+        const dot = s.dotClass || "dot" + (index + 1);
+        s.points.forEach((p) => svg.appendChild(s.marker === "square"
+          ? el("rect", { x: sx(p.x) - 4.5, y: sy(p.y) - 4.5, width: 9, height: 9, class: dot + " marker" })
+          : el("circle", { cx: sx(p.x), cy: sy(p.y), r: 3, class: dot + " marker" })));
       }
     });
   }
+  // The points the training recorded (the job row keeps every one; each event brings them all).
   function Curves(points) {
-    const loss = (points.loss || []).slice(), validation = (points.validation || []).slice();
+    let loss = [], validation = [];
     function draw() {
       const lossChart = $("#loss-chart"), valChart = $("#val-chart");
       if (lossChart) { drawChart(lossChart, [{ points: loss }], { xLabel: "epoch", xMin: 0, empty: "The loss appears once training starts." }); }
       if (valChart) {
+        // Accuracy first, macro-F1 (dashed, square markers) on top: equal scores stay visible.
         drawChart(valChart, [
-          { points: validation.map((p) => ({ x: p.x, y: p.macro_f1 })) },
-          { points: validation.map((p) => ({ x: p.x, y: p.accuracy })) },
+          { points: validation.map((p) => ({ x: p.x, y: p.accuracy })), marker: "circle", className: "s2", dotClass: "dot2" },
+          { points: validation.map((p) => ({ x: p.x, y: p.macro_f1 })), marker: "square", className: "s1 dashed", dotClass: "dot1" },
         ], { xLabel: "epoch", xMin: 0, yMin: 0, yMax: 1, empty: "Validation scores appear after each epoch." });
       }
     }
-    return {
-      draw: draw,
-      replace(final) {
-        // The server's final curves: every sample its event stream saw, completed from the
-        // run's per-epoch metrics where samples were missed (pages_training._curves).
-        let changed = false;
-        [[loss, final && final.loss], [validation, final && final.validation]].forEach(([seen, server]) => {
-          if (server && server.length) { seen.splice(0, seen.length, ...server); changed = true; }
-        });
-        if (changed) { draw(); }
-      },
-      add(job) {
-        let changed = false;
-        if (job.loss !== null && job.epoch && (!loss.length || loss[loss.length - 1].x < job.epoch)) {
-          loss.push({ x: job.epoch, y: job.loss }); changed = true;
-        }
-        const v = job.validation;
-        if (v && job.epoch !== null && (!validation.length || validation[validation.length - 1].x < job.epoch)) {
-          validation.push({ x: job.epoch, macro_f1: v.macro_f1, accuracy: v.accuracy }); changed = true;
-        }
-        if (changed) { draw(); }
-      },
-    };
+    function replace(next) {
+      const fresh = next || {};
+      const changed = (fresh.loss || []).length !== loss.length || (fresh.validation || []).length !== validation.length
+        || JSON.stringify(fresh.loss || []) !== JSON.stringify(loss);
+      loss = (fresh.loss || []).slice(); validation = (fresh.validation || []).slice();
+      return changed;
+    }
+    replace(points);
+    return { draw: draw, update(next) { if (replace(next)) { draw(); } } };
   }
 
   // --- job page: live progress over server-sent events ------------------------------------------
@@ -234,16 +225,14 @@
       $("#job-retry").hidden = !(job.status === "failed" || job.status === "cancelled");
       $("#cancel-form").hidden = job.terminal;
       if (job.cancel_requested) { $("#cancel-button").disabled = true; $("#cancel-button").textContent = "Cancelling…"; }
-      curves.add(job);
+      curves.update(job.points);
     }
     if (data.job.terminal) { return; }
     const source = new EventSource(box.dataset.events);
     source.addEventListener("job", (event) => show(JSON.parse(event.data)));
     source.addEventListener("end", (event) => {
       source.close();
-      const job = JSON.parse(event.data);
-      show(job);
-      curves.replace(job.points);
+      show(JSON.parse(event.data));
       const next = $("#job-report");
       if (!next.hidden) { next.focus(); }
     });
