@@ -328,6 +328,7 @@ def _register_optional_commands() -> None:
         "custom_classifier.cli_serve",
         "custom_classifier.cli_admin",
         "custom_classifier.cli_worker",
+        "custom_classifier.cli_mlflow",
     ):
         try:
             module = importlib.import_module(module_name)

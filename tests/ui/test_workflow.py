@@ -6,7 +6,10 @@ The tests share one server, one tab and one trained classifier, and run in file 
 
 from __future__ import annotations
 
+import json
+import os
 import re
+import subprocess
 import time
 from pathlib import Path
 from typing import Any
@@ -69,9 +72,17 @@ def test_create_a_classifier_from_a_folder_and_watch_it_train(
     browse = page.locator("#browse-panel")
     browse.get_by_role("link", name=re.compile("data$")).click()
     browse.get_by_role("link", name="shared").click()
+    # `shared` holds data sets, not labels: no plain "Use this folder", and what it would use.
+    expect(browse.locator("#use-folder")).to_contain_text("they look like data sets")
+    expect(browse.locator("#use-folder-labels")).to_contain_text("labels: topics (42)")
+    expect(browse.get_by_role("link", name="Use this folder", exact=True)).to_have_count(0)
+    shot(page, "03a-browse-parent-of-a-data-set")
     browse.get_by_role("link", name="topics").click()
     expect(browse).to_contain_text("cooking")
-    browse.get_by_role("link", name="Use this folder").click()
+    expect(browse.locator("#use-folder-labels")).to_have_text(
+        "labels: cooking (14), finance (14), sport (14)"
+    )
+    browse.get_by_role("link", name="Use this folder", exact=True).click()
     expect(page.get_by_label("sport")).to_be_checked()
     expect(page.locator(".label-row", has_text="finance")).to_contain_text("14 usable")
     page.get_by_label("cooking").uncheck()
@@ -91,13 +102,16 @@ def test_create_a_classifier_from_a_folder_and_watch_it_train(
     expect(report_link).to_be_visible(timeout=TRAINING_TIMEOUT_MS)
     expect(page.locator("#job-status")).to_have_text("accepted")
     expect(page.locator("#job-percent")).to_have_text("100 %")
+    expect(page.locator("#job-duration")).to_have_text(re.compile(r"^ · took \d+ (s|min \d\d s)$"))
     expect(page.locator("#cancel-form")).to_be_hidden()
     expect(page.locator("#loss-chart path")).to_have_count(1)
     expect(page.locator("#val-chart path")).to_have_count(2)
     shot(page, "05-job-finished")
 
 
-def test_the_report_shows_the_verdict_scores_matrix_and_data(page: Any) -> None:
+def test_the_report_shows_the_verdict_scores_matrix_and_data(
+    page: Any, ui_server: UiServer
+) -> None:
     page.get_by_role("link", name="Read the report").click()
     page.wait_for_url("**/report")
     expect(page.locator("#verdict")).to_contain_text("Accepted and registered as version 1")
@@ -106,7 +120,9 @@ def test_the_report_shows_the_verdict_scores_matrix_and_data(page: Any) -> None:
     expect(page.locator("#per-label tbody tr")).to_have_count(2)
     expect(page.locator("#confusion tbody td")).to_have_count(4)
     expect(page.locator("#data-report")).to_contain_text("sport")
-    expect(page.locator("#mlflow-command")).to_contain_text("mlflow ui --backend-store-uri sqlite:")
+    command = page.locator("#mlflow-command")
+    expect(command).to_contain_text(f"CC_HOME={ui_server.home}")
+    expect(command).to_contain_text("/bin/custom-classifier mlflow-ui")
     # Both epochs' validation scores (macro-F1 and accuracy), read back from the MLflow run.
     expect(page.locator("#val-chart .marker")).to_have_count(4)
     shot(page, "06-report")
@@ -123,6 +139,7 @@ def test_try_it_with_text_and_with_a_file(page: Any, tmp_path: Path) -> None:
     )
     expect(prediction.locator(".bars li")).to_have_count(2)
     expect(prediction).to_contain_text("the pasted text")
+    expect(page.locator("#off-topic-note")).to_contain_text("even a text about something else")
     shot(page, "07-try-text")
 
     document = tmp_path / "match-report.txt"
@@ -133,6 +150,32 @@ def test_try_it_with_text_and_with_a_file(page: Any, tmp_path: Path) -> None:
     expect(prediction).to_contain_text("match-report.txt")
     expect(prediction.locator(".bars li")).to_have_count(2)
     shot(page, "08-try-file")
+
+
+def test_the_classifier_page_gives_commands_that_work_when_pasted(
+    page: Any, ui_server: UiServer
+) -> None:
+    page.goto("/ui/classifiers/topics")
+    run_id = page.locator("#champion-run-id").inner_text()
+    assert re.fullmatch(r"[0-9a-f]{32}", run_id)
+    expect(page.locator("#docs-link")).to_have_attribute("href", "/docs")
+    by_name = page.locator("#curl-by-name").inner_text()
+    by_run = page.locator("#curl-by-run").inner_text()
+    assert f"{ui_server.url}/api/v1/classifiers/topics/predict" in by_name
+    assert f"{ui_server.url}/api/v1/models/{run_id}/predict" in by_run
+    page.locator("#api").scroll_into_view_if_needed()
+    shot(page, "08a-classifier-api-commands")
+
+    for command in (by_name, by_run):
+        answer = subprocess.run(
+            ["bash", "-c", command],
+            env={**os.environ, "CC_API_KEY": ui_server.admin_key},
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
+        assert answer.returncode == 0, answer.stderr
+        assert json.loads(answer.stdout)["label"] in ("sport", "finance"), answer.stdout
 
 
 def test_roll_the_champion_back_to_an_earlier_version(page: Any, ui_server: UiServer) -> None:
@@ -191,6 +234,27 @@ def test_an_invalid_folder_shows_its_problems_before_anything_is_queued(
     shot(page, "10-invalid-dataset")
     assert ui_server.api("GET", "/jobs").json()["count"] == jobs_before
 
+    # Redirected after the POST: a reload shows the same form again and sends nothing.
+    assert "/ui/new?retry=" in page.url
+    page.reload()
+    expect(page.locator("#problems-summary")).to_contain_text("Training was not started")
+    expect(page.get_by_label("Classifier name")).to_have_value("too-small")
+    expect(page.locator(".label-row", has_text="finance").get_by_role("checkbox")).to_be_checked()
+    assert ui_server.api("GET", "/jobs").json()["count"] == jobs_before
+
+
+def test_a_folder_outside_the_data_roots_is_refused_in_one_message(
+    page: Any, ui_server: UiServer
+) -> None:
+    page.goto("/ui/new")
+    page.get_by_label("Classifier name").fill("elsewhere")
+    page.get_by_label("Folder to train on").fill("/etc")
+    page.get_by_role("button", name="Start training").click()
+    page.wait_for_url("**/ui/new?retry=*")
+    expect(page.get_by_text("outside the allowed data roots")).to_have_count(1)
+    expect(page.get_by_label("Folder to train on")).to_have_value("/etc")
+    shot(page, "10a-outside-the-data-roots")
+
 
 def test_upload_a_zip_and_see_its_labels(page: Any, tmp_path: Path) -> None:
     archive = make_zip(
@@ -202,6 +266,7 @@ def test_upload_a_zip_and_see_its_labels(page: Any, tmp_path: Path) -> None:
     expect(page.locator("#upload-status")).to_contain_text("Uploaded: 2 label folders")
     expect(page.locator(".label-row", has_text="cooking")).to_contain_text(f"{MIN_DOCS} usable")
     expect(page.get_by_label("Folder to train on")).to_have_value(re.compile(r"users/admin/mail$"))
+    expect(page.get_by_label("Classifier name")).to_have_value("mail")
     shot(page, "11-uploaded-zip")
 
 
@@ -243,6 +308,7 @@ def test_the_dashboard_lists_classifiers_and_jobs_newest_first(page: Any) -> Non
     expect(page.locator("table").first).to_contain_text("topics")
     statuses = page.locator("tbody .badge").all_inner_texts()
     assert statuses[:2] == ["accepted", "accepted"]
+    expect(page.locator("td.duration").first).to_have_text(re.compile(r"^\d+ (s|min \d\d s)$"))
     shot(page, "14-dashboard")
     page.set_viewport_size({"width": 390, "height": 844})
     page.goto("/ui/jobs/" + _first_report_id(page))
@@ -284,7 +350,7 @@ def test_cancel_a_running_training_from_its_page(page: Any, ui_server: UiServer)
     macro_f1 = page.locator("#val-chart rect.marker").count()
     assert macro_f1 >= 2 and page.locator("#val-chart circle.marker").count() == macro_f1
     loss_path = page.locator("#loss-chart path").get_attribute("d") or ""
-    assert loss_path.count("L") + 1 >= 2 * macro_f1  # every step's point, two or more an epoch
+    assert loss_path.count("L") + 1 >= macro_f1  # a loss point at each epoch's end, at least
     expect(page.locator("#job-status")).to_have_text("running")
     shot(page, "16a-job-reopened-mid-training")
 

@@ -47,6 +47,8 @@ class FolderEntry:
     path: str
     documents: int
     """Files anywhere below this folder."""
+    documents_here: int = 0
+    """Files directly in this folder: a label folder of a data set has some."""
 
 
 @dataclass(frozen=True)
@@ -134,15 +136,19 @@ def _resolve_browsable(path: str, username: str, settings: Settings) -> Path:
 
 
 def _entry(folder: Path, name: str) -> FolderEntry:
-    return FolderEntry(name=name, path=str(folder), documents=_count_files(folder))
+    documents, here = _count_files(folder)
+    return FolderEntry(name=name, path=str(folder), documents=documents, documents_here=here)
 
 
-def _count_files(folder: Path) -> int:
-    count = 0
-    for _, dirs, files in os.walk(folder):
+def _count_files(folder: Path) -> tuple[int, int]:
+    """Visible files below `folder`, and those directly in it."""
+    count = here = 0
+    for current, dirs, files in os.walk(folder):
         dirs[:] = [d for d in dirs if not d.startswith(".")]
-        count += sum(1 for name in files if not name.startswith("."))
-    return count
+        visible = sum(1 for name in files if not name.startswith("."))
+        count += visible
+        here += visible if current == str(folder) else 0
+    return count, here
 
 
 def unpack_dataset(
@@ -158,7 +164,7 @@ def unpack_dataset(
         staging = Path(scratch) / "unpacked"
         files = _extract(archive, staging, settings)
         staging.rename(target)
-    labels = {d.name: _count_files(d) for d in sorted(target.iterdir()) if d.is_dir()}
+    labels = {d.name: _count_files(d)[0] for d in sorted(target.iterdir()) if d.is_dir()}
     return DatasetInfo(name=target.name, location=str(target), labels=labels, files=files)
 
 

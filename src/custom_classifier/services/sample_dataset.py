@@ -15,6 +15,7 @@ from custom_classifier.config import Settings
 from custom_classifier.services.datasets import DatasetInfo, user_area
 
 SAMPLE_NAME = "sample-support-messages"
+SAMPLE_CLASSIFIER_NAME = "support-messages"
 PER_LABEL = 120
 SEED = 20240601
 SAMPLE_TRAINING = {"epochs": 2, "max_length": 48, "batch_size": 16}

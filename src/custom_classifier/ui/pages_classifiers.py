@@ -45,6 +45,7 @@ def _page(
         "try_error": error,
         "text": text,
         "version": version,
+        "api_base": str(request.base_url).rstrip("/"),
         "nav": "dashboard",
     }
     return render(request, "classifier.html", context, status_code=status_code)

@@ -5,12 +5,14 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import re
 from collections.abc import AsyncIterator
 from typing import Any
 from urllib.parse import urlencode
 
 from fastapi import APIRouter, Request, UploadFile
 from fastapi.concurrency import run_in_threadpool
+from itsdangerous import BadSignature
 from sse_starlette import EventSourceResponse
 from starlette.datastructures import FormData
 from starlette.responses import JSONResponse, RedirectResponse, Response
@@ -35,13 +37,16 @@ from custom_classifier.training.arguments import (
     TrainingArguments,
 )
 from custom_classifier.ui.rendering import UiRoute, render, wants_json
-from custom_classifier.ui.session import CsrfChecked, UiUser, runtime_of
+from custom_classifier.ui.session import CsrfChecked, UiUser, form_serializer, runtime_of
 from custom_classifier.ui.views import job_curves, job_view, report_view
 
 logger = logging.getLogger(__name__)
 router = APIRouter(route_class=UiRoute)
 
 EVENT_POLL_SECONDS = 0.5
+REFUSED_FORM_SECONDS = 3600
+"""How long the address of a refused form shows it again (a reload, the back button)."""
+MAX_CARRIED_PROBLEMS = 20
 # Advanced numeric options: form field (= dataclass field) -> (type, lowest, highest).
 TRAINING_FIELDS: dict[str, tuple[type, float, float]] = {
     "epochs": (int, 1, 50),
@@ -64,24 +69,36 @@ def new_classifier(
     location: str | None = None,
     path: str | None = None,
     preset: str | None = None,
+    name: str | None = None,
+    retry: str | None = None,
 ) -> Response:
-    """The form: browse or upload, pick labels, fold-away options."""
+    """The form: browse or upload, pick labels, fold-away options. After a refused submission
+    (`retry`: its signed values and problems), the same form with every problem shown once."""
     settings = runtime_of(request).settings
+    if retry is not None:
+        refused = _read_refused(settings, user, retry)
+        if refused is not None:
+            return _form_with_problems(request, user, **refused)
     options = _default_options()
-    name = ""
     if preset == "sample":
         options.update({k: str(v) for k, v in sample_dataset.SAMPLE_TRAINING.items()})
-        name = "support-messages"
+        name = name or sample_dataset.SAMPLE_CLASSIFIER_NAME
+    preview = _preview(user, settings, location) if location else None
     context = {
         "nav": "new",
-        "form": {"name": name, "location": location or "", **options},
-        "browse": _browse(user, settings, path or _parent(location)),
-        "preview": _preview(user, settings, location) if location else None,
+        "form": {"name": name or "", "location": location or "", **options},
+        "browse": _browse(user, settings, path or _parent(location), quiet=_failed(preview)),
+        "preview": preview,
         "selected": None,
         "min_docs": settings.min_docs_per_label,
         "default_base_model": "the bundled all-MiniLM-L6-v2",
+        "form_notice": "That form has expired; fill it in again." if retry is not None else None,
     }
     return render(request, "new.html", context)
+
+
+def _failed(preview: dict[str, Any] | None) -> bool:
+    return bool(preview and preview["error"])
 
 
 @router.get("/new/browse")
@@ -101,12 +118,16 @@ def _parent(location: str | None) -> str | None:
     return location.rsplit("/", 1)[0] if location and "/" in location.rstrip("/") else None
 
 
-def _browse(user: Identity, settings: Any, path: str | None) -> dict[str, Any]:
+def _browse(
+    user: Identity, settings: Any, path: str | None, *, quiet: bool = False
+) -> dict[str, Any]:
+    """The listing of `path`, or of the data roots when it cannot be shown: then with the
+    reason, unless `quiet` (the location's own message already says it)."""
     try:
         listing = datasets.browse(path, user.username, settings)
     except CustomClassifierError as error:
         listing = datasets.browse(None, user.username, settings)
-        return {"listing": listing, "error": error.message}
+        return {"listing": listing, "error": None if quiet else error.message}
     return {"listing": listing, "error": None}
 
 
@@ -126,9 +147,17 @@ def upload_dataset(request: Request, user: UiUser, file: UploadFile) -> Response
     info = datasets.unpack_dataset(
         file.file, file.filename or "dataset.zip", user.username, settings
     )
+    name = suggested_name(info.name)
     if wants_json(request):
-        return JSONResponse({"location": info.location, "labels": info.labels})
-    return RedirectResponse(f"/ui/new?{urlencode({'location': info.location})}", status_code=303)
+        return JSONResponse({"location": info.location, "labels": info.labels, "name": name})
+    query = urlencode({"location": info.location, "name": name})
+    return RedirectResponse(f"/ui/new?{query}", status_code=303)
+
+
+def suggested_name(folder: str) -> str:
+    """A classifier name from a folder's (or zip's) name: `Support Mail 2024` -> `Support-Mail-2024`."""
+    name = re.sub(r"[^A-Za-z0-9_-]+", "-", folder).strip("-_")[:64]
+    return name if jobs.CLASSIFIER_NAME.match(name) else ""
 
 
 @router.post("/classifiers", dependencies=[CsrfChecked])
@@ -219,26 +248,53 @@ async def _form_again(
     problems: list[dict[str, Any]] | None = None,
     message: str | None = None,
 ) -> Response:
+    """Redirect after the refused POST (a reload does not send it again) to the form with its
+    values and problems, signed into the address."""
+    refused: dict[str, Any] = {"user": user.username, "values": values, "message": message}
+    refused["problems"] = (problems or [])[:MAX_CARRIED_PROBLEMS]
+    token = form_serializer(runtime_of(request).settings).dumps(refused)
+    return RedirectResponse(f"/ui/new?{urlencode({'retry': token})}", status_code=303)
+
+
+def _read_refused(settings: Any, user: Identity, token: str) -> dict[str, Any] | None:
+    try:
+        refused = form_serializer(settings).loads(token, max_age=REFUSED_FORM_SECONDS)
+    except BadSignature:
+        return None
+    if not isinstance(refused, dict) or refused.get("user") != user.username:
+        return None
+    return {k: refused.get(k) for k in ("values", "problems", "message")}
+
+
+def _form_with_problems(
+    request: Request,
+    user: Identity,
+    *,
+    values: dict[str, Any],
+    problems: list[dict[str, Any]] | None,
+    message: str | None,
+) -> Response:
     settings = runtime_of(request).settings
-    location = values["location"]
-    preview = await run_in_threadpool(_preview, user, settings, location) if location else None
+    location = values.get("location") or ""
+    preview = _preview(user, settings, location) if location else None
     if preview and preview["report"]:
         known = {p["message"] for p in preview["report"]["problems"]}
         preview["report"]["problems"] += [p for p in problems or [] if p["message"] not in known]
-    browse = await run_in_threadpool(_browse, user, settings, _parent(location))
+    if _failed(preview) and preview and message == preview["error"]:
+        message = None  # said once, beside the folder
     context = {
         "nav": "new",
         "form": values,
-        "browse": browse,
+        "browse": _browse(user, settings, _parent(location), quiet=_failed(preview)),
         "preview": preview,
-        "selected": values["labels"],
+        "selected": values.get("labels") or [],
         "blocking": problems or [],
         "form_error": message,
         "min_docs": settings.min_docs_per_label,
         "default_base_model": "the bundled all-MiniLM-L6-v2",
         "options_open": any(values.get(k) != v for k, v in _default_options().items()),
     }
-    return render(request, "new.html", context, status_code=422)
+    return render(request, "new.html", context)
 
 
 # --- job ---------------------------------------------------------------------------------------

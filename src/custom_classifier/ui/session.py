@@ -55,6 +55,11 @@ def _serializer(settings: Settings) -> URLSafeTimedSerializer:
     return URLSafeTimedSerializer(_signing_secret(settings), salt="cc-ui-session")
 
 
+def form_serializer(settings: Settings) -> URLSafeTimedSerializer:
+    """Signs a refused form's values and problems, carried in the address it redirects to."""
+    return URLSafeTimedSerializer(_signing_secret(settings), salt="cc-ui-form")
+
+
 def _signing_secret(settings: Settings) -> str:
     """CC_SECRET_KEY; on the embedded default (`change-me`), a random secret kept in CC_HOME."""
     configured = settings.secret_key.get_secret_value()

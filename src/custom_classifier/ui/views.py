@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-import shlex
 from dataclasses import dataclass
+from datetime import datetime, timedelta
 from typing import Any
 
 from custom_classifier.config import Settings
 from custom_classifier.jobs.status import TERMINAL_STATUSES, JobStatus
-from custom_classifier.storage.clock import as_utc
+from custom_classifier.services.mlflow_ui import open_run_command
+from custom_classifier.storage.clock import as_utc, utcnow
 from custom_classifier.storage.tables import JobRecord
 from custom_classifier.training.curves import TrainingCurves
 
@@ -51,7 +52,30 @@ def job_view(job: JobRecord) -> dict[str, Any]:
         "error": job.error_message,
         "reasons": list((job.result or {}).get("reasons") or []),
         "cancel_requested": job.cancel_requested,
+        "duration": duration(job),
     }
+
+
+def duration(job: JobRecord, now: datetime | None = None) -> str:
+    """How long the job ran ("took 1 min 05 s"), or has been running; empty before it starts."""
+    started, finished = as_utc(job.started_at), as_utc(job.finished_at)
+    if started is None:
+        return ""
+    if finished is not None and job.status in TERMINAL_STATUSES:
+        return f"took {span(finished - started)}"
+    return f"running for {span((now or utcnow()) - started)}"
+
+
+def span(elapsed: timedelta) -> str:
+    """`42 s`, `3 min 05 s`, `1 h 02 min`."""
+    seconds = max(0, round(elapsed.total_seconds()))
+    if seconds < 60:
+        return f"{seconds} s"
+    minutes, seconds = divmod(seconds, 60)
+    if minutes < 60:
+        return f"{minutes} min {seconds:02d} s"
+    hours, minutes = divmod(minutes, 60)
+    return f"{hours} h {minutes:02d} min"
 
 
 def job_curves(job: JobRecord) -> dict[str, Any]:
@@ -119,10 +143,7 @@ def mlflow_link(settings: Settings, run_id: str) -> MlflowLink:
         base = tracking
     if base:
         return MlflowLink(url=f"{base.rstrip('/')}/#/runs/{run_id}", run_id=run_id, command=None)
-    command = f"mlflow ui --backend-store-uri {shlex.quote(tracking)}"
-    if settings.artifact_root.exists():
-        command += f" --default-artifact-root {shlex.quote(str(settings.artifact_root))}"
-    return MlflowLink(url=None, run_id=run_id, command=command)
+    return MlflowLink(url=None, run_id=run_id, command=open_run_command(settings))
 
 
 def report_view(job: JobRecord, settings: Settings) -> dict[str, Any]:

@@ -35,10 +35,15 @@
   document.addEventListener("click", (event) => {
     const button = event.target.closest("[data-copy]");
     if (!button) { return; }
-    const input = document.getElementById(button.dataset.copy);
-    input.select();
-    (navigator.clipboard ? navigator.clipboard.writeText(input.value) : Promise.reject()).then(
-      () => { button.textContent = "Copied"; }, () => { document.execCommand("copy"); button.textContent = "Copied"; });
+    const source = document.getElementById(button.dataset.copy);
+    const text = "value" in source ? source.value : source.textContent;
+    const selectIt = () => {
+      if (source.select) { source.select(); return; }
+      const range = document.createRange(); range.selectNodeContents(source);
+      window.getSelection().removeAllRanges(); window.getSelection().addRange(range);
+    };
+    (navigator.clipboard ? navigator.clipboard.writeText(text) : Promise.reject()).then(
+      () => { button.textContent = "Copied"; }, () => { selectIt(); document.execCommand("copy"); button.textContent = "Copied"; });
   });
 
   // --- new classifier: browse, check a folder, upload a zip ----------------------------------
@@ -106,6 +111,8 @@
         try { body = JSON.parse(request.responseText); } catch (e) { /* not JSON */ }
         if (request.status === 200 && body) {
           $(".bar", bar).style.width = "100%";
+          const name = $("#name");
+          if (name && !name.value.trim() && body.name) { name.value = body.name; }
           const count = Object.keys(body.labels).length;
           status.textContent = "Uploaded: " + count + " label folder" + (count === 1 ? "" : "s") + ".";
           check(body.location);
@@ -218,6 +225,7 @@
       $("#job-percent").textContent = Math.round(job.percent) + " %";
       $("#job-eta").textContent = job.eta;
       $("#job-step").textContent = job.total_steps ? "step " + job.step + " of " + job.total_steps : "";
+      $("#job-duration").textContent = job.duration ? " · " + job.duration : "";
       const error = $("#job-error");
       error.hidden = !(job.status === "failed" && job.error);
       error.textContent = job.error || "";
