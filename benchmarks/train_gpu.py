@@ -181,13 +181,13 @@ class _NoMlflowRun:
 
 
 def job(model_path: str) -> dict[str, float]:
-    """The training use case's own steps (`services.training._train_and_evaluate`), less MLflow.
+    """The training use case's own steps (`jobs.training_run._train_and_evaluate`), less MLflow.
 
     Read the folder, split, then fine-tune with validation and the int8 ONNX export while the
     TF-IDF baseline fits in a thread, evaluate on the test split.
     """
     from custom_classifier.corpus.split import split_corpus
-    from custom_classifier.services.training import TrainingRequest, _train_and_evaluate
+    from custom_classifier.jobs.training_run import TrainingRequest, _train_and_evaluate
     from custom_classifier.training import baseline_process, trainer  # noqa: F401 - warm worker
     from custom_classifier.training.arguments import TrainingArguments
 

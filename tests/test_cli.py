@@ -183,7 +183,7 @@ def test_the_api_and_the_web_ui_see_the_classifier_trained_by_the_cli(
 ) -> None:
     from fastapi.testclient import TestClient
 
-    from custom_classifier.api.app import create_app
+    from custom_classifier.app import create_app
     from custom_classifier.config import Settings
 
     home, outcome, key = trained_by_cli

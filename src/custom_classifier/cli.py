@@ -174,8 +174,8 @@ def train(
     """Fine-tune, evaluate and (if accepted) register a classifier. Exit 0 accepted, 3 rejected."""
     from dataclasses import replace
 
+    from custom_classifier.jobs.training_run import TrainingRequest, run_training
     from custom_classifier.services.jobs import validate_classifier_name
-    from custom_classifier.services.training import TrainingRequest, run_training
     from custom_classifier.training.arguments import AcceptanceCriteria, TrainingArguments
     from custom_classifier.training.process_environment import use_training_environment
 

@@ -19,7 +19,7 @@ def serve(
     """
     import uvicorn
 
-    from custom_classifier.api.app import create_app
+    from custom_classifier.app import create_app
 
     settings = get_settings()
     typer.echo(f"CC_HOME: {settings.resolved_home}", err=True)

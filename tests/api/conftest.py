@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from fastapi.testclient import TestClient
 
-from custom_classifier.api.app import create_app
+from custom_classifier.app import create_app
 from custom_classifier.config import Settings
 from factories import api_headers
 

@@ -4,7 +4,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from custom_classifier.api import app as app_module
-from custom_classifier.api.app import create_app
+from custom_classifier.app import create_app
 from custom_classifier.config import Settings
 from custom_classifier.storage import user_repository
 

@@ -116,7 +116,7 @@ def test_the_api_process_enqueues_without_importing_torch() -> None:
     # In a fresh interpreter: the test session itself has long imported torch.
     script = (
         "import sys\n"
-        "from custom_classifier.api.app import create_app\n"
+        "from custom_classifier.app import create_app\n"
         "from custom_classifier.jobs.celery_queue import CeleryJobQueue\n"
         "assert 'torch' not in sys.modules and 'transformers' not in sys.modules\n"
     )

@@ -60,7 +60,7 @@ def ui_server(
     }
     log = (home / "server.log").open("wb")
     server = subprocess.Popen(
-        [sys.executable, "-m", "uvicorn", "--factory", "custom_classifier.api.app:create_app"]
+        [sys.executable, "-m", "uvicorn", "--factory", "custom_classifier.app:create_app"]
         + ["--host", "127.0.0.1", "--port", str(port), "--log-level", "warning"],
         env=env,
         stdout=log,

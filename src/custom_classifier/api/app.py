@@ -1,4 +1,5 @@
-"""`create_app(settings)`: the REST API under `/api/v1`, with the embedded job runner."""
+"""`create_api(settings)`: the REST API under `/api/v1`, with the runtime (databases, the job
+runner) started and stopped with it. `custom_classifier.app.create_app` adds the web UI."""
 
 from __future__ import annotations
 
@@ -27,7 +28,6 @@ from custom_classifier.config import Settings, get_settings
 from custom_classifier.errors import ConflictError
 from custom_classifier.services.runtime import Runtime
 from custom_classifier.services.users import NewApiKey, ensure_initial_admin
-from custom_classifier.ui.routes import install_ui
 
 logger = logging.getLogger(__name__)
 
@@ -39,8 +39,8 @@ _ERRORS = {
 }
 
 
-def create_app(settings: Settings | None = None, *, run_jobs: bool = True) -> FastAPI:
-    """The application; `run_jobs=False` serves requests without starting the job runner."""
+def create_api(settings: Settings | None = None, *, run_jobs: bool = True) -> FastAPI:
+    """The API application; `run_jobs=False` serves requests without starting the job runner."""
     settings = settings or get_settings()
     metrics = Metrics()
 
@@ -69,7 +69,6 @@ def create_app(settings: Settings | None = None, *, run_jobs: bool = True) -> Fa
     api.include_router(health.router, include_in_schema=False)
     app.include_router(api)
     app.include_router(health.router)
-    install_ui(app)
     return app
 
 

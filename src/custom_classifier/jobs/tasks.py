@@ -14,7 +14,7 @@ import socket
 import threading
 import time
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from custom_classifier.config import Settings
 from custom_classifier.errors import (
@@ -24,13 +24,11 @@ from custom_classifier.errors import (
 )
 from custom_classifier.jobs.recovery import end_runs_in_mlflow, release
 from custom_classifier.jobs.status import JobStatus
+from custom_classifier.jobs.training_run import TrainingOutcome, TrainingRequest, run_training
 from custom_classifier.storage import job_repository as jobs
 from custom_classifier.storage.engine import Database
 from custom_classifier.training.arguments import AcceptanceCriteria, Progress, TrainingArguments
 from custom_classifier.training.curves import TrainingCurves
-
-if TYPE_CHECKING:
-    from custom_classifier.services.training import TrainingOutcome, TrainingRequest
 
 logger = logging.getLogger(__name__)
 
@@ -76,8 +74,6 @@ def _release(
 
 def request_from_row(job_id: str, stored: dict[str, Any]) -> TrainingRequest:
     """Rebuild the training request saved in the job row."""
-    from custom_classifier.services.training import TrainingRequest
-
     return TrainingRequest(
         name=stored["name"],
         location=Path(stored["location"]),
@@ -93,8 +89,6 @@ def request_from_row(job_id: str, stored: dict[str, Any]) -> TrainingRequest:
 def _train_and_record(
     database: Database, request: TrainingRequest, attempt: int, settings: Settings
 ) -> str | None:
-    from custom_classifier.services.training import run_training
-
     job_id = request.job_id or ""
     reporter = _ProgressWriter(database, job_id, attempt=attempt)
     stop_check = _StopCheck(database, job_id, attempt)

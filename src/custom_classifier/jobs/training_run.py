@@ -1,7 +1,8 @@
-"""The training use case: from a labeled folder to an evaluated, logged and maybe registered model.
+"""The training run: from a labeled folder to an evaluated, logged and maybe registered model.
 
-Called by the CLI `train` command and by the job task on the worker side; it imports torch
-(through `training`) lazily, so importing this module stays cheap.
+Worker side: called by the job task (`jobs.tasks`) and by the CLI `train` command, which trains
+in its own process. It imports torch (through `training`) lazily, so importing this module
+stays cheap.
 """
 
 from __future__ import annotations
