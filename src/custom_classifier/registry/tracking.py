@@ -132,6 +132,10 @@ class Registry:
             return None
         return _run_info(run)
 
+    def ping(self) -> None:
+        """Raise when the tracking store cannot be reached: one small query, for readiness."""
+        self._client.search_experiments(max_results=1)
+
     # -- registered classifiers -----------------------------------------------------------------
 
     def register(self, run_id: str, owner: str | None, classifier_name: str) -> int:

@@ -15,7 +15,7 @@ def readiness(runtime: Runtime) -> dict[str, str]:
     checks: dict[str, Callable[[], object]] = {
         "metadata_database": runtime.databases.metadata.ping,
         "admin_database": runtime.databases.admin.ping,
-        "mlflow": lambda: runtime.registry.list_classifiers("__readiness_probe__"),
+        "mlflow": lambda: runtime.registry.ping(),
         "job_queue": runtime.queue.ping,
     }
     return {name: _check(name, probe) for name, probe in checks.items()}
