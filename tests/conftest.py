@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING
 import pytest
 from sqlalchemy import create_engine, text
 
+from custom_classifier.training.process_environment import use_serving_environment
 from factories import TINY_LABELS, make_tiny_base_model, make_tiny_classifier, make_tiny_decoder
 
 if TYPE_CHECKING:
@@ -20,7 +21,7 @@ if TYPE_CHECKING:
 
 # No test may reach the Hugging Face hub; the bundled model and tiny models are local folders.
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
-os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+use_serving_environment()
 
 
 @pytest.fixture(scope="session")

@@ -14,13 +14,14 @@ from rich.table import Table
 
 from custom_classifier.config import get_settings
 from custom_classifier.errors import CustomClassifierError, InvalidDatasetError
+from custom_classifier.training.process_environment import use_serving_environment
 
 if TYPE_CHECKING:
     from custom_classifier.inference.predictor import Predictor
     from custom_classifier.services.users import Identity
 
 os.environ.setdefault("MLFLOW_DISABLE_TELEMETRY", "true")
-os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+use_serving_environment()
 # The newly initialised classification head is expected; its load report would bury the progress bar.
 os.environ.setdefault("TRANSFORMERS_VERBOSITY", "error")
 

@@ -28,6 +28,7 @@ import httpx
 from sqlalchemy import create_engine, text
 
 from custom_classifier.processes import free_ports, stop_processes
+from custom_classifier.training.process_environment import SERVING_PROCESS_ENVIRONMENT
 from support.nginx import REPOSITORY, render_nginx_config
 
 logger = logging.getLogger(__name__)
@@ -154,7 +155,7 @@ def _app_environment(
         "MLFLOW_DISABLE_TELEMETRY": "true",
         "MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR": "false",
         "HF_HUB_OFFLINE": "1",
-        "TOKENIZERS_PARALLELISM": "false",
+        **SERVING_PROCESS_ENVIRONMENT,
         "OMP_NUM_THREADS": "1",
         "PYTHONUNBUFFERED": "1",
     }

@@ -18,6 +18,7 @@ import httpx
 import pytest
 
 from custom_classifier.processes import free_port, stop_process
+from custom_classifier.training.process_environment import SERVING_PROCESS_ENVIRONMENT
 from factories import make_topic_folder
 from ui.pages import CHROMIUM, CHROMIUM_ARGS, MIN_DOCS, UiServer
 
@@ -55,7 +56,7 @@ def ui_server(
         "CC_BASE_MODEL": str(tiny_base_model),
         "CC_MIN_DOCS_PER_LABEL": str(MIN_DOCS),
         "HF_HUB_OFFLINE": "1",
-        "TOKENIZERS_PARALLELISM": "false",
+        **SERVING_PROCESS_ENVIRONMENT,
         "MLFLOW_DISABLE_TELEMETRY": "true",
     }
     log = (home / "server.log").open("wb")
