@@ -132,6 +132,28 @@ def _print_evaluation(outcome: dict[str, Any]) -> None:
             console.print(f"  - {reason}")
 
 
+def _print_bakeoff(rows: list[dict[str, Any]]) -> None:
+    table = Table(title="Bake-off (the winner is judged and registered)")
+    columns = ("candidate", "val macro-F1", "test macro-F1", "train s", "CPU ms/doc")
+    for column in (*columns, "GPU ms/doc", "size MB"):
+        table.add_column(column)
+    for row in rows:
+        table.add_row(
+            ("* " if row["winner"] else "  ") + row["name"],
+            _score(row["validation_macro_f1"]),
+            _score(row["test_macro_f1"]),
+            f"{row['train_seconds']:.0f}",
+            _score(row["cpu_ms_per_document"], ".0f"),
+            _score(row["gpu_ms_per_document"], ".1f"),
+            f"{row['size_bytes'] / 1e6:.0f}",
+        )
+    console.print(table)
+
+
+def _score(value: float | None, spec: str = ".3f") -> str:
+    return "-" if value is None else format(value, spec)
+
+
 @app.command()
 def inspect(
     data_dir: Annotated[Path, typer.Argument(help="The folder with one sub-folder per label.")],
@@ -159,7 +181,14 @@ def train(
     data_dir: Annotated[Path, typer.Argument(help="The folder with one sub-folder per label.")],
     name: Annotated[str, typer.Option(help="The classifier's name (registered model name).")],
     label: LabelsOption,
-    base_model: Annotated[str | None, typer.Option(help="Hugging Face id or local path.")] = None,
+    base_model: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--base-model",
+            help="A preset (`custom-classifier models`), Hugging Face id, folder or .gguf "
+            "file; repeat it, or give `auto`, for a bake-off.",
+        ),
+    ] = None,
     epochs: Annotated[int | None, typer.Option(min=1)] = None,
     max_length: Annotated[int | None, typer.Option(min=16)] = None,
     long_document_strategy: Annotated[
@@ -203,7 +232,8 @@ def train(
         location=data_dir.resolve(),
         labels=label,
         owner=owner.username,
-        base_model=base_model,
+        base_model=base_model[0] if base_model and len(base_model) == 1 else None,
+        base_models=tuple(base_model) if base_model and len(base_model) > 1 else (),
         training=training,
         acceptance=acceptance,
     )
@@ -221,6 +251,8 @@ def train(
         typer.echo(json.dumps(result, default=str))
     else:
         _print_data_report(result["data_report"])
+        if result.get("bakeoff"):
+            _print_bakeoff(result["bakeoff"])
         _print_evaluation(result)
     raise typer.Exit(EXIT_ACCEPTED if outcome.accepted else EXIT_REJECTED)
 
@@ -330,6 +362,7 @@ def _register_optional_commands() -> None:
         "custom_classifier.cli_admin",
         "custom_classifier.cli_worker",
         "custom_classifier.cli_mlflow",
+        "custom_classifier.cli_models",
     ):
         try:
             module = importlib.import_module(module_name)

@@ -62,6 +62,10 @@ class TrainingProgressBar:
 
     def update(self, progress: Progress) -> None:
         description = PHASE_DESCRIPTIONS.get(progress.phase, progress.phase)
+        if "candidate" in progress.extra:
+            extra = progress.extra
+            number, count = extra["candidate_number"], extra["candidates"]
+            description = f"{description} {extra['candidate']} ({number}/{count})"
         if progress.validation and "macro_f1" in progress.validation:
             self._validation = f" val macro-F1 {progress.validation['macro_f1']:.3f}"
         details = ""

@@ -15,6 +15,7 @@ from sqlalchemy.exc import IntegrityError
 from custom_classifier.api.errors import install_error_handlers
 from custom_classifier.api.metrics import Metrics, MetricsMiddleware
 from custom_classifier.api.routes import (
+    base_models,
     classifiers,
     datasets,
     health,
@@ -64,7 +65,7 @@ def create_api(settings: Settings | None = None, *, run_jobs: bool = True) -> Fa
     install_error_handlers(app)
     app.add_middleware(MetricsMiddleware, metrics=metrics)
     api = APIRouter(prefix=API_PREFIX, responses=_ERRORS)  # type: ignore[arg-type]
-    for module in (classifiers, jobs, models, datasets, users, mlflow_access):
+    for module in (classifiers, jobs, models, base_models, datasets, users, mlflow_access):
         api.include_router(module.router)
     api.include_router(health.router, include_in_schema=False)
     app.include_router(api)

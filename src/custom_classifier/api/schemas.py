@@ -54,7 +54,20 @@ class ClassifierCreate(BaseModel):
         min_length=1, description="A folder inside a data root; relative to the first root."
     )
     labels: list[str] = Field(min_length=2, description="Sub-folders of `location` to train on.")
-    base_model: str | None = Field(default=None, description="Default: the bundled MiniLM.")
+    base_model: str | None = Field(
+        default=None,
+        description="A preset name (GET /base-models), a Hugging Face id, a local folder or a "
+        ".gguf file. Default: the bundled MiniLM.",
+    )
+    base_models: list[str] | None = Field(
+        default=None,
+        min_length=1,
+        max_length=8,
+        description="A bake-off: each base model (or `auto`: every preset available offline "
+        "that fits the machine) trains on the same split; the best on the validation "
+        "documents, among equals the cheapest to serve, is judged and registered. Replaces "
+        "`base_model`.",
+    )
     training: TrainingArguments | None = None
     acceptance: AcceptanceCriteria | None = None
 
@@ -64,11 +77,24 @@ class ClassifierCreate(BaseModel):
         if isinstance(data, dict):
             _refuse_unknown_fields(data.get("training"), TrainingArguments, "training")
             _refuse_unknown_fields(data.get("acceptance"), AcceptanceCriteria, "acceptance")
+            if data.get("base_model") is not None and data.get("base_models") is not None:
+                raise ValueError(
+                    "give either base_model (one model) or base_models (a bake-off), not both"
+                )
         return data
+
+
+class CandidateProgressPublic(BaseModel):
+    name: str = Field(description="The base model of the bake-off now training.")
+    number: int
+    of: int
 
 
 class ProgressPublic(BaseModel):
     phase: str | None = None
+    candidate: CandidateProgressPublic | None = Field(
+        default=None, description="In a bake-off: which base model this progress is about."
+    )
     step: int | None = None
     total_steps: int | None = None
     epoch: float | None = None
@@ -145,6 +171,12 @@ class JobPublic(BaseModel):
     curves: CurvesPublic = Field(default_factory=CurvesPublic)
     metrics: dict[str, Any] | None = None
     reasons: list[str] = Field(default_factory=list, description="Why it was rejected.")
+    base_model: str | None = Field(default=None, description="Base model of the judged model.")
+    bakeoff: list[dict[str, Any]] | None = Field(
+        default=None,
+        description="A bake-off's table: per candidate its validation and test macro-F1, "
+        "training seconds, CPU/GPU milliseconds per document, size and `winner`.",
+    )
     run_id: str | None = None
     registered_model: RegisteredModelPublic | None = None
     error: ErrorPublic | None = None
@@ -175,6 +207,8 @@ class JobPublic(BaseModel):
             curves=CurvesPublic.from_row(job.curves),
             metrics=job.metrics,
             reasons=list((job.result or {}).get("reasons") or []),
+            base_model=(job.result or {}).get("base_model"),
+            bakeoff=(job.result or {}).get("bakeoff"),
             run_id=job.run_id,
             registered_model=registered,
             error=error,
@@ -383,3 +417,24 @@ class ErrorEnvelope(BaseModel):
     """Every error answer."""
 
     error: ErrorBody
+
+
+class BaseModelPublic(BaseModel):
+    """A named base model and whether this install can train it."""
+
+    name: str
+    source: str = Field(description="Hugging Face id, local folder or .gguf file it loads.")
+    kind: str = Field(description="`encoder` or `decoder` (a decoder LLM).")
+    parameters: int
+    context_window: int = Field(description="Tokens the model reads at most.")
+    fine_tuning: str = Field(description="`full` or `lora` by default.")
+    description: str
+    available: bool = Field(description="It can be trained now.")
+    offline: bool = Field(description="It needs no network on this install.")
+    reason: str | None = Field(default=None, description="Why it is unavailable, or a caveat.")
+    builtin: bool
+
+
+class BaseModelsPublic(BaseModel):
+    data: list[BaseModelPublic]
+    count: int

@@ -80,6 +80,7 @@ def request_from_row(job_id: str, stored: dict[str, Any]) -> TrainingRequest:
         labels=list(stored["labels"]),
         owner=stored["owner"],
         base_model=stored.get("base_model"),
+        base_models=tuple(stored.get("base_models") or ()),
         training=TrainingArguments(**stored.get("training", {})),
         acceptance=AcceptanceCriteria(**stored.get("acceptance", {})),
         job_id=job_id,
@@ -142,7 +143,8 @@ def _record_outcome(
     status = JobStatus.ACCEPTED if outcome.accepted else JobStatus.REJECTED
     registered = outcome.registered_model or {}
     details = outcome.to_dict()
-    result = {key: details[key] for key in ("reasons", "baseline", "data_report", "timings")}
+    kept = ("reasons", "baseline", "data_report", "timings", "base_model", "bakeoff")
+    result = {key: details[key] for key in kept}
     return _finish(
         database,
         job_id,
@@ -221,6 +223,19 @@ def progress_to_dict(progress: Progress) -> dict[str, Any]:
         "loss": progress.loss,
         "eta_seconds": progress.eta_seconds,
         "validation": progress.validation,
+        "candidate": _candidate(progress),
+    }
+
+
+def _candidate(progress: Progress) -> dict[str, Any] | None:
+    """Which base model of a bake-off the report is about (`name`, `number`, `of`)."""
+    if "candidate" not in progress.extra:
+        return None
+    extra = progress.extra
+    return {
+        "name": extra["candidate"],
+        "number": extra["candidate_number"],
+        "of": extra["candidates"],
     }
 
 

@@ -7,10 +7,13 @@ stays cheap.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
+from custom_classifier.config import Settings
+from custom_classifier.corpus.models import Split
 from custom_classifier.training.arguments import (
     AcceptanceCriteria,
     Progress,
@@ -18,6 +21,9 @@ from custom_classifier.training.arguments import (
     StopCheck,
     TrainingArguments,
 )
+
+if TYPE_CHECKING:
+    from custom_classifier.training.evaluation import Evaluation
 
 
 @dataclass(frozen=True)
@@ -29,7 +35,10 @@ class TrainingRequest:
     labels: list[str]
     owner: str | None = None
     base_model: str | None = None
-    """A Hugging Face id or a local folder; default `Settings.base_model`."""
+    """A preset name, a Hugging Face id, a local folder or a .gguf file; default
+    `Settings.base_model`."""
+    base_models: tuple[str, ...] = ()
+    """Several base models (or `auto`) for a bake-off; it replaces `base_model` when given."""
     training: TrainingArguments = field(default_factory=TrainingArguments)
     acceptance: AcceptanceCriteria = field(default_factory=AcceptanceCriteria)
     job_id: str | None = None
@@ -47,9 +56,15 @@ class TrainingOutcome:
     registered_model: dict[str, Any] | None
     """`{"name": ..., "version": ...}` when accepted, else None."""
     timings: dict[str, float] = field(default_factory=dict)
+    base_model: str | None = None
+    """The base model of the registered (or judged) model: the bake-off's winner."""
+    bakeoff: list[dict[str, Any]] | None = None
+    """With several base models: one row per candidate (`bakeoff.Candidate` and `winner`)."""
 
     def to_dict(self) -> dict[str, Any]:
         return {
+            "base_model": self.base_model,
+            "bakeoff": self.bakeoff,
             "run_id": self.run_id,
             "accepted": self.accepted,
             "reasons": self.reasons,
@@ -71,15 +86,17 @@ def _never_stop() -> bool:
 
 def run_training(
     request: TrainingRequest,
-    settings: Any,
+    settings: Settings,
     *,
     on_progress: ProgressCallback | None = None,
     should_stop: StopCheck | None = None,
 ) -> TrainingOutcome:
-    """Read and validate the folder, fine-tune, evaluate, log to MLflow, register if accepted.
+    """Read and validate the folder, fine-tune each base model, evaluate, log to MLflow, and
+    register the winner if accepted.
 
     Raises `InvalidDatasetError` before any MLflow run exists when the data is invalid. Once the
     run has started, any failure ends it FAILED (cancellation: KILLED) and nothing is registered.
+    With several base models, each trains in a child run of that run, on the same split.
     """
     import tempfile
     import time
@@ -88,7 +105,9 @@ def run_training(
     from custom_classifier.corpus.split import split_corpus
     from custom_classifier.registry.connect import open_registry
     from custom_classifier.registry.tags import TAGS
+    from custom_classifier.services.bakeoff import expand_candidates
     from custom_classifier.training.acceptance import decide
+    from custom_classifier.training.baseline_process import BaselineProcess
     from custom_classifier.training.data_parallel import (
         estimated_training_tokens,
         training_processes,
@@ -111,8 +130,8 @@ def run_training(
         seed=args.seed,
     )
     timings["read_seconds"] = time.perf_counter() - started
+    names = _candidate_names(request, settings, expand_candidates)
 
-    base_model = request.base_model or settings.base_model
     processes = training_processes(settings.training_gpus, estimated_training_tokens(split, args))
     registry = open_registry(settings)
     tags = {
@@ -127,7 +146,7 @@ def run_training(
             {
                 **args.to_dict(),
                 **{f"acceptance.{k}": v for k, v in request.acceptance.to_dict().items()},
-                "base_model": base_model,
+                "base_model": ",".join(names),
                 "labels": ",".join(corpus.labels),
                 "train_documents": len(split.train),
                 "validation_documents": len(split.validation),
@@ -137,19 +156,19 @@ def run_training(
         )
         run.log_dict(corpus.report.to_dict(), "data_report.json")
         run.log_dict(split.ids(), "split.json")
-        with tempfile.TemporaryDirectory(prefix="cc-train-") as workdir:
-            evaluation, baseline, timings_run = _train_and_evaluate(
-                base_model,
-                split,
-                corpus.labels,
-                request,
-                processes,
-                Path(workdir),
-                run,
-                report,
-                stop,
-            )
-            timings.update(timings_run)
+        context = _RunContext(request, settings, registry, run, split, corpus.labels, processes)
+        with (
+            tempfile.TemporaryDirectory(prefix="cc-train-") as workdir,
+            BaselineProcess(split.train + split.validation, split.test, corpus.labels) as job,
+        ):
+            trained = [
+                _train_candidate(context, name, index, len(names), Path(workdir), report, stop)
+                for index, name in enumerate(names)
+            ]
+            winner, table = _pick_winner(context, trained)
+            baseline = job.result()
+            evaluation = winner.evaluation
+            timings.update(winner.timings)
             decision = decide(evaluation, request.acceptance)
             run.log_metrics(
                 {
@@ -172,7 +191,7 @@ def run_training(
             logging_started = time.perf_counter()
             registered = None
             if decision.accepted:
-                run.log_classifier_model(Path(workdir) / "output" / "model")
+                _log_models(run, winner)
                 version = registry.register(run.run_id, request.owner, request.name)
                 registered = {
                     "name": registry.registered_model_name(request.owner, request.name),
@@ -196,57 +215,211 @@ def run_training(
         data_report=corpus.report.to_dict(),
         registered_model=registered,
         timings=timings,
+        base_model=winner.name,
+        bakeoff=table,
     )
 
 
-def _train_and_evaluate(
-    base_model: str,
-    split: Any,
-    labels: list[str],
-    request: TrainingRequest,
-    processes: int,
+def _candidate_names(
+    request: TrainingRequest, settings: Settings, expand: Callable[..., list[str]]
+) -> list[str]:
+    from custom_classifier.errors import BaseModelError
+
+    requested = list(request.base_models) or [request.base_model or settings.base_model]
+    names = expand(requested, settings)
+    if not names:
+        raise BaseModelError(
+            "base model `auto` found no preset that is available offline and fits this "
+            "machine's memory; name base models explicitly (`custom-classifier models` lists "
+            "the presets and why some are unavailable)",
+            details={"base_models": requested},
+        )
+    return names
+
+
+@dataclass(frozen=True)
+class _RunContext:
+    """What every candidate of one training shares."""
+
+    request: TrainingRequest
+    settings: Settings
+    registry: Any
+    run: Any
+    split: Split
+    labels: list[str]
+    processes: int
+
+
+@dataclass(frozen=True)
+class _Trained:
+    """A candidate after training and testing, with its files in the work folder."""
+
+    name: str
+    loaded_from: str
+    model_dir: Path
+    adapter_dir: Path | None
+    history: list[dict[str, float]]
+    best_epoch: int
+    evaluation: Evaluation
+    timings: dict[str, float]
+    run_id: str | None
+
+
+def _train_candidate(
+    context: _RunContext,
+    name: str,
+    index: int,
+    count: int,
     workdir: Path,
-    run: Any,
     report: ProgressCallback,
     stop: StopCheck,
-) -> tuple[Any, Any, dict[str, float]]:
+) -> _Trained:
+    """Resolve (a GGUF file is dequantized once), fine-tune and test one base model; in a child
+    run of its own when there are several."""
+    import contextlib
     import time
     from functools import partial
 
     from custom_classifier.inference.text_classifier import TextClassifier
-    from custom_classifier.training.baseline_process import BaselineProcess
+    from custom_classifier.services.base_models import resolve_base_model
     from custom_classifier.training.data_parallel import fine_tune_data_parallel
     from custom_classifier.training.evaluation import evaluate_predictions
     from custom_classifier.training.trainer import fine_tune
 
-    def log_epoch(epoch: int, metrics: dict[str, float]) -> None:
-        run.log_metrics(metrics, step=epoch)
+    progress = report if count == 1 else _tag_candidate(report, name, index, count)
+    progress(Progress(step=0, total_steps=0, epoch=0.0, phase="reading"))
+    resolved = resolve_base_model(name, context.settings)
+    runs = contextlib.nullcontext(context.run) if count == 1 else _child_run(context, name)
+    with runs as run:
+        run.log_params(
+            {"base_model_path": resolved.path} | ({"base_model": name} if count > 1 else {})
+        )
 
-    # The baseline needs only the CPU: it fits in its own process while the model trains.
-    with BaselineProcess(split.train + split.validation, split.test, labels) as baseline_job:
+        def log_epoch(epoch: int, metrics: dict[str, float]) -> None:
+            run.log_metrics(metrics, step=epoch)
+
         # The caller picks the launcher: this process, or one process per GPU.
+        processes = context.processes
         launch = partial(fine_tune_data_parallel, processes) if processes > 1 else fine_tune
         result = launch(
-            base_model,
-            split,
-            labels,
-            request.training,
-            workdir / "output",
-            on_progress=report,
+            resolved.path,
+            context.split,
+            context.labels,
+            context.request.training,
+            workdir / f"candidate-{index}",
+            on_progress=progress,
             should_stop=stop,
             on_epoch_end=log_epoch,
         )
-        report(Progress(step=0, total_steps=0, epoch=0.0, phase="evaluating"))
+        progress(Progress(step=0, total_steps=0, epoch=0.0, phase="evaluating"))
         evaluating_started = time.perf_counter()
-        classifier = TextClassifier.load(result.model_dir)
-        predictions = classifier.predict([doc.text for doc in split.test])
+        test = context.split.test
+        predictions = TextClassifier.load(result.model_dir).predict([doc.text for doc in test])
         evaluation = evaluate_predictions(
-            [doc.label for doc in split.test], [p["label"] for p in predictions], labels
+            [doc.label for doc in test], [p["label"] for p in predictions], context.labels
         )
-        baseline = baseline_job.result()
-    timings = {
-        "train_seconds": result.train_seconds,
-        "evaluate_seconds": time.perf_counter() - evaluating_started,
-    }
-    run.log_metrics({"best_epoch": float(result.best_epoch)})
-    return evaluation, baseline, timings
+        timings = {
+            "train_seconds": result.train_seconds,
+            "evaluate_seconds": time.perf_counter() - evaluating_started,
+        }
+        run.log_metrics({"best_epoch": float(result.best_epoch)})
+        if count > 1:
+            run.log_metrics({"test_macro_f1": evaluation.macro_f1, **timings})
+    return _Trained(
+        name=name,
+        loaded_from=resolved.path,
+        model_dir=result.model_dir,
+        adapter_dir=result.adapter_dir,
+        history=result.history,
+        best_epoch=result.best_epoch,
+        evaluation=evaluation,
+        timings=timings,
+        run_id=None if count == 1 else run.run_id,
+    )
+
+
+def _tag_candidate(report: ProgressCallback, name: str, index: int, count: int) -> ProgressCallback:
+    """Progress reports that say which candidate of the bake-off is training."""
+    from dataclasses import replace
+
+    def tagged(progress: Progress) -> None:
+        extra = {**progress.extra, "candidate": name, "candidate_number": index + 1}
+        report(replace(progress, extra={**extra, "candidates": count}))
+
+    return tagged
+
+
+def _child_run(context: _RunContext, name: str) -> Any:
+    from custom_classifier.registry.tags import TAGS
+
+    tags = {"mlflow.parentRunId": context.run.run_id, TAGS.candidate: name}
+    if context.request.job_id:
+        tags[TAGS.job_id] = context.request.job_id
+    return context.registry.start_run(context.request.owner, context.request.name, tags)
+
+
+def _pick_winner(
+    context: _RunContext, trained: list[_Trained]
+) -> tuple[_Trained, list[dict[str, Any]] | None]:
+    """The candidate to judge and register, and the bake-off table (None for a single model).
+
+    A bake-off measures each candidate's size and prediction latency, logs the table to the
+    parent run and copies the winner's epoch curves there."""
+    from custom_classifier.services import bakeoff
+
+    if len(trained) == 1:
+        return trained[0], None
+    texts = [doc.text for doc in context.split.test]
+    candidates = [
+        bakeoff.Candidate(
+            name=t.name,
+            kind=_classifier_settings(t.model_dir).get("kind", "encoder"),
+            fine_tuning="lora" if t.adapter_dir else "full",
+            validation_macro_f1=_validation_macro_f1(t),
+            test_macro_f1=t.evaluation.macro_f1,
+            train_seconds=t.timings["train_seconds"],
+            cpu_ms_per_document=bakeoff.latency_ms_per_document(t.model_dir, texts, "cpu"),
+            gpu_ms_per_document=bakeoff.latency_ms_per_document(t.model_dir, texts, "cuda"),
+            size_bytes=bakeoff.folder_bytes(t.model_dir),
+            run_id=t.run_id,
+        )
+        for t in trained
+    ]
+    index = bakeoff.choose_winner(candidates, len(context.split.validation))
+    table = bakeoff.report_table(candidates, index)
+    winner = trained[index]
+    context.run.log_dict({"candidates": table}, "bakeoff.json")
+    context.run.log_params({"winner_base_model": winner.name})
+    for entry in winner.history:
+        metrics = {k: v for k, v in entry.items() if k != "epoch"}
+        context.run.log_metrics(metrics, step=int(entry["epoch"]))
+    return winner, table
+
+
+def _validation_macro_f1(trained: _Trained) -> float | None:
+    best = next((h for h in trained.history if int(h["epoch"]) == trained.best_epoch), None)
+    return None if best is None else best.get("val_macro_f1")
+
+
+def _classifier_settings(model_dir: Path) -> dict[str, Any]:
+    import json
+
+    from custom_classifier.inference.text_classifier import CLASSIFIER_FILE
+
+    return dict(json.loads((model_dir / CLASSIFIER_FILE).read_text(encoding="utf-8")))
+
+
+def _log_models(run: Any, winner: _Trained) -> None:
+    """The merged model for serving; with LoRA, the adapters and head beside it (`adapter/`),
+    with the base model they apply to."""
+    import json
+
+    from custom_classifier.registry.tags import TAGS
+    from custom_classifier.training.backbones import ADAPTER_FOLDER, BASE_MODEL_FILE
+
+    run.log_classifier_model(winner.model_dir)
+    if winner.adapter_dir is not None:
+        named = {"base_model": winner.name, "loaded_from": winner.loaded_from}
+        (winner.adapter_dir / BASE_MODEL_FILE).write_text(json.dumps(named, indent=2))
+        run.log_artifacts(winner.adapter_dir, ADAPTER_FOLDER)
+    run.set_tags({TAGS.base_model: winner.name})

@@ -50,6 +50,10 @@ class RunLogger:
     def log_dict(self, obj: Any, artifact_file: str) -> None:
         self._client.log_dict(self._run_id, obj, artifact_file)
 
+    def log_artifacts(self, local_dir: Path, artifact_path: str) -> None:
+        """Copy the files of `local_dir` into the run's `artifact_path` folder."""
+        self._client.log_artifacts(self._run_id, str(local_dir), artifact_path)
+
     def log_text(self, text: str, artifact_file: str) -> None:
         self._client.log_text(self._run_id, text, artifact_file)
 

@@ -23,6 +23,10 @@ class TagKeys:
     previous_champion: str = "cc.previous_champion"
     """On a model version: the version `champion` pointed at before it ('' when none)."""
     job_id: str = "cc.job_id"
+    base_model: str = "cc.base_model"
+    """The base model of the run's model as the user named it (preset, id, folder, .gguf)."""
+    candidate: str = "cc.candidate"
+    """On a bake-off's child run: the base model that candidate trained."""
 
 
 TAGS = TagKeys()

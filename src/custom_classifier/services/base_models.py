@@ -223,7 +223,9 @@ def fetch_smollm2(target_dir: Path) -> Path:
     return target
 
 
-def _describe(preset: BaseModelPresetSetting, settings: Settings, *, builtin: bool) -> BaseModelInfo:
+def _describe(
+    preset: BaseModelPresetSetting, settings: Settings, *, builtin: bool
+) -> BaseModelInfo:
     location = _local_source(preset, settings)
     available, offline, reason = True, True, None
     if location is None and preset.source == _SMOLLM2_SOURCE:

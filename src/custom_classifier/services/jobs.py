@@ -17,6 +17,7 @@ from custom_classifier.errors import (
 )
 from custom_classifier.jobs.queue import JobQueue
 from custom_classifier.jobs.status import TERMINAL_STATUSES, JobStatus
+from custom_classifier.services.base_models import check_base_model
 from custom_classifier.services.datasets import resolve_user_location
 from custom_classifier.services.users import Identity
 from custom_classifier.storage import job_repository
@@ -34,6 +35,8 @@ class TrainingSpec:
     location: str
     labels: list[str]
     base_model: str | None = None
+    base_models: list[str] | None = None
+    """Several base models (or `auto`) for a bake-off; replaces `base_model`."""
     training: TrainingArguments = field(default_factory=TrainingArguments)
     acceptance: AcceptanceCriteria = field(default_factory=AcceptanceCriteria)
 
@@ -56,6 +59,8 @@ def submit_training(
     Raises `InvalidDatasetError` with the data report when the folder cannot be trained on.
     """
     validate_classifier_name(spec.name)
+    for base_model in spec.base_models or [spec.base_model or settings.base_model]:
+        check_base_model(base_model, settings)
     root = resolve_user_location(spec.location, user.username, settings)
     corpus = inspect_corpus(root, spec.labels, min_docs_per_label=settings.min_docs_per_label)
     if corpus.report.problems:
@@ -76,6 +81,7 @@ def submit_training(
             "location": str(root),
             "labels": list(corpus.labels),
             "base_model": spec.base_model,
+            "base_models": spec.base_models,
             "training": spec.training.to_dict(),
             "acceptance": spec.acceptance.to_dict(),
         },

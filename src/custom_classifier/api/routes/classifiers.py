@@ -34,6 +34,7 @@ def create_classifier(
         location=body.location,
         labels=body.labels,
         base_model=body.base_model,
+        base_models=body.base_models,
         training=body.training or TrainingArguments(),
         acceptance=body.acceptance or AcceptanceCriteria(),
     )
