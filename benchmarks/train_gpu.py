@@ -176,20 +176,27 @@ def ours(
 class _NoMlflowRun:
     """Stands in for the MLflow run: the device has no MLflow (its cost: `registry_cpu`)."""
 
+    run_id = None
+
     def log_metrics(self, metrics: dict[str, float], step: int | None = None) -> None:
+        pass
+
+    def log_params(self, params: dict[str, Any]) -> None:
         pass
 
 
 def job(model_path: str) -> dict[str, float]:
-    """The training use case's own steps (`jobs.training_run._train_and_evaluate`), less MLflow.
+    """The training use case's own steps (`jobs.training_run._train_candidate`), less MLflow.
 
     Read the folder, split, then fine-tune with validation and the int8 ONNX export while the
     TF-IDF baseline fits in a thread, evaluate on the test split.
     """
+    from custom_classifier.config import Settings
     from custom_classifier.corpus.split import split_corpus
-    from custom_classifier.jobs.training_run import TrainingRequest, _train_and_evaluate
+    from custom_classifier.jobs.training_run import TrainingRequest, _RunContext, _train_candidate
     from custom_classifier.training import baseline_process, trainer  # noqa: F401 - warm worker
     from custom_classifier.training.arguments import TrainingArguments
+    from custom_classifier.training.baseline_process import BaselineProcess
 
     started = time.perf_counter()
     documents, labels = read_bbc()
@@ -203,19 +210,15 @@ def job(model_path: str) -> dict[str, float]:
         if progress.phase == "training":
             samples.append(time.perf_counter())
 
-    with tempfile.TemporaryDirectory() as workdir:
+    context = _RunContext(request, Settings(), None, _NoMlflowRun(), split, labels, 1)
+    with (
+        tempfile.TemporaryDirectory() as workdir,
+        BaselineProcess(split.train + split.validation, split.test, labels) as baseline_job,
+    ):
         fine_tune_started = time.perf_counter()
-        evaluation, baseline, timings = _train_and_evaluate(
-            model_path,
-            split,
-            labels,
-            request,
-            1,
-            Path(workdir),
-            _NoMlflowRun(),
-            report,
-            lambda: False,
-        )
+        trained = _train_candidate(context, model_path, 0, 1, Path(workdir), report, lambda: False)
+        baseline = baseline_job.result()
+    evaluation, timings = trained.evaluation, trained.timings
     return {
         "read_seconds": read_seconds,
         **timings,

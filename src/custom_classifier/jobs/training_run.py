@@ -12,8 +12,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from custom_classifier.config import Settings
-from custom_classifier.corpus.models import Split
 from custom_classifier.training.arguments import (
     AcceptanceCriteria,
     Progress,
@@ -23,6 +21,8 @@ from custom_classifier.training.arguments import (
 )
 
 if TYPE_CHECKING:
+    from custom_classifier.config import Settings
+    from custom_classifier.corpus.models import Split
     from custom_classifier.training.evaluation import Evaluation
 
 

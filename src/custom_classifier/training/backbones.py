@@ -30,6 +30,7 @@ BASE_MODEL_FILE = "base_model.json"
 
 # Names of the attention-probability dropout in the configs of BERT-family and decoder models.
 _ATTENTION_DROPOUT_FIELDS = ("attention_probs_dropout_prob", "attention_dropout")
+_HEAD_NAMES = ("score", "classifier")
 _CHECKPOINTING_SHARE = 0.7
 """Gradient checkpointing turns on when a batch's activations would take more than this share
 of the free memory (what the weights and the optimizer leave)."""
@@ -132,9 +133,17 @@ def load_base_model(
 
 
 def add_lora_adapters(model: Any, args: TrainingArguments) -> Any:
-    """`model` wrapped by PEFT: LoRA adapters on every linear layer, the score head trained fully."""
+    """`model` wrapped by PEFT: LoRA adapters on every linear layer, the score head trained fully.
+
+    Trained weights stay float32 when the frozen ones are bf16: the head here, the adapters by
+    PEFT (`autocast_adapter_dtype`); Adam steps on bf16 weights would round small updates away.
+    """
     from peft import LoraConfig, TaskType, get_peft_model
 
+    for name in _HEAD_NAMES:
+        head = getattr(model, name, None)
+        if isinstance(head, torch.nn.Module):
+            head.float()
     config = LoraConfig(
         task_type=TaskType.SEQ_CLS,  # adds the head (`score`, `classifier`) to modules_to_save
         r=args.lora_rank,

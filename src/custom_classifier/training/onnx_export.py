@@ -10,8 +10,10 @@ from __future__ import annotations
 import logging
 import tempfile
 import warnings
+from collections.abc import Sequence
 from pathlib import Path
 
+import numpy as np
 import torch
 from transformers import AutoModelForSequenceClassification
 
@@ -46,6 +48,38 @@ def export_onnx(model_dir: Path) -> Path | None:
         target.unlink(missing_ok=True)
         return None
     return target
+
+
+MIN_LABEL_AGREEMENT = 0.995
+"""An int8 file is kept for a decoder only if it gives the labels of the PyTorch model on at
+least this share of the checked windows."""
+AGREEMENT_WINDOWS = 128
+
+
+def keep_if_faithful(model_dir: Path, windows: Sequence[np.ndarray]) -> float | None:
+    """Compare the int8 file's window labels with PyTorch's (the backend that would serve
+    instead) on up to `AGREEMENT_WINDOWS` windows; delete the file below `MIN_LABEL_AGREEMENT`.
+    Returns the agreement, or None when there is no file or nothing to check."""
+    from custom_classifier.inference.text_classifier import TextClassifier
+
+    target = Path(model_dir) / ONNX_FILE
+    windows = list(windows)[:AGREEMENT_WINDOWS]
+    if not target.is_file() or not windows:
+        return None
+    device = torch.device("cpu")
+    int8 = TextClassifier.load(model_dir, device=device, backend="onnx").window_logits(windows)
+    exact = TextClassifier.load(model_dir, device=device, backend="torch").window_logits(windows)
+    agreement = float(np.mean(int8.argmax(axis=1) == exact.argmax(axis=1)))
+    if agreement < MIN_LABEL_AGREEMENT:
+        logger.warning(
+            "the int8 ONNX model agrees with PyTorch on %.1f%% of %d windows (< %.1f%%): "
+            "removed; prediction uses PyTorch",
+            100 * agreement,
+            len(windows),
+            100 * MIN_LABEL_AGREEMENT,
+        )
+        target.unlink()
+    return agreement
 
 
 def _drop_preprocessing_advice(record: logging.LogRecord) -> bool:

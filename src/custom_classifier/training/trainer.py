@@ -111,9 +111,11 @@ def fine_tune(
         served = backbones.merge_for_serving(model, adapter_dir, base_model)
         save_classifier(served, tokenizer, labels, args, model_dir)
         if args.export_onnx:
-            from custom_classifier.training.onnx_export import export_onnx
+            from custom_classifier.training.onnx_export import export_onnx, keep_if_faithful
 
             export_onnx(model_dir)
+            if backbones.model_kind(served.config) == "decoder":
+                keep_if_faithful(model_dir, validation.windows or train.windows)
     distributed.wait_for_every_process(loop.world)  # the folder is complete for every process
     elapsed = time.monotonic() - started
     return FineTuneResult(model_dir, history, best_epoch, elapsed, adapter_dir)

@@ -38,7 +38,7 @@ from custom_classifier.training.arguments import (
 )
 from custom_classifier.ui.rendering import UiRoute, render, wants_json
 from custom_classifier.ui.session import CsrfChecked, UiUser, form_serializer, runtime_of
-from custom_classifier.ui.views import job_curves, job_view, report_view
+from custom_classifier.ui.views import base_model_choices, job_curves, job_view, report_view
 
 logger = logging.getLogger(__name__)
 router = APIRouter(route_class=UiRoute)
@@ -93,6 +93,7 @@ def new_classifier(
         "min_docs": settings.min_docs_per_label,
         "default_base_model": "the bundled all-MiniLM-L6-v2",
         "form_notice": "That form has expired; fill it in again." if retry is not None else None,
+        "base_models": _base_model_choices(settings),
     }
     return render(request, "new.html", context)
 
@@ -183,6 +184,12 @@ async def create_classifier(request: Request, user: UiUser) -> Response:
     return RedirectResponse(f"/ui/jobs/{job_id}", status_code=303)
 
 
+def _base_model_choices(settings: Any) -> list[dict[str, Any]]:
+    from custom_classifier.services.base_models import list_base_models
+
+    return base_model_choices(list_base_models(settings))
+
+
 def _default_options() -> dict[str, str]:
     training, acceptance = TrainingArguments(), AcceptanceCriteria()
     options = {name: str(getattr(training, name)) for name in TRAINING_FIELDS}
@@ -195,7 +202,8 @@ def _form_values(form: FormData) -> dict[str, Any]:
     names = ["name", "location", "base_model", "long_document_strategy"]
     names += [*TRAINING_FIELDS, *ACCEPTANCE_FIELDS]
     return {name: str(form.get(name) or "").strip() for name in names} | {
-        "labels": [str(v) for v in form.getlist("labels")]
+        "labels": [str(v) for v in form.getlist("labels")],
+        "base_models": [str(v) for v in form.getlist("base_models")],
     }
 
 
@@ -212,11 +220,13 @@ def _spec(form: FormData) -> jobs.TrainingSpec:
         **_numbers(values, TRAINING_FIELDS), long_document_strategy=strategy
     )
     acceptance = AcceptanceCriteria(**_numbers(values, ACCEPTANCE_FIELDS))
+    chosen = values["base_models"] + ([values["base_model"]] if values["base_model"] else [])
     return jobs.TrainingSpec(
         name=values["name"],
         location=values["location"],
         labels=values["labels"],
-        base_model=values["base_model"] or None,
+        base_model=chosen[0] if len(chosen) == 1 else None,
+        base_models=chosen if len(chosen) > 1 else None,
         training=training,
         acceptance=acceptance,
     )
@@ -292,7 +302,9 @@ def _form_with_problems(
         "form_error": message,
         "min_docs": settings.min_docs_per_label,
         "default_base_model": "the bundled all-MiniLM-L6-v2",
-        "options_open": any(values.get(k) != v for k, v in _default_options().items()),
+        "base_models": _base_model_choices(settings),
+        "options_open": bool(values["base_models"])
+        or any(values.get(k) != v for k, v in _default_options().items()),
     }
     return render(request, "new.html", context)
 

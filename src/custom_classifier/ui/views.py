@@ -41,7 +41,7 @@ def job_view(job: JobRecord) -> dict[str, Any]:
         "status": job.status,
         "state": STATE_WORDS.get(JobStatus(job.status), job.status),
         "terminal": terminal,
-        "phase": PHASE_WORDS.get(progress.get("phase") or "", ""),
+        "phase": _phase_words(progress),
         "percent": percent_done(job.status, progress),
         "step": progress.get("step"),
         "total_steps": progress.get("total_steps"),
@@ -82,6 +82,32 @@ def job_curves(job: JobRecord) -> dict[str, Any]:
     """The loss and validation points the training recorded (JSON-ready)."""
     curves = TrainingCurves.from_row(job.curves)
     return {"loss": curves.loss, "validation": curves.validation}
+
+
+def _phase_words(progress: dict[str, Any]) -> str:
+    """The phase in words; in a bake-off, which base model it is about."""
+    words = PHASE_WORDS.get(progress.get("phase") or "", "")
+    candidate = progress.get("candidate")
+    if not candidate or progress.get("phase") == "done":
+        return words
+    return f"{words} · base model {candidate['number']} of {candidate['of']}: {candidate['name']}"
+
+
+def base_model_choices(infos: list[Any]) -> list[dict[str, Any]]:
+    """The presets as the new-classifier form offers them: facts in words, and why not."""
+    return [
+        {
+            "name": info.name,
+            "kind": "decoder LLM" if info.kind == "decoder" else "encoder",
+            "parameters": f"{info.parameters / 1e6:,.0f}M parameters",
+            "context": f"{info.context_window:,}-token context",
+            "fine_tuning": "LoRA adapters" if info.fine_tuning == "lora" else "full fine-tuning",
+            "description": info.description,
+            "available": info.available,
+            "reason": info.reason,
+        }
+        for info in infos
+    ]
 
 
 def percent_done(status: str, progress: dict[str, Any]) -> float:
@@ -167,6 +193,8 @@ def report_view(job: JobRecord, settings: Settings) -> dict[str, Any]:
         ],
         "data_report": result.get("data_report") or result.get("details", {}).get("report"),
         "timings": result.get("timings") or {},
+        "base_model": result.get("base_model"),
+        "bakeoff": result.get("bakeoff") or [],
         "training": (job.request or {}).get("training") or {},
         "mlflow": mlflow_link(settings, job.run_id) if job.run_id else None,
     }
