@@ -24,6 +24,13 @@ ARGS = TrainingArguments(
 )
 
 
+def all_artifacts(client: MlflowClient, run_id: str, path: str) -> list[str]:
+    found = []
+    for item in client.list_artifacts(run_id, path):
+        found += all_artifacts(client, run_id, item.path) if item.is_dir else [item.path]
+    return found
+
+
 def test_a_bakeoff_trains_each_candidate_in_a_child_run_and_registers_the_winner(
     tiny_base_model: Path, tiny_llama: Path, tmp_path: Path
 ) -> None:
@@ -93,9 +100,6 @@ def test_a_lora_model_is_logged_merged_with_its_adapters_beside(
         Path(client.download_artifacts(outcome.run_id, "adapter/base_model.json")).read_text()
     )
     assert named["base_model"] == str(tiny_llama)
-    served = {
-        Path(a.path).name
-        for a in client.list_artifacts(outcome.run_id, "model/artifacts/classifier")
-    }
+    served = {Path(path).name for path in all_artifacts(client, outcome.run_id, "model")}
     assert "model.safetensors" in served and "adapter_config.json" not in served
     assert client.get_run(outcome.run_id).data.tags["cc.base_model"] == str(tiny_llama)
