@@ -45,8 +45,8 @@ LATENCY_DOCUMENTS = 20
 
 def base_model_path(name: str) -> str:
     from custom_classifier.config import bundled_base_model
-    from custom_classifier.services.base_models import fetch_smollm2
     from custom_classifier.training.gguf_import import dequantized_folder
+    from custom_classifier.training.presets import fetch_smollm2
 
     if name == "minilm":
         return bundled_base_model()

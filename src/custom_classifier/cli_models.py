@@ -11,7 +11,7 @@ from rich.table import Table
 
 from custom_classifier.config import get_settings
 from custom_classifier.errors import CustomClassifierError
-from custom_classifier.services import base_models
+from custom_classifier.training import presets as base_models
 
 models_app = typer.Typer(
     help="Named base models (presets) for --base-model, and whether this install has them.",

@@ -5,8 +5,8 @@ from __future__ import annotations
 from pathlib import Path
 
 from custom_classifier.config import Settings
-from custom_classifier.services.base_models import list_base_models
 from custom_classifier.storage.tables import JobRecord
+from custom_classifier.training.presets import list_base_models
 from custom_classifier.ui.views import base_model_choices, job_view, report_view
 
 

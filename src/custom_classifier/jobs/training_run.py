@@ -103,9 +103,9 @@ def run_training(
 
     from custom_classifier.corpus.reader import load_corpus
     from custom_classifier.corpus.split import split_corpus
+    from custom_classifier.jobs.bakeoff import expand_candidates
     from custom_classifier.registry.connect import open_registry
     from custom_classifier.registry.tags import TAGS
-    from custom_classifier.services.bakeoff import expand_candidates
     from custom_classifier.training.acceptance import decide
     from custom_classifier.training.baseline_process import BaselineProcess
     from custom_classifier.training.data_parallel import (
@@ -281,9 +281,9 @@ def _train_candidate(
     from functools import partial
 
     from custom_classifier.inference.text_classifier import TextClassifier
-    from custom_classifier.services.base_models import resolve_base_model
     from custom_classifier.training.data_parallel import fine_tune_data_parallel
     from custom_classifier.training.evaluation import evaluate_predictions
+    from custom_classifier.training.presets import resolve_base_model
     from custom_classifier.training.trainer import fine_tune
 
     progress = report if count == 1 else _tag_candidate(report, name, index, count)
@@ -365,7 +365,7 @@ def _pick_winner(
 
     A bake-off measures each candidate's size and prediction latency, logs the table to the
     parent run and copies the winner's epoch curves there."""
-    from custom_classifier.services import bakeoff
+    from custom_classifier.jobs import bakeoff
 
     if len(trained) == 1:
         return trained[0], None

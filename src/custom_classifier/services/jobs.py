@@ -17,12 +17,12 @@ from custom_classifier.errors import (
 )
 from custom_classifier.jobs.queue import JobQueue
 from custom_classifier.jobs.status import TERMINAL_STATUSES, JobStatus
-from custom_classifier.services.base_models import check_base_model
 from custom_classifier.services.datasets import resolve_user_location
 from custom_classifier.services.users import Identity
 from custom_classifier.storage import job_repository
 from custom_classifier.storage.tables import JobRecord
 from custom_classifier.training.arguments import AcceptanceCriteria, TrainingArguments
+from custom_classifier.training.presets import check_base_model
 
 CLASSIFIER_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$")
 

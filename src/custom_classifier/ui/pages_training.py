@@ -185,7 +185,7 @@ async def create_classifier(request: Request, user: UiUser) -> Response:
 
 
 def _base_model_choices(settings: Any) -> list[dict[str, Any]]:
-    from custom_classifier.services.base_models import list_base_models
+    from custom_classifier.training.presets import list_base_models
 
     return base_model_choices(list_base_models(settings))
 

@@ -6,7 +6,7 @@ from fastapi import APIRouter
 
 from custom_classifier.api.deps import CurrentUser, RuntimeDep
 from custom_classifier.api.schemas import BaseModelPublic, BaseModelsPublic
-from custom_classifier.services.base_models import list_base_models
+from custom_classifier.training.presets import list_base_models
 
 router = APIRouter(tags=["base models"])
 

@@ -9,7 +9,7 @@ import pytest
 
 from custom_classifier.config import BaseModelPresetSetting, Settings, bundled_base_model
 from custom_classifier.errors import BaseModelError
-from custom_classifier.services import base_models
+from custom_classifier.training import presets as base_models
 
 
 @pytest.fixture

@@ -1,8 +1,8 @@
 """Named base models (presets): what each is, whether this install can train it, and how a
 user's `base_model` (preset name, Hugging Face id, local folder or `.gguf` file) resolves.
 
-No torch here: the API lists presets and checks requests; only `resolve_base_model`, on the
-worker side, may dequantize a GGUF file (through `training.gguf_import`).
+Torch-free (the API lists presets and checks requests with it); only `resolve_base_model`, on
+the worker side, may dequantize a GGUF file (through `training.gguf_import`, lazily).
 """
 
 from __future__ import annotations

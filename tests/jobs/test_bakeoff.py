@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from custom_classifier.config import Settings
-from custom_classifier.services import bakeoff
+from custom_classifier.jobs import bakeoff
 
 
 def candidate(name: str, validation: float, cpu_ms: float, size: int = 100) -> bakeoff.Candidate:

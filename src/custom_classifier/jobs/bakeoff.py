@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from custom_classifier.config import Settings
-from custom_classifier.services.base_models import AUTO, list_base_models
+from custom_classifier.training.presets import AUTO, list_base_models
 
 LATENCY_DOCUMENTS = 8
 """Test documents predicted one by one to measure a candidate's latency per document."""

@@ -9,7 +9,7 @@ from pathlib import Path
 from mlflow import MlflowClient
 
 from custom_classifier.config import Settings
-from custom_classifier.services.training import TrainingRequest, run_training
+from custom_classifier.jobs.training_run import TrainingRequest, run_training
 from custom_classifier.training.arguments import AcceptanceCriteria, Progress, TrainingArguments
 from factories import make_topic_folder
 
