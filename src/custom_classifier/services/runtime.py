@@ -17,6 +17,7 @@ from custom_classifier.storage.migrate import upgrade_all
 if TYPE_CHECKING:
     from custom_classifier.inference.predictor import Predictor
     from custom_classifier.registry.tracking import Registry
+    from custom_classifier.services.predictions import RunOwners
 
 
 class Runtime:
@@ -47,6 +48,13 @@ class Runtime:
         from custom_classifier.inference.predictor import Predictor
 
         return Predictor(self.registry, self.settings.model_cache_size)
+
+    @cached_property
+    def run_owners(self) -> RunOwners:
+        """Who owns each run, remembered for the life of the process."""
+        from custom_classifier.services.predictions import RunOwners
+
+        return RunOwners(self.registry)
 
     def close(self) -> None:
         self.queue.stop()

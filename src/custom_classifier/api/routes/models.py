@@ -24,7 +24,7 @@ def predict_by_run(
     run_id: str, body: PredictCreate, user: CurrentUser, runtime: RuntimeDep, request: Request
 ) -> PredictionPublic | list[PredictionPublic]:
     """Classify `text` (one answer) or `texts` (a list) with the model of one of your runs."""
-    uri = _run_owners(request, runtime).model_uri(user, run_id)
+    uri = runtime.run_owners.model_uri(user, run_id)
     return _predict(runtime, request, uri, body, source="run")
 
 
@@ -33,7 +33,7 @@ def predict_file_by_run(
     run_id: str, file: UploadFile, user: CurrentUser, runtime: RuntimeDep, request: Request
 ) -> PredictionPublic:
     """Classify an uploaded PDF, DOCX, HTML or text file."""
-    uri = _run_owners(request, runtime).model_uri(user, run_id)
+    uri = runtime.run_owners.model_uri(user, run_id)
     return _predict_file(runtime, request, uri, file)
 
 
@@ -72,14 +72,6 @@ def predict_file_by_classifier(
     )
     request.app.state.metrics.predictions.labels("file").inc()
     return PredictionPublic(**result)
-
-
-def _run_owners(request: Request, runtime: Runtime) -> predictions.RunOwners:
-    state = request.app.state
-    if getattr(state, "run_owners", None) is None:
-        state.run_owners = predictions.RunOwners(runtime.registry)
-    owners: predictions.RunOwners = state.run_owners
-    return owners
 
 
 def _texts(body: PredictCreate) -> list[str]:
