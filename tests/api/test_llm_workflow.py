@@ -11,7 +11,7 @@ import pytest
 from fastapi.testclient import TestClient
 from mlflow import MlflowClient
 
-from custom_classifier.api.app import create_app
+from custom_classifier.app import create_app
 from custom_classifier.config import Settings
 from factories import api_headers, make_topic_folder
 
