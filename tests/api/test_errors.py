@@ -2,8 +2,16 @@
 
 from __future__ import annotations
 
+import logging
+
+import httpx
 import pytest
+from fastapi import Request
 from fastapi.testclient import TestClient
+
+from custom_classifier.api.app import create_app
+from custom_classifier.config import Settings
+from support.live_server import live_server
 
 MALFORMED = [
     ("POST", "/api/v1/classifiers", b"{not json"),
@@ -70,6 +78,45 @@ def test_unexpected_errors_answer_500_without_traceback(
     assert response.status_code == 500
     assert response.json()["error"]["code"] == "internal_error"
     assert "secret" not in response.text and "Traceback" not in response.text
+
+
+def test_an_unexpected_error_is_logged_with_its_id_and_the_connection_stays_open(
+    api_settings: Settings, caplog: pytest.LogCaptureFixture
+) -> None:
+    app = create_app(api_settings, run_jobs=False)
+
+    @app.get("/test-only/explode")
+    def explode() -> None:
+        raise RuntimeError("secret internal detail")
+
+    @app.get("/test-only/peer")
+    def peer(request: Request) -> dict[str, int]:
+        assert request.client is not None
+        return {"port": request.client.port}
+
+    caplog.set_level(logging.ERROR, logger="custom_classifier")
+    with live_server(app) as url, httpx.Client(base_url=url) as client:
+        before = client.get("/test-only/peer").json()["port"]
+        failed = client.get("/test-only/explode")
+        after = client.get("/test-only/peer")
+
+    error = failed.json()["error"]
+    assert failed.status_code == 500 and error["code"] == "internal_error"
+    assert error["details"]["error_id"] in error["message"]
+    assert "secret" not in failed.text and "Traceback" not in failed.text
+    assert after.status_code == 200 and after.json()["port"] == before  # the same connection
+    logged = [r for r in caplog.records if error["details"]["error_id"] in r.getMessage()]
+    assert logged and "secret internal detail" in caplog.text
+
+
+def test_a_wrong_method_answers_405_with_the_allowed_methods(
+    client: TestClient, alice: dict[str, str]
+) -> None:
+    response = client.delete("/api/v1/jobs", headers=alice)
+
+    assert response.status_code == 405
+    assert response.headers["allow"] == "GET"
+    assert response.json()["error"]["code"] == "method_not_allowed"
 
 
 def test_missing_job_answers_404(client: TestClient, alice: dict[str, str]) -> None:

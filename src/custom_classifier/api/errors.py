@@ -2,18 +2,21 @@
 
 Domain code raises `CustomClassifierError` subclasses with a stable `code`; this module maps codes
 to statuses. FastAPI's validation errors and HTTP exceptions get the same shape, and anything
-unexpected becomes a 500 `internal_error` without a traceback.
+unexpected becomes a 500 `internal_error` without a traceback, with an error id that is logged.
 """
 
 from __future__ import annotations
 
 import logging
+import uuid
+from collections.abc import Mapping
 from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from custom_classifier.errors import ConflictError, CustomClassifierError, NotFoundError
 
@@ -57,11 +60,15 @@ def status_for(error: CustomClassifierError) -> int:
 
 
 def error_response(
-    status: int, code: str, message: str, details: dict[str, Any] | None = None
+    status: int,
+    code: str,
+    message: str,
+    details: dict[str, Any] | None = None,
+    headers: Mapping[str, str] | None = None,
 ) -> JSONResponse:
-    headers = {"WWW-Authenticate": "Bearer"} if status == 401 else None
+    extra = {"WWW-Authenticate": "Bearer"} if status == 401 else {}
     body = {"error": {"code": code, "message": message, "details": details or {}}}
-    return JSONResponse(body, status_code=status, headers=headers)
+    return JSONResponse(body, status_code=status, headers={**extra, **(headers or {})})
 
 
 async def _domain_error(_: Request, exc: Exception) -> JSONResponse:
@@ -86,18 +93,63 @@ async def _http_error(_: Request, exc: Exception) -> JSONResponse:
     if exc.status_code == 400:  # FastAPI's "error parsing the body": a malformed request
         return error_response(422, "invalid_request", f"the request is not valid: {exc.detail}")
     code = CODE_BY_HTTP_STATUS.get(exc.status_code, "http_error")
-    return error_response(exc.status_code, code, str(exc.detail))
+    # `headers` carries `Allow` on a 405 and `WWW-Authenticate` on a 401
+    return error_response(exc.status_code, code, str(exc.detail), headers=exc.headers)
 
 
-async def _unexpected_error(request: Request, exc: Exception) -> JSONResponse:
-    logger.exception("unexpected error on %s %s", request.method, request.url.path)
+def new_error_id() -> str:
+    """A short id that a 500 answer and its log line share, so a report can be traced."""
+    return uuid.uuid4().hex[:12]
+
+
+def unexpected_error_response(error_id: str) -> JSONResponse:
     return error_response(
-        500, "internal_error", "an unexpected error happened on the server; it has been logged"
+        500,
+        "internal_error",
+        f"an unexpected error happened on the server; it has been logged as {error_id}: "
+        "quote this id when you report the problem",
+        {"error_id": error_id},
     )
 
 
+class UnexpectedErrorGuard:
+    """Any exception that escapes a route becomes the 500 envelope with a logged error id.
+
+    Starlette's own handler for `Exception` answers and then raises again, and uvicorn closes the
+    connection of a request that raised, so the client's next request on it failed ("connection
+    reset"). This answers and returns: the connection stays open. An exception after the answer
+    started (a broken stream) cannot be answered any more and is raised as before.
+    """
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        started = False
+
+        async def send_and_watch(message: Message) -> None:
+            nonlocal started
+            started = started or message["type"] == "http.response.start"
+            await send(message)
+
+        try:
+            await self.app(scope, receive, send_and_watch)
+        except Exception:
+            error_id = new_error_id()
+            logger.exception(
+                "unexpected error %s on %s %s", error_id, scope.get("method"), scope.get("path")
+            )
+            if started:
+                raise
+            await unexpected_error_response(error_id)(scope, receive, send)
+
+
 def install_error_handlers(app: FastAPI) -> None:
+    """The domain, validation and HTTP error handlers, and the guard for everything else."""
     app.add_exception_handler(CustomClassifierError, _domain_error)
     app.add_exception_handler(RequestValidationError, _validation_error)
     app.add_exception_handler(HTTPException, _http_error)
-    app.add_exception_handler(Exception, _unexpected_error)
+    app.add_middleware(UnexpectedErrorGuard)

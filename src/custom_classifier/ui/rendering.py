@@ -16,7 +16,7 @@ from fastapi.templating import Jinja2Templates
 from starlette.exceptions import HTTPException
 from starlette.responses import JSONResponse, RedirectResponse, Response
 
-from custom_classifier.api.errors import status_for
+from custom_classifier.api.errors import new_error_id, status_for
 from custom_classifier.errors import CustomClassifierError
 from custom_classifier.ui import views
 from custom_classifier.ui.session import CsrfRejected, SignInRequired, csrf_token, remember_csrf
@@ -98,8 +98,11 @@ def _describe(request: Request, error: Exception) -> tuple[int, str, str]:
         return 422, f"Some fields are missing or not valid: {', '.join(fields)}.", REFILL
     if isinstance(error, HTTPException):
         return error.status_code, _sentence(str(error.detail)), ""
-    logger.exception("unexpected error on %s %s", request.method, request.url.path, exc_info=error)
-    return 500, "Something went wrong on the server; it has been logged.", RETRY
+    error_id = new_error_id()
+    logger.exception(
+        "unexpected error %s on %s %s", error_id, request.method, request.url.path, exc_info=error
+    )
+    return 500, f"Something went wrong on the server; it has been logged as {error_id}.", RETRY
 
 
 def _sentence(text: str) -> str:
