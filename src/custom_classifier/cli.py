@@ -59,7 +59,12 @@ def _fail(error: CustomClassifierError, as_json: bool) -> NoReturn:
         for problem in error.details.get("report", {}).get("problems", []):
             console.print(f"  - {problem['message']}")
     code = EXIT_INVALID_DATA if isinstance(error, InvalidDatasetError) else EXIT_ERROR
-    if error.code in ("location_not_found", "location_not_allowed", "invalid_request"):
+    if error.code in (
+        "location_not_found",
+        "location_not_allowed",
+        "invalid_location",
+        "invalid_request",
+    ):
         code = EXIT_INVALID_DATA
     raise typer.Exit(code)
 
@@ -222,11 +227,16 @@ def train(
         "max_length": max_length,
         "long_document_strategy": long_document_strategy.value if long_document_strategy else None,
     }
-    training = replace(TrainingArguments(), **{k: v for k, v in overrides.items() if v is not None})
     criteria = {"min_macro_f1": min_macro_f1, "min_label_f1": min_label_f1}
-    acceptance = replace(
-        AcceptanceCriteria(), **{k: v for k, v in criteria.items() if v is not None}
-    )
+    try:
+        training = replace(
+            TrainingArguments(), **{k: v for k, v in overrides.items() if v is not None}
+        )
+        acceptance = replace(
+            AcceptanceCriteria(), **{k: v for k, v in criteria.items() if v is not None}
+        )
+    except CustomClassifierError as error:
+        _fail(error, as_json)
     request = TrainingRequest(
         name=name,
         location=data_dir.resolve(),

@@ -37,6 +37,12 @@ class LocationNotFoundError(CustomClassifierError):
     code = "location_not_found"
 
 
+class InvalidLocationError(CustomClassifierError):
+    """The location's text cannot be a path (a NUL byte, not Unicode, too long)."""
+
+    code = "invalid_location"
+
+
 class UnreadableDocumentError(CustomClassifierError):
     """A document could not be turned into text; `reason` says why (empty, binary, encrypted...)."""
 
@@ -73,6 +79,12 @@ class JobNotFoundError(NotFoundError):
 
 class UserNotFoundError(NotFoundError):
     code = "user_not_found"
+
+
+class ReportNotFoundError(NotFoundError):
+    """The job ended before its model was evaluated (cancelled before it started, failed)."""
+
+    code = "report_not_found"
 
 
 class ConflictError(CustomClassifierError):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import re
 import stat
 import zipfile
 from pathlib import Path
@@ -107,3 +108,47 @@ def test_browse_shows_only_the_callers_area(settings: Settings) -> None:
 
     assert {f.name: f.documents for f in top.folders} == {"shared": 1, "users": 0}
     assert [f.name for f in users.folders] == ["alice"]
+
+
+def _patched_zip(tmp_path: Path, patch: str) -> Path:
+    """A one-file stored zip whose headers (local and central) or data were altered."""
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", compression=zipfile.ZIP_STORED) as bundle:
+        bundle.writestr("sport/a.txt", "football match goal striker league " * 4)
+    data = bytearray(buffer.getvalue())
+    local, central = 0, data.index(b"PK\x01\x02")
+    if patch == "bad_crc":
+        data[30 + len("sport/a.txt")] ^= 0xFF  # the first byte of the file's data
+    elif patch == "encrypted":
+        data[local + 6] |= 0x1
+        data[central + 8] |= 0x1
+    elif patch == "method_99":
+        data[local + 8 : local + 10] = (99).to_bytes(2, "little")
+        data[central + 10 : central + 12] = (99).to_bytes(2, "little")
+    elif patch == "size_smaller_than_data":
+        data[local + 22 : local + 26] = (10).to_bytes(4, "little")
+        data[central + 24 : central + 28] = (10).to_bytes(4, "little")
+    archive = tmp_path / f"{patch}.zip"
+    archive.write_bytes(bytes(data))
+    return archive
+
+
+@pytest.mark.parametrize(
+    ("patch", "said"),
+    [
+        ("bad_crc", "is damaged"),
+        ("encrypted", "encrypted; the zip must not have a password"),
+        ("method_99", "compression method(s) [99]"),
+        ("size_smaller_than_data", "is damaged"),
+    ],
+)
+def test_damaged_encrypted_or_unknown_entries_are_the_users_error(
+    settings: Settings, tmp_path: Path, patch: str, said: str
+) -> None:
+    with pytest.raises(UnsupportedUploadError, match=re.escape(said)) as error:
+        _unpack(settings, _patched_zip(tmp_path, patch))
+
+    assert error.value.details["entries"] == ["sport/a.txt"]
+    assert "again" in error.value.message  # says how to fix it
+    area = settings.resolved_data_roots[0] / "users" / "alice"
+    assert [p.name for p in area.iterdir()] == []  # nothing half-unpacked is left

@@ -12,8 +12,11 @@ from fastapi import APIRouter, FastAPI
 from fastapi.concurrency import run_in_threadpool
 from sqlalchemy.exc import IntegrityError
 
+from custom_classifier import limits
+from custom_classifier.api.body_limit import BodyLimit
 from custom_classifier.api.errors import install_error_handlers
 from custom_classifier.api.metrics import Metrics, MetricsMiddleware
+from custom_classifier.api.responses import API_ERRORS
 from custom_classifier.api.routes import (
     base_models,
     classifiers,
@@ -24,7 +27,6 @@ from custom_classifier.api.routes import (
     models,
     users,
 )
-from custom_classifier.api.schemas import ErrorEnvelope
 from custom_classifier.config import Settings, get_settings
 from custom_classifier.errors import ConflictError
 from custom_classifier.services.runtime import Runtime
@@ -33,11 +35,6 @@ from custom_classifier.services.users import NewApiKey, ensure_initial_admin
 logger = logging.getLogger(__name__)
 
 API_PREFIX = "/api/v1"
-_ERRORS = {
-    401: {"model": ErrorEnvelope, "description": "Missing, unknown or revoked API key."},
-    404: {"model": ErrorEnvelope, "description": "Not found (or not yours)."},
-    422: {"model": ErrorEnvelope, "description": "The request is not valid."},
-}
 
 
 def create_api(settings: Settings | None = None, *, run_jobs: bool = True) -> FastAPI:
@@ -63,8 +60,11 @@ def create_api(settings: Settings | None = None, *, run_jobs: bool = True) -> Fa
     )
     app.state.metrics = metrics
     install_error_handlers(app)
+    app.add_middleware(
+        BodyLimit, json_limit=limits.MAX_JSON_BODY_BYTES, upload_limit=settings.max_upload_bytes
+    )
     app.add_middleware(MetricsMiddleware, metrics=metrics)
-    api = APIRouter(prefix=API_PREFIX, responses=_ERRORS)  # type: ignore[arg-type]
+    api = APIRouter(prefix=API_PREFIX, responses=API_ERRORS)
     for module in (classifiers, jobs, models, base_models, datasets, users, mlflow_access):
         api.include_router(module.router)
     api.include_router(health.router, include_in_schema=False)

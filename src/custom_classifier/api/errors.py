@@ -7,6 +7,7 @@ unexpected becomes a 500 `internal_error` without a traceback, with an error id 
 
 from __future__ import annotations
 
+import json
 import logging
 import uuid
 from collections.abc import Mapping
@@ -27,10 +28,12 @@ STATUS_BY_CODE = {
     "invalid_dataset": 422,
     "location_not_allowed": 422,
     "location_not_found": 422,
+    "invalid_location": 422,
     "unreadable_document": 422,
     "unsupported_upload": 422,
     "base_model_unavailable": 422,
     "upload_too_large": 413,
+    "request_too_large": 413,
     "unauthenticated": 401,
     "forbidden": 403,
     "cancelled": 409,
@@ -43,7 +46,7 @@ CODE_BY_HTTP_STATUS = {
     403: "forbidden",
     404: "not_found",
     405: "method_not_allowed",
-    413: "upload_too_large",
+    413: "request_too_large",
     415: "unsupported_media_type",
 }
 
@@ -68,7 +71,14 @@ def error_response(
 ) -> JSONResponse:
     extra = {"WWW-Authenticate": "Bearer"} if status == 401 else {}
     body = {"error": {"code": code, "message": message, "details": details or {}}}
-    return JSONResponse(body, status_code=status, headers={**extra, **(headers or {})})
+    return ErrorJSONResponse(body, status_code=status, headers={**extra, **(headers or {})})
+
+
+class ErrorJSONResponse(JSONResponse):
+    """ASCII JSON: an error that quotes the request's text can never fail to encode."""
+
+    def render(self, content: Any) -> bytes:
+        return json.dumps(content, ensure_ascii=True, separators=(",", ":"), default=str).encode()
 
 
 async def _domain_error(_: Request, exc: Exception) -> JSONResponse:
@@ -79,13 +89,21 @@ async def _domain_error(_: Request, exc: Exception) -> JSONResponse:
 async def _validation_error(_: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, RequestValidationError)
     problems = [
-        {"location": [str(part) for part in error.get("loc", ())], "message": error.get("msg")}
+        {"location": [str(part) for part in error.get("loc", ())], "message": _said(error)}
         for error in exc.errors()
     ]
     summary = "; ".join(f"{'.'.join(p['location'])}: {p['message']}" for p in problems[:5])
     return error_response(
         422, "invalid_request", f"the request is not valid: {summary}", {"errors": problems}
     )
+
+
+def _said(error: Mapping[str, Any]) -> str:
+    """Pydantic's message, with the length found when a string is too long."""
+    message = str(error.get("msg"))
+    if error.get("type") == "string_too_long":
+        message += f" (found {len(error.get('input') or ())})"
+    return message
 
 
 async def _http_error(_: Request, exc: Exception) -> JSONResponse:

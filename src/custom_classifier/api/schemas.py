@@ -6,8 +6,18 @@ import dataclasses
 from datetime import datetime
 from typing import Annotated, Any
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    StrictInt,
+    StringConstraints,
+    model_validator,
+)
 
+from custom_classifier import limits
 from custom_classifier.registry.info import ClassifierInfo, VersionInfo
 from custom_classifier.services.datasets import DatasetInfo, FolderListing
 from custom_classifier.storage.clock import as_utc
@@ -15,10 +25,38 @@ from custom_classifier.storage.tables import ApiKeyRecord, JobRecord, UserRecord
 from custom_classifier.training.arguments import AcceptanceCriteria, TrainingArguments
 from custom_classifier.training.curves import TrainingCurves
 
-MAX_TEXTS = 1000
+MAX_TEXTS = limits.MAX_TEXTS
 
 UtcDatetime = Annotated[datetime, AfterValidator(as_utc)]
 """Always with a zone in answers, also when SQLite stored it without one."""
+
+
+def _valid_unicode(value: Any) -> Any:
+    """JSON may carry a lone surrogate (`"\\ud800"`); no file name, tokenizer or answer can."""
+    if not isinstance(value, str):
+        return value  # the string schema after it refuses it
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError as error:
+        raise ValueError(
+            f"the text is not valid Unicode: a lone surrogate ({value[error.start]!r}) at "
+            f"character {error.start}; send UTF-8 text (surrogates only in valid pairs)"
+        ) from None
+    return value
+
+
+ValidUnicode = BeforeValidator(_valid_unicode)
+"""Checked before the string's length, which pydantic cannot measure with a lone surrogate."""
+Label = Annotated[
+    str, StringConstraints(min_length=1, max_length=limits.MAX_LABEL_CHARS), ValidUnicode
+]
+Location = Annotated[
+    str, StringConstraints(min_length=1, max_length=limits.MAX_LOCATION_CHARS), ValidUnicode
+]
+BaseModelName = Annotated[
+    str, StringConstraints(min_length=1, max_length=limits.MAX_BASE_MODEL_CHARS), ValidUnicode
+]
+PredictionText = Annotated[str, StringConstraints(max_length=limits.MAX_TEXT_CHARS), ValidUnicode]
 
 
 def _refuse_unknown_fields(value: Any, cls: type, field_name: str) -> None:
@@ -50,16 +88,20 @@ class ClassifierCreate(BaseModel):
     )
 
     name: str = Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9][A-Za-z0-9_-]*$")
-    location: str = Field(
-        min_length=1, description="A folder inside a data root; relative to the first root."
+    location: Location = Field(
+        description="A folder inside a data root; relative to the first root."
     )
-    labels: list[str] = Field(min_length=2, description="Sub-folders of `location` to train on.")
-    base_model: str | None = Field(
+    labels: list[Label] = Field(
+        min_length=2,
+        max_length=limits.MAX_LABELS,
+        description="Sub-folders of `location` to train on.",
+    )
+    base_model: BaseModelName | None = Field(
         default=None,
         description="A preset name (GET /base-models), a Hugging Face id, a local folder or a "
         ".gguf file. Default: the bundled MiniLM.",
     )
-    base_models: list[str] | None = Field(
+    base_models: list[BaseModelName] | None = Field(
         default=None,
         min_length=1,
         max_length=8,
@@ -265,7 +307,7 @@ class ClassifiersPublic(BaseModel):
 class AliasUpdate(BaseModel):
     model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [{"version": 2}]})
 
-    version: int = Field(ge=1)
+    version: StrictInt = Field(ge=1, le=limits.MAX_VERSION, description="Not a boolean.")
 
 
 class PredictCreate(BaseModel):
@@ -278,13 +320,23 @@ class PredictCreate(BaseModel):
         },
     )
 
-    text: str | None = None
-    texts: list[str] | None = Field(default=None, max_length=MAX_TEXTS)
+    text: PredictionText | None = None
+    texts: list[PredictionText] | None = Field(
+        default=None,
+        max_length=MAX_TEXTS,
+        description=f"At most {limits.MAX_BATCH_CHARS} characters in all.",
+    )
 
     @model_validator(mode="after")
     def _exactly_one(self) -> PredictCreate:
         if (self.text is None) == (self.texts is None):
             raise ValueError("send either `text` (one string) or `texts` (a list of strings)")
+        total = sum(len(text) for text in self.texts or [])
+        if total > limits.MAX_BATCH_CHARS:
+            raise ValueError(
+                f"the texts hold {total} characters in all; at most {limits.MAX_BATCH_CHARS} "
+                "are allowed in one request: send them in several requests"
+            )
         return self
 
 
@@ -335,7 +387,7 @@ class UserCreate(BaseModel):
         extra="forbid", json_schema_extra={"examples": [{"username": "alice", "is_admin": False}]}
     )
 
-    username: str = Field(min_length=1, max_length=63)
+    username: Annotated[str, StringConstraints(min_length=1, max_length=63), ValidUnicode]
     is_admin: bool = False
 
 
@@ -371,7 +423,7 @@ class UsersPublic(BaseModel):
 class ApiKeyCreate(BaseModel):
     model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [{"name": "laptop"}]})
 
-    name: str = Field(default="default", min_length=1, max_length=100)
+    name: Annotated[str, StringConstraints(min_length=1, max_length=100), ValidUnicode] = "default"
 
 
 class ApiKeyPublic(BaseModel):

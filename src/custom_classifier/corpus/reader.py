@@ -210,7 +210,7 @@ def _drop_conflicts(
 def _request_problems(
     labels: Sequence[str], wanted: list[str], available: list[str]
 ) -> list[Problem]:
-    existing = ", ".join(f"'{name}'" for name in available) or "none"
+    existing = _quoted(available) or "none"
     problems = [
         Problem(
             "duplicate_label",
@@ -230,18 +230,28 @@ def _request_problems(
             )
         )
     missing = [label for label in wanted if label not in available]
-    missing_names = ", ".join(f"'{name}'" for name in missing)
+    # The lists go into the first problem only: N unknown labels must not cost N * N names.
     problems += [
         Problem(
             "label_not_found",
-            f"label folder '{label}' was not found (missing: {missing_names}; "
-            f"sub-folders found: {existing}). Create a sub-folder named '{label}' holding its "
-            "documents, or request only existing labels.",
+            f"label folder '{label}' was not found"
+            + (
+                f" (missing: {_quoted(missing)}; sub-folders found: {existing})"
+                if index == 0
+                else " either"
+            )
+            + f". Create a sub-folder named '{label}' holding its documents, or request only "
+            "existing labels.",
             label,
         )
-        for label in missing
+        for index, label in enumerate(missing)
     ]
     return problems
+
+
+def _quoted(names: Sequence[str], shown: int = 50) -> str:
+    listed = ", ".join(f"'{name}'" for name in names[:shown])
+    return listed + (f" and {len(names) - shown} more" if len(names) > shown else "")
 
 
 def _too_few_documents(report: LabelReport, minimum: int) -> Problem:

@@ -25,7 +25,7 @@ def move_alias(
     registry: Registry, user: Identity, name: str, alias: str, version: int
 ) -> ClassifierInfo:
     """Point `alias` at `version` (roll back or forward); predictions follow at once."""
-    if not ALIAS.match(alias) or alias.lower().startswith("v") and alias[1:].isdigit():
+    if not ALIAS.fullmatch(alias) or alias.lower().startswith("v") and alias[1:].isdigit():
         raise InvalidRequestError(
             f"alias {alias!r} is not allowed; use letters, digits, '-' or '_', starting with a "
             "letter, and not v<number> (MLflow reserves it)",

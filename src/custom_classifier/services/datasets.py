@@ -6,21 +6,24 @@ except the other users' areas.
 
 from __future__ import annotations
 
+import lzma
 import os
 import re
 import secrets
 import stat
 import tempfile
 import zipfile
+import zlib
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
-from typing import BinaryIO
+from typing import IO, BinaryIO
 
 from custom_classifier.config import Settings
-from custom_classifier.corpus.locations import resolve_location
+from custom_classifier.corpus.locations import lexical_path, resolve_location
 from custom_classifier.errors import (
     ConflictError,
     LocationNotAllowedError,
+    LocationNotFoundError,
     UnsupportedUploadError,
     UploadTooLargeError,
 )
@@ -28,6 +31,14 @@ from custom_classifier.errors import (
 USERS_FOLDER = "users"
 CHUNK = 1024 * 1024
 _IGNORED_PARTS = ("__MACOSX",)
+_ENCRYPTED = 0x1
+"""Bit 0 of a zip entry's general purpose flags."""
+_METHODS = {
+    zipfile.ZIP_STORED: "stored",
+    zipfile.ZIP_DEFLATED: "deflate",
+    zipfile.ZIP_BZIP2: "bzip2",
+    zipfile.ZIP_LZMA: "lzma",
+}
 _DATASET_NAME = re.compile(r"[^A-Za-z0-9_.-]+")
 
 
@@ -73,8 +84,7 @@ def resolve_user_location(location: str | Path, username: str, settings: Setting
     they exist.
     """
     roots = settings.resolved_data_roots
-    path = Path(location).expanduser()
-    lexical = (path if path.is_absolute() else roots[0] / path).resolve()
+    lexical = lexical_path(location, roots[0])
     for root in roots:
         if _in_other_users_area(lexical, root, username):
             raise LocationNotAllowedError(
@@ -105,30 +115,44 @@ def browse(path: str | None, username: str, settings: Settings) -> FolderListing
         )
     roots = settings.resolved_data_roots
     folder = _resolve_browsable(path, username, settings)
-    folders = [
-        _entry(child, child.name)
-        for child in sorted(folder.iterdir())
-        if _visible(child, username, roots)
-    ]
+    try:
+        children = sorted(folder.iterdir())
+    except OSError as error:
+        raise LocationNotFoundError(
+            f"{path} cannot be listed ({error.strerror}); pick another folder",
+            details={"location": path},
+        ) from None
+    folders = [_entry(child, child.name) for child in children if _visible(child, username, roots)]
     parent = None if folder in roots else str(folder.parent)
-    documents = sum(1 for child in folder.iterdir() if child.is_file())
+    documents = sum(1 for child in children if child.is_file())
     return FolderListing(path=str(folder), parent=parent, documents=documents, folders=folders)
 
 
 def _visible(child: Path, username: str, roots: list[Path]) -> bool:
-    if not child.is_dir() or child.name.startswith("."):
+    if not child.is_dir() or child.name.startswith(".") or not _is_unicode(child.name):
         return False
-    resolved = child.resolve()
+    try:
+        resolved = child.resolve()
+    except RuntimeError:  # a link loop
+        return False
     if resolved in [root / USERS_FOLDER for root in roots]:
         return True  # listing it shows only the caller's own area
     return not any(_in_other_users_area(resolved, root, username) for root in roots)
 
 
+def _is_unicode(name: str) -> bool:
+    """False for a name whose bytes are not UTF-8 (Python keeps them as lone surrogates)."""
+    try:
+        name.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
 def _resolve_browsable(path: str, username: str, settings: Settings) -> Path:
     """Like `resolve_user_location`, but `<root>/users` itself may be opened (it shows only yours)."""
     roots = settings.resolved_data_roots
-    lexical = Path(path).expanduser()
-    lexical = (lexical if lexical.is_absolute() else roots[0] / lexical).resolve()
+    lexical = lexical_path(path, roots[0])
     if lexical in [root / USERS_FOLDER for root in roots]:
         user_area(settings, username).mkdir(parents=True, exist_ok=True)
         return resolve_location(lexical, roots)
@@ -221,6 +245,7 @@ def _checked_members(bundle: zipfile.ZipFile, settings: Settings) -> list[zipfil
     members = [m for m in bundle.infolist() if not m.is_dir() and not _ignored(m.filename)]
     if not members:
         raise UnsupportedUploadError("the zip holds no files; put one folder per label in it")
+    _refuse_unreadable(members)
     if len(members) > settings.max_upload_files:
         raise _too_large(
             f"the zip holds {len(members)} files; at most {settings.max_upload_files} are allowed",
@@ -240,6 +265,26 @@ def _checked_members(bundle: zipfile.ZipFile, settings: Settings) -> list[zipfil
             limit=settings.max_compression_ratio,
         )
     return members
+
+
+def _refuse_unreadable(members: list[zipfile.ZipInfo]) -> None:
+    """Encrypted entries and compression methods Python cannot unpack, all listed at once."""
+    encrypted = [m.filename for m in members if m.flag_bits & _ENCRYPTED]
+    if encrypted:
+        raise UnsupportedUploadError(
+            f"{len(encrypted)} zip entries are encrypted; the zip must not have a password. "
+            "Create it again without encryption.",
+            details={"entries": encrypted[:50]},
+        )
+    unknown = [m for m in members if m.compress_type not in _METHODS]
+    if unknown:
+        methods = sorted({m.compress_type for m in unknown})
+        raise UnsupportedUploadError(
+            f"{len(unknown)} zip entries use compression method(s) {methods}; only "
+            f"{', '.join(_METHODS.values())} are supported. Create the zip again with the "
+            "default (deflate) compression.",
+            details={"entries": [m.filename for m in unknown[:50]], "methods": methods},
+        )
 
 
 def _ignored(name: str) -> bool:
@@ -272,12 +317,24 @@ def _copy_member(bundle: zipfile.ZipFile, member: zipfile.ZipInfo, path: Path, b
     """Copy one entry, trusting the bytes actually read rather than the declared size."""
     written = 0
     with bundle.open(member) as source, path.open("wb") as out:
-        while chunk := source.read(CHUNK):
+        while chunk := _read(source, member):
             written += len(chunk)
             if written > member.file_size or written > budget:
                 raise _too_large("a zip entry unpacks to more bytes than it declares", limit=budget)
             out.write(chunk)
     return written
+
+
+def _read(source: IO[bytes], member: zipfile.ZipInfo) -> bytes:
+    """A chunk of the entry; a damaged entry (bad CRC, bad data, cut short) is the user's 422."""
+    try:
+        return source.read(CHUNK)
+    except (zipfile.BadZipFile, zlib.error, lzma.LZMAError, EOFError, OSError) as error:
+        raise UnsupportedUploadError(
+            f"zip entry {member.filename!r} is damaged ({error}): the zip is corrupt or was cut "
+            "short. Create it again and upload it once more.",
+            details={"entries": [member.filename]},
+        ) from None
 
 
 def _too_large(message: str, *, limit: float) -> UploadTooLargeError:

@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 
 from sqlalchemy.orm import Session
 
+from custom_classifier import limits
 from custom_classifier.config import Settings
 from custom_classifier.corpus.reader import inspect_corpus
 from custom_classifier.errors import (
@@ -42,13 +43,29 @@ class TrainingSpec:
 
 
 def validate_classifier_name(name: str) -> str:
-    if not CLASSIFIER_NAME.match(name):
+    if not CLASSIFIER_NAME.fullmatch(name):
         raise InvalidRequestError(
             f"classifier name {name!r} is not allowed; use 1-64 letters, digits, '-' or '_', "
             "starting with a letter or digit",
             details={"name": name},
         )
     return name
+
+
+def _check_label_count(labels: list[str]) -> None:
+    if len(labels) > limits.MAX_LABELS:
+        raise InvalidRequestError(
+            f"the request names {len(labels)} labels; at most {limits.MAX_LABELS} are allowed. "
+            "Name only the label folders to train on.",
+            details={"labels": len(labels), "limit": limits.MAX_LABELS},
+        )
+    too_long = [label for label in labels if len(label) > limits.MAX_LABEL_CHARS]
+    if too_long:
+        raise InvalidRequestError(
+            f"{len(too_long)} label(s) are longer than the {limits.MAX_LABEL_CHARS} characters "
+            "a folder name may have; name existing label folders.",
+            details={"limit": limits.MAX_LABEL_CHARS},
+        )
 
 
 def submit_training(
@@ -59,6 +76,7 @@ def submit_training(
     Raises `InvalidDatasetError` with the data report when the folder cannot be trained on.
     """
     validate_classifier_name(spec.name)
+    _check_label_count(spec.labels)
     for base_model in spec.base_models or [spec.base_model or settings.base_model]:
         check_base_model(base_model, settings)
     root = resolve_user_location(spec.location, user.username, settings)

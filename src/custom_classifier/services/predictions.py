@@ -10,12 +10,14 @@ from typing import Any
 
 from custom_classifier.errors import InvalidRequestError, ModelNotFoundError
 from custom_classifier.inference.predictor import Predictor, resolve_model_uri
+from custom_classifier.limits import MAX_VERSION
 from custom_classifier.registry.tracking import Registry, registered_model_name
 from custom_classifier.services.classifiers import ALIAS
 from custom_classifier.services.users import Identity
 
 DEFAULT_ALIAS = "champion"
 _RUN_ID = re.compile(r"^[0-9a-f]{32}$")
+_VERSION = re.compile(r"[0-9]{1,10}")
 
 
 class RunOwners:
@@ -29,7 +31,7 @@ class RunOwners:
 
     def model_uri(self, user: Identity, run_id: str) -> str:
         """`runs:/<id>/model` of the user's run; `ModelNotFoundError` for anyone else's."""
-        if _RUN_ID.match(run_id) is None or self._owner(run_id) != user.username:
+        if _RUN_ID.fullmatch(run_id) is None or self._owner(run_id) != user.username:
             raise ModelNotFoundError(
                 f"no model for run {run_id!r}; use the run id of one of your finished jobs",
                 details={"run_id": run_id},
@@ -54,12 +56,14 @@ def classifier_model_uri(user: Identity, name: str, ref: str | None) -> str:
     """`models:/<owner>.<name>/<version>` for a number, `models:/<owner>.<name>@<alias>` else."""
     registered = registered_model_name(user.username, name)
     ref = ref or DEFAULT_ALIAS
-    if ref.isdigit() and int(ref) > 0:
+    if _VERSION.fullmatch(ref) and 0 < int(ref) <= MAX_VERSION:
         return f"models:/{registered}/{int(ref)}"
-    if not ALIAS.match(ref):
+    if not ALIAS.fullmatch(ref):
+        shown = ref if len(ref) <= 40 else ref[:40] + "..."
         raise ModelNotFoundError(
-            f"{ref!r} is neither a version number nor an alias of classifier {name!r}",
-            details={"name": name, "version": ref},
+            f"{shown!r} is neither a version number (1 to {MAX_VERSION}) nor an alias of "
+            f"classifier {name!r}; pick a version or alias listed by GET /classifiers/{name}",
+            details={"name": name, "version": shown},
         )
     return f"models:/{registered}@{ref}"
 

@@ -60,7 +60,7 @@ def _parse_key(key: str) -> str | None:
 
 
 def validate_username(username: str) -> str:
-    if not USERNAME_PATTERN.match(username):
+    if not USERNAME_PATTERN.fullmatch(username):
         raise InvalidRequestError(
             f"username {username!r} is not allowed; use 1-63 lowercase letters, digits, "
             "'-' or '_', starting with a letter or digit",

@@ -1,71 +1,90 @@
 """Training arguments, acceptance criteria, the progress record and the training callbacks,
-with no torch import."""
+with no torch import.
+
+Each number's bounds are declared once, on its field (`Annotated[..., Interval(...)]`): the
+dataclass checks them when it is built, and the API's schema (pydantic reads the same
+annotations) shows and enforces them, so a request cannot queue 10**9 epochs.
+"""
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
-from dataclasses import asdict, dataclass, field
-from typing import Any, Literal
+from dataclasses import asdict, dataclass, field, fields
+from typing import Annotated, Any, Literal, get_args, get_type_hints
+
+from annotated_types import Interval
+from pydantic import Strict
+
+from custom_classifier.errors import InvalidRequestError
 
 LongDocumentStrategy = Literal["head", "chunks"]
 FineTuning = Literal["auto", "full", "lora"]
+
+Count = Annotated[int, Strict()]
+"""A whole number, never a boolean (`true` is not 1 epoch)."""
+Flag = Annotated[bool, Strict()]
+"""`true` or `false`, never 0, 1 or a string."""
 
 
 @dataclass(frozen=True)
 class TrainingArguments:
     """How a classifier is fine-tuned. Every field has a default chosen for the general case."""
 
-    epochs: int = 8
+    epochs: Annotated[Count, Interval(ge=1, le=1000)] = 8
     """Upper bound on passes over the training split; early stopping may end sooner.
     (Defaults measured in BENCHMARKS.md, "Choosing the training defaults".)"""
-    learning_rate: float = 5e-5
-    batch_size: int = 16
+    learning_rate: Annotated[float, Interval(gt=0, le=1)] = 5e-5
+    batch_size: Annotated[Count, Interval(ge=1, le=4096)] = 16
     """Windows per step on a CPU (and on a GPU when `gpu_batch_size` is None)."""
-    max_length: int = 512
+    max_length: Annotated[Count, Interval(ge=16, le=8192)] = 512
     """Tokens per window the model sees (512, the window of most BERT-family models)."""
     long_document_strategy: LongDocumentStrategy = "head"
     """`head` truncates each document; `chunks` uses overlapping windows whose logits are combined."""
-    chunk_stride: int = 64
+    chunk_stride: Annotated[Count, Interval(ge=0, le=8192)] = 64
     """Tokens shared by two consecutive windows when `long_document_strategy` is `chunks`."""
-    max_chunks_per_document: int = 8
+    max_chunks_per_document: Annotated[Count, Interval(ge=1, le=1024)] = 8
     """Training uses at most this many windows of one document (prediction uses all)."""
-    weight_decay: float = 0.01
-    warmup_ratio: float = 0.1
-    early_stopping_patience: int = 3
+    weight_decay: Annotated[float, Interval(ge=0, le=1)] = 0.01
+    warmup_ratio: Annotated[float, Interval(ge=0, le=1)] = 0.1
+    early_stopping_patience: Annotated[Count, Interval(ge=0, le=1000)] = 3
     """Epochs without a higher validation macro-F1 before training stops; a perfect macro-F1
     stops it at once. The validation loss only chooses among epochs of equal macro-F1."""
-    attention_dropout: float | None = 0.0
+    attention_dropout: Annotated[float, Interval(ge=0, lt=1)] | None = 0.0
     """Dropout on attention probabilities while training; None keeps the base model's. 0 by
     default: with it, PyTorch's fused attention gives way to a slow path (a CPU training step at
     512 tokens took 7.6 s instead of 2.1 s here); hidden-state dropout still regularizes."""
-    class_weighted_loss: bool = True
-    mixed_precision: bool = True
+    class_weighted_loss: Flag = True
+    mixed_precision: Flag = True
     """bf16 autocast on CPUs that compute bf16 natively (AVX512-BF16 or AMX: 2-3x faster
     training); float32 on other CPUs. CUDA GPUs with bf16 always train in bf16 autocast."""
-    seed: int = 42
-    validation_fraction: float = 0.1
-    test_fraction: float = 0.1
-    gpu_batch_size: int | None = 64
+    seed: Annotated[Count, Interval(ge=0, le=2**32 - 1)] = 42
+    validation_fraction: Annotated[float, Interval(ge=0, lt=1)] = 0.1
+    test_fraction: Annotated[float, Interval(ge=0, lt=1)] = 0.1
+    gpu_batch_size: Annotated[Count, Interval(ge=1, le=4096)] | None = 64
     """Windows per step on a CUDA GPU, where a step costs mostly launch overhead, so larger
     batches train faster; None uses `batch_size`."""
-    gpu_learning_rate: float | None = 1e-4
+    gpu_learning_rate: Annotated[float, Interval(gt=0, le=1)] | None = 1e-4
     """Learning rate with `gpu_batch_size` (larger batches take fewer, larger steps); None uses
     `learning_rate`."""
     fine_tuning: FineTuning = "auto"
     """`full` trains every weight; `lora` trains low-rank adapters on every linear layer plus the
     classification head; `auto`: LoRA for decoder LLMs, full fine-tuning for encoders."""
-    lora_rank: int = 16
-    lora_alpha: int = 32
-    lora_dropout: float = 0.05
-    lora_learning_rate: float = 5e-4
+    lora_rank: Annotated[Count, Interval(ge=1, le=1024)] = 16
+    lora_alpha: Annotated[Count, Interval(ge=1, le=4096)] = 32
+    lora_dropout: Annotated[float, Interval(ge=0, lt=1)] = 0.05
+    lora_learning_rate: Annotated[float, Interval(gt=0, le=1)] = 5e-4
     """Learning rate of LoRA trainings (adapters learn with larger steps than full weights); it
     replaces `learning_rate` and `gpu_learning_rate` when the adapters train."""
-    gradient_checkpointing: bool | None = None
+    gradient_checkpointing: Flag | None = None
     """Recompute activations in the backward pass; None turns it on when a batch's activations
     would not fit in the free memory of the device."""
-    export_onnx: bool = True
+    export_onnx: Flag = True
     """Write an int8 ONNX copy of the model next to it at the end (a few seconds on a CPU), so
     that CPU prediction runs on ONNX Runtime."""
+
+    def __post_init__(self) -> None:
+        check_bounds(self)
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -75,11 +94,70 @@ class TrainingArguments:
 class AcceptanceCriteria:
     """A model is registered only when its test scores meet these thresholds."""
 
-    min_macro_f1: float = 0.80
-    min_label_f1: float = 0.50
+    min_macro_f1: Annotated[float, Interval(ge=0, le=1)] = 0.80
+    min_label_f1: Annotated[float, Interval(ge=0, le=1)] = 0.50
+
+    def __post_init__(self) -> None:
+        check_bounds(self)
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
+
+
+def check_bounds(arguments: object) -> None:
+    """`InvalidRequestError` (expected, found, fix) for a field outside its declared `Interval`."""
+    for name, (kind, interval) in _bounded_fields(type(arguments)).items():
+        value = getattr(arguments, name)
+        if value is None:
+            continue
+        expected = ("a whole number " if kind is int else "a number ") + _describe(interval)
+        wrong_kind = kind is int and not isinstance(value, int)
+        if (
+            isinstance(value, bool)
+            or not isinstance(value, int | float)
+            or wrong_kind
+            or not _inside(value, interval)
+        ):
+            raise InvalidRequestError(
+                f"{name} must be {expected}; got {_shown(value)}. Pick a value in that range or leave "
+                "it out for the default.",
+                details={"field": name},
+            )
+
+
+def _bounded_fields(cls: type) -> dict[str, tuple[type, Interval]]:
+    hints = get_type_hints(cls, include_extras=True)
+    bounded = {}
+    for item in fields(cls):
+        for part in (hints[item.name], *get_args(hints[item.name])):
+            intervals = [m for m in getattr(part, "__metadata__", ()) if isinstance(m, Interval)]
+            if intervals:
+                bounded[item.name] = (get_args(part)[0], intervals[0])
+    return bounded
+
+
+def _shown(value: object) -> str:
+    """`repr`, except for an integer too long to print (Python refuses over 4300 digits)."""
+    if isinstance(value, int) and value.bit_length() > 64:
+        return "a number with more than 19 digits"
+    return repr(value)
+
+
+def _inside(value: float, interval: Interval) -> bool:
+    if isinstance(value, float) and math.isnan(value):
+        return False
+    return (
+        (interval.ge is None or value >= interval.ge)  # type: ignore[operator]
+        and (interval.gt is None or value > interval.gt)  # type: ignore[operator]
+        and (interval.le is None or value <= interval.le)  # type: ignore[operator]
+        and (interval.lt is None or value < interval.lt)  # type: ignore[operator]
+    )
+
+
+def _describe(interval: Interval) -> str:
+    low = f"at least {interval.ge}" if interval.ge is not None else f"more than {interval.gt}"
+    high = f"at most {interval.le}" if interval.le is not None else f"less than {interval.lt}"
+    return f"{low} and {high}"
 
 
 @dataclass(frozen=True)

@@ -7,6 +7,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Form, Request, UploadFile
 from starlette.responses import RedirectResponse, Response
 
+from custom_classifier import limits
 from custom_classifier.errors import InvalidRequestError, UploadTooLargeError
 from custom_classifier.registry.info import ClassifierInfo
 from custom_classifier.services import classifiers, jobs, predictions
@@ -16,7 +17,7 @@ from custom_classifier.ui.session import CsrfChecked, UiUser, runtime_of
 
 router = APIRouter(route_class=UiRoute)
 
-MAX_TRY_CHARS = 200_000
+MAX_TRY_CHARS = limits.MAX_TEXT_CHARS
 
 
 @router.get("/classifiers/{name}")

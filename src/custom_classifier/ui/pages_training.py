@@ -21,6 +21,7 @@ from custom_classifier.errors import (
     CustomClassifierError,
     InvalidDatasetError,
     InvalidRequestError,
+    ReportNotFoundError,
 )
 from custom_classifier.services import (
     dataset_preview,
@@ -384,6 +385,12 @@ def report_page(request: Request, job_id: str, user: UiUser) -> Response:
         view = job_view(job)
         if not view["terminal"]:
             return RedirectResponse(f"/ui/jobs/{job_id}", status_code=303)
+        if not job.metrics:
+            raise ReportNotFoundError(
+                f"job {job.name!r} ended {job.status} before its model was evaluated, so it has "
+                f"no report; its page /ui/jobs/{job_id} says what happened",
+                details={"job_id": job_id, "status": job.status},
+            )
         report = report_view(job, runtime.settings)
         registered, points = job.registered_version, _curves(request, job)
     context = {"job": view, "report": report, "version": registered, "points": points}

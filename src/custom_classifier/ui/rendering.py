@@ -13,6 +13,7 @@ from fastapi import Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.routing import APIRoute
 from fastapi.templating import Jinja2Templates
+from jinja2 import Undefined
 from starlette.exceptions import HTTPException
 from starlette.responses import JSONResponse, RedirectResponse, Response
 
@@ -24,13 +25,22 @@ from custom_classifier.ui.session import CsrfRejected, SignInRequired, csrf_toke
 logger = logging.getLogger(__name__)
 
 HERE = Path(__file__).parent
+
+
+def _missing(value: Any) -> bool:
+    """None, or a key the metrics lack (a job that failed while evaluating)."""
+    return value is None or isinstance(value, Undefined)
+
+
 templates = Jinja2Templates(directory=str(HERE / "templates"))
 templates.env.filters["when"] = views.when
 templates.env.filters["heat"] = views.heat
 templates.env.filters["sentence"] = views.sentence
 templates.env.filters["tojson_compact"] = lambda value: json.dumps(value, separators=(",", ":"))
-templates.env.filters["score"] = lambda value: "–" if value is None else f"{float(value):.3f}"
-templates.env.filters["pct"] = lambda value: "–" if value is None else f"{100 * float(value):.1f} %"
+templates.env.filters["score"] = lambda value: "–" if _missing(value) else f"{float(value):.3f}"
+templates.env.filters["pct"] = lambda value: (
+    "–" if _missing(value) else f"{100 * float(value):.1f} %"
+)
 
 SECURITY_HEADERS = {
     "Content-Security-Policy": (
@@ -48,6 +58,7 @@ HINTS = {
     "not_found": "Check the link, or start again from the dashboard.",
     "classifier_not_found": "Open one of your classifiers from the dashboard.",
     "job_not_found": "Open one of your jobs from the dashboard.",
+    "report_not_found": "Open the job's page to see how it ended, or train again.",
     "model_not_found": "Pick a version or alias listed on the classifier's page.",
     "service_unavailable": "A service the product needs is not reachable; try again in a "
     "minute, and tell your administrator if it persists.",

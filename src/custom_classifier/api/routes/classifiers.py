@@ -5,12 +5,12 @@ from __future__ import annotations
 from fastapi import APIRouter, status
 
 from custom_classifier.api.deps import CurrentUser, RuntimeDep, SessionDep
+from custom_classifier.api.responses import errors
 from custom_classifier.api.schemas import (
     AliasUpdate,
     ClassifierCreate,
     ClassifierPublic,
     ClassifiersPublic,
-    ErrorEnvelope,
     JobPublic,
 )
 from custom_classifier.services import classifiers, jobs
@@ -23,7 +23,13 @@ router = APIRouter(prefix="/classifiers", tags=["classifiers"])
     "",
     response_model=JobPublic,
     status_code=status.HTTP_202_ACCEPTED,
-    responses={422: {"model": ErrorEnvelope, "description": "The data report, every problem."}},
+    responses=errors(
+        413,
+        422,
+        503,
+        status_422="Not valid, or the data cannot be trained on (`invalid_dataset`: "
+        "`details.report` lists every problem).",
+    ),
 )
 def create_classifier(
     body: ClassifierCreate, user: CurrentUser, session: SessionDep, runtime: RuntimeDep
@@ -49,12 +55,14 @@ def list_classifiers(user: CurrentUser, runtime: RuntimeDep) -> ClassifiersPubli
     return ClassifiersPublic(data=[ClassifierPublic.from_info(i) for i in infos], count=len(infos))
 
 
-@router.get("/{name}", response_model=ClassifierPublic)
+@router.get("/{name}", response_model=ClassifierPublic, responses=errors(404, 422))
 def get_classifier(name: str, user: CurrentUser, runtime: RuntimeDep) -> ClassifierPublic:
     return ClassifierPublic.from_info(classifiers.get_classifier(runtime.registry, user, name))
 
 
-@router.put("/{name}/aliases/{alias}", response_model=ClassifierPublic)
+@router.put(
+    "/{name}/aliases/{alias}", response_model=ClassifierPublic, responses=errors(404, 413, 422)
+)
 def move_alias(
     name: str, alias: str, body: AliasUpdate, user: CurrentUser, runtime: RuntimeDep
 ) -> ClassifierPublic:

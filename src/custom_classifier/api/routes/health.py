@@ -9,6 +9,7 @@ from fastapi.responses import JSONResponse
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
 from custom_classifier.api.deps import RuntimeDep
+from custom_classifier.api.responses import errors
 from custom_classifier.services import health
 
 router = APIRouter(tags=["health"])
@@ -20,7 +21,7 @@ def healthz() -> dict[str, str]:
     return {"status": "ok"}
 
 
-@router.get("/readyz", responses={503: {"description": "A dependency is not reachable."}})
+@router.get("/readyz", responses=errors(500, 503, status_503="A dependency is not reachable."))
 def readyz(runtime: RuntimeDep) -> Any:
     """The databases, MLflow and the job queue are reachable."""
     checks = health.readiness(runtime)
@@ -36,7 +37,7 @@ def readyz(runtime: RuntimeDep) -> Any:
     return JSONResponse(body, status_code=503)
 
 
-@router.get("/metrics", response_class=Response)
+@router.get("/metrics", response_class=Response, responses=errors(500))
 def metrics(request: Request) -> Response:
     """Prometheus text format."""
     return Response(

@@ -11,6 +11,7 @@ from fastapi.concurrency import run_in_threadpool
 from sse_starlette import EventSourceResponse
 
 from custom_classifier.api.deps import CurrentUser, RuntimeDep, SessionDep
+from custom_classifier.api.responses import errors
 from custom_classifier.api.schemas import JobPublic, JobsPublic
 from custom_classifier.jobs.status import TERMINAL_STATUSES, JobStatus
 from custom_classifier.services import jobs
@@ -22,7 +23,7 @@ router = APIRouter(prefix="/jobs", tags=["jobs"])
 EVENT_POLL_SECONDS = 0.5
 
 
-@router.get("", response_model=JobsPublic)
+@router.get("", response_model=JobsPublic, responses=errors(422))
 def list_jobs(
     user: CurrentUser,
     session: SessionDep,
@@ -34,13 +35,19 @@ def list_jobs(
     return JobsPublic(data=[JobPublic.from_record(r) for r in records], count=len(records))
 
 
-@router.get("/{job_id}", response_model=JobPublic)
+@router.get("/{job_id}", response_model=JobPublic, responses=errors(404, 422))
 def get_job(job_id: str, user: CurrentUser, session: SessionDep) -> JobPublic:
     """Status, progress, metrics, MLflow run id, registered model, error."""
     return JobPublic.from_record(jobs.get_job(session, user, job_id))
 
 
-@router.post("/{job_id}/cancel", response_model=JobPublic)
+@router.post(
+    "/{job_id}/cancel",
+    response_model=JobPublic,
+    responses=errors(
+        404, 409, 422, 503, status_409="The job already ended (`job_not_cancellable`)."
+    ),
+)
 def cancel_job(
     job_id: str, user: CurrentUser, session: SessionDep, runtime: RuntimeDep
 ) -> JobPublic:
@@ -51,7 +58,7 @@ def cancel_job(
 @router.get(
     "/{job_id}/events",
     response_class=EventSourceResponse,
-    responses={200: {"content": {"text/event-stream": {}}}},
+    responses={200: {"content": {"text/event-stream": {}}}, **errors(404, 422)},
 )
 def job_events(job_id: str, user: CurrentUser, session: SessionDep, runtime: RuntimeDep) -> Any:
     """Server-sent events: a `job` event (the job as JSON) at each change, `end` when it ends."""

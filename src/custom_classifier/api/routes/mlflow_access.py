@@ -6,6 +6,7 @@ from fastapi import APIRouter
 from pydantic import BaseModel
 
 from custom_classifier.api.deps import CurrentUser, SettingsDep
+from custom_classifier.api.responses import errors
 from custom_classifier.services import mlflow_access
 
 router = APIRouter(tags=["users"])
@@ -17,7 +18,11 @@ class MlflowLoginPublic(BaseModel):
     password: str
 
 
-@router.get("/me/mlflow", response_model=MlflowLoginPublic)
+@router.get(
+    "/me/mlflow",
+    response_model=MlflowLoginPublic,
+    responses=errors(404, status_404="This deployment's MLflow has no per-user accounts."),
+)
 def my_mlflow_login(user: CurrentUser, settings: SettingsDep) -> MlflowLoginPublic:
     """Your MLflow UI login (basic authentication); it sees your experiment and models only."""
     login = mlflow_access.login_for(settings, user.username)

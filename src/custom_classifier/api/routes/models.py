@@ -7,19 +7,26 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Query, Request, UploadFile
 
 from custom_classifier.api.deps import CurrentUser, RuntimeDep
+from custom_classifier.api.responses import errors
 from custom_classifier.api.schemas import PredictCreate, PredictionPublic
 from custom_classifier.errors import UploadTooLargeError
 from custom_classifier.services import predictions
 from custom_classifier.services.runtime import Runtime
 
 router = APIRouter(tags=["predictions"])
+FILE_ERRORS = errors(404, 413, 422, status_422="Not valid, or no text could be read from the file.")
 
 VersionQuery = Annotated[
-    str | None, Query(description="A version number or an alias; default `champion`.")
+    str | None,
+    Query(max_length=64, description="A version number or an alias; default `champion`."),
 ]
 
 
-@router.post("/models/{run_id}/predict", response_model=PredictionPublic | list[PredictionPublic])
+@router.post(
+    "/models/{run_id}/predict",
+    response_model=PredictionPublic | list[PredictionPublic],
+    responses=errors(404, 413, 422),
+)
 def predict_by_run(
     run_id: str, body: PredictCreate, user: CurrentUser, runtime: RuntimeDep, request: Request
 ) -> PredictionPublic | list[PredictionPublic]:
@@ -28,7 +35,9 @@ def predict_by_run(
     return _predict(runtime, request, uri, body, source="run")
 
 
-@router.post("/models/{run_id}/predict-file", response_model=PredictionPublic)
+@router.post(
+    "/models/{run_id}/predict-file", response_model=PredictionPublic, responses=FILE_ERRORS
+)
 def predict_file_by_run(
     run_id: str, file: UploadFile, user: CurrentUser, runtime: RuntimeDep, request: Request
 ) -> PredictionPublic:
@@ -38,7 +47,9 @@ def predict_file_by_run(
 
 
 @router.post(
-    "/classifiers/{name}/predict", response_model=PredictionPublic | list[PredictionPublic]
+    "/classifiers/{name}/predict",
+    response_model=PredictionPublic | list[PredictionPublic],
+    responses=errors(404, 413, 422),
 )
 def predict_by_classifier(
     name: str,
@@ -57,7 +68,9 @@ def predict_by_classifier(
     return _answers(body, results)
 
 
-@router.post("/classifiers/{name}/predict-file", response_model=PredictionPublic)
+@router.post(
+    "/classifiers/{name}/predict-file", response_model=PredictionPublic, responses=FILE_ERRORS
+)
 def predict_file_by_classifier(
     name: str,
     file: UploadFile,

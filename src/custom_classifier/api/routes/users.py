@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter, status
+from typing import Annotated
 
+from fastapi import APIRouter, Path, status
+
+from custom_classifier import limits
 from custom_classifier.api.deps import AdminSessionDep, AdminUser, CurrentUser, SettingsDep
+from custom_classifier.api.responses import errors
 from custom_classifier.api.schemas import (
     ApiKeyCreate,
     ApiKeyCreated,
@@ -28,13 +32,18 @@ def me(user: CurrentUser, session: AdminSessionDep) -> UserPublic:
     return UserPublic.from_record(users.get_user(session, user.username))
 
 
-@router.get("/users", response_model=UsersPublic)
+@router.get("/users", response_model=UsersPublic, responses=errors(403))
 def list_users(_: AdminUser, session: AdminSessionDep) -> UsersPublic:
     records = users.list_users(session)
     return UsersPublic(data=[UserPublic.from_record(u) for u in records], count=len(records))
 
 
-@router.post("/users", response_model=UserCreated, status_code=status.HTTP_201_CREATED)
+@router.post(
+    "/users",
+    response_model=UserCreated,
+    status_code=status.HTTP_201_CREATED,
+    responses=errors(403, 409, 413, 422, 503, status_409="The user already exists."),
+)
 def create_user(
     body: UserCreate, _: AdminUser, session: AdminSessionDep, settings: SettingsDep
 ) -> UserCreated:
@@ -47,7 +56,7 @@ def create_user(
     return UserCreated(**public.model_dump(), api_key=_created(key))
 
 
-@router.patch("/users/{username}", response_model=UserPublic)
+@router.patch("/users/{username}", response_model=UserPublic, responses=errors(403, 404, 413, 422))
 def update_user(
     username: str, body: UserUpdate, _: AdminUser, session: AdminSessionDep
 ) -> UserPublic:
@@ -57,7 +66,7 @@ def update_user(
     return UserPublic.from_record(record)
 
 
-@router.get("/users/{username}/keys", response_model=ApiKeysPublic)
+@router.get("/users/{username}/keys", response_model=ApiKeysPublic, responses=errors(404, 422))
 def list_keys(username: str, user: CurrentUser, session: AdminSessionDep) -> ApiKeysPublic:
     _require_self_or_admin(user, username)
     keys = users.list_api_keys(session, username)
@@ -65,7 +74,10 @@ def list_keys(username: str, user: CurrentUser, session: AdminSessionDep) -> Api
 
 
 @router.post(
-    "/users/{username}/keys", response_model=ApiKeyCreated, status_code=status.HTTP_201_CREATED
+    "/users/{username}/keys",
+    response_model=ApiKeyCreated,
+    status_code=status.HTTP_201_CREATED,
+    responses=errors(404, 413, 422),
 )
 def create_key(
     username: str, body: ApiKeyCreate, user: CurrentUser, session: AdminSessionDep
@@ -77,9 +89,14 @@ def create_key(
     return _created(key)
 
 
-@router.delete("/users/{username}/keys/{key_id}", response_model=ApiKeyPublic)
+@router.delete(
+    "/users/{username}/keys/{key_id}", response_model=ApiKeyPublic, responses=errors(404, 422)
+)
 def revoke_key(
-    username: str, key_id: int, user: CurrentUser, session: AdminSessionDep
+    username: str,
+    key_id: Annotated[int, Path(ge=1, le=limits.MAX_ID)],
+    user: CurrentUser,
+    session: AdminSessionDep,
 ) -> ApiKeyPublic:
     """Revoke a key; requests with it answer 401 from now on."""
     _require_self_or_admin(user, username)
