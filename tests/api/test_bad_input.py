@@ -80,6 +80,18 @@ def test_a_version_of_ten_thousand_digits_answers_4xx(
     _error(superscript, 404, "model_not_found")
 
 
+def test_flags_are_booleans_and_a_batch_is_not_empty(
+    client: TestClient, alice: dict[str, str], admin: dict[str, str]
+) -> None:
+    disabled = _json(client, "PATCH", "/api/v1/users/alice", admin, b'{"is_active": 0}')
+    created = _json(client, "POST", "/api/v1/users", admin, b'{"username": "x", "is_admin": 1}')
+    empty = client.post(f"/api/v1/models/{'0' * 32}/predict", headers=alice, json={"texts": []})
+
+    for response in (disabled, created, empty):
+        _error(response, 422, "invalid_request")
+    assert client.get("/api/v1/me", headers=alice).status_code == 200  # alice is still active
+
+
 @pytest.mark.parametrize("version", ["true", "false", '"2"', "2.0", "1" + "0" * 5000])
 def test_an_alias_version_is_a_whole_number_not_a_boolean(
     client: TestClient, alice: dict[str, str], version: str

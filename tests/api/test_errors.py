@@ -113,10 +113,12 @@ def test_a_wrong_method_answers_405_with_the_allowed_methods(
     client: TestClient, alice: dict[str, str]
 ) -> None:
     response = client.delete("/api/v1/jobs", headers=alice)
+    two_routes = client.delete("/api/v1/classifiers", headers=alice)  # GET and POST are two routes
 
     assert response.status_code == 405
     assert response.headers["allow"] == "GET"
     assert response.json()["error"]["code"] == "method_not_allowed"
+    assert two_routes.status_code == 405 and two_routes.headers["allow"] == "GET, POST"
 
 
 def test_missing_job_answers_404(client: TestClient, alice: dict[str, str]) -> None:

@@ -9,8 +9,10 @@ from __future__ import annotations
 
 import json
 import logging
+import re
 import uuid
 from collections.abc import Mapping
+from functools import lru_cache
 from typing import Any
 
 from fastapi import FastAPI, Request
@@ -106,13 +108,38 @@ def _said(error: Mapping[str, Any]) -> str:
     return message
 
 
-async def _http_error(_: Request, exc: Exception) -> JSONResponse:
+async def _http_error(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, HTTPException)
     if exc.status_code == 400:  # FastAPI's "error parsing the body": a malformed request
         return error_response(422, "invalid_request", f"the request is not valid: {exc.detail}")
     code = CODE_BY_HTTP_STATUS.get(exc.status_code, "http_error")
-    # `headers` carries `Allow` on a 405 and `WWW-Authenticate` on a 401
-    return error_response(exc.status_code, code, str(exc.detail), headers=exc.headers)
+    headers = dict(exc.headers or {})
+    if exc.status_code == 405:
+        headers["Allow"] = ", ".join(allowed_methods(request)) or headers.get("Allow", "")
+    return error_response(exc.status_code, code, str(exc.detail), headers=headers)
+
+
+def allowed_methods(request: Request) -> list[str]:
+    """Every method the OpenAPI document lists for this path.
+
+    Starlette's 405 names only the methods of the first route whose path matched, but FastAPI
+    makes one route per method: `GET` and `POST /api/v1/classifiers` are two routes.
+    """
+    paths = request.app.openapi().get("paths", {})  # built once, then cached by FastAPI
+    return sorted(
+        {
+            method.upper()
+            for template, operations in paths.items()
+            if _template(template).fullmatch(request.url.path)
+            for method in operations
+        }
+    )
+
+
+@lru_cache(maxsize=256)
+def _template(path: str) -> re.Pattern[str]:
+    """`/jobs/{job_id}` -> a pattern matching `/jobs/<one segment>`."""
+    return re.compile(re.sub(r"\\\{[^/]+?\\\}", "[^/]+", re.escape(path)))
 
 
 def new_error_id() -> str:

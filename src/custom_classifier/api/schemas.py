@@ -12,6 +12,7 @@ from pydantic import (
     BeforeValidator,
     ConfigDict,
     Field,
+    StrictBool,
     StrictInt,
     StringConstraints,
     model_validator,
@@ -323,6 +324,7 @@ class PredictCreate(BaseModel):
     text: PredictionText | None = None
     texts: list[PredictionText] | None = Field(
         default=None,
+        min_length=1,
         max_length=MAX_TEXTS,
         description=f"At most {limits.MAX_BATCH_CHARS} characters in all.",
     )
@@ -388,7 +390,7 @@ class UserCreate(BaseModel):
     )
 
     username: Annotated[str, StringConstraints(min_length=1, max_length=63), ValidUnicode]
-    is_admin: bool = False
+    is_admin: StrictBool = False
 
 
 class UserUpdate(BaseModel):
@@ -396,7 +398,7 @@ class UserUpdate(BaseModel):
         extra="forbid", json_schema_extra={"examples": [{"is_active": False}]}
     )
 
-    is_active: bool
+    is_active: StrictBool
 
 
 class UserPublic(BaseModel):
