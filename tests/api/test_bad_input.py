@@ -92,6 +92,22 @@ def test_flags_are_booleans_and_a_batch_is_not_empty(
     assert client.get("/api/v1/me", headers=alice).status_code == 200  # alice is still active
 
 
+def test_an_unknown_query_parameter_answers_422_naming_the_known_ones(
+    client: TestClient, alice: dict[str, str]
+) -> None:
+    url = "/api/v1/classifiers/news/predict"
+
+    typo = client.post(url, headers=alice, params={"verison": "2"}, json={"text": "x"})
+    known = client.get("/api/v1/jobs", headers=alice, params={"limit": 5, "status": "queued"})
+
+    error = _error(typo, 422, "invalid_request")
+    assert (
+        "unknown query parameter(s) ['verison']; this operation takes ['version']"
+        in (error["message"])
+    )
+    assert known.status_code == 200
+
+
 @pytest.mark.parametrize("version", ["true", "false", '"2"', "2.0", "1" + "0" * 5000])
 def test_an_alias_version_is_a_whole_number_not_a_boolean(
     client: TestClient, alice: dict[str, str], version: str

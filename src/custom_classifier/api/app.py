@@ -8,12 +8,13 @@ import sys
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
-from fastapi import APIRouter, FastAPI
+from fastapi import APIRouter, Depends, FastAPI
 from fastapi.concurrency import run_in_threadpool
 from sqlalchemy.exc import IntegrityError
 
 from custom_classifier import limits
 from custom_classifier.api.body_limit import BodyLimit
+from custom_classifier.api.deps import refuse_unknown_query
 from custom_classifier.api.errors import install_error_handlers
 from custom_classifier.api.metrics import Metrics, MetricsMiddleware
 from custom_classifier.api.responses import API_ERRORS
@@ -64,7 +65,9 @@ def create_api(settings: Settings | None = None, *, run_jobs: bool = True) -> Fa
         BodyLimit, json_limit=limits.MAX_JSON_BODY_BYTES, upload_limit=settings.max_upload_bytes
     )
     app.add_middleware(MetricsMiddleware, metrics=metrics)
-    api = APIRouter(prefix=API_PREFIX, responses=API_ERRORS)
+    api = APIRouter(
+        prefix=API_PREFIX, responses=API_ERRORS, dependencies=[Depends(refuse_unknown_query)]
+    )
     for module in (classifiers, jobs, models, base_models, datasets, users, mlflow_access):
         api.include_router(module.router)
     api.include_router(health.router, include_in_schema=False)

@@ -9,8 +9,9 @@ from fastapi import Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from sqlalchemy.orm import Session
 
+from custom_classifier.api.documented import operations, query_names
 from custom_classifier.config import Settings
-from custom_classifier.errors import AuthenticationError
+from custom_classifier.errors import AuthenticationError, InvalidRequestError
 from custom_classifier.services import users
 from custom_classifier.services.runtime import Runtime
 from custom_classifier.services.users import Identity
@@ -70,3 +71,21 @@ def get_admin_user(user: CurrentUser) -> Identity:
 
 
 AdminUser = Annotated[Identity, Depends(get_admin_user)]
+
+
+def refuse_unknown_query(request: Request) -> None:
+    """422 for a query parameter the operation does not take: `?verison=2` must not predict
+    with `champion` as if nothing had been asked."""
+    if not request.query_params:
+        return
+    operation = operations(request).get(request.method)
+    if operation is None:
+        return
+    known = query_names(operation)
+    unknown = sorted(set(request.query_params) - known)
+    if unknown:
+        raise InvalidRequestError(
+            f"unknown query parameter(s) {unknown[:20]}; this operation takes "
+            f"{sorted(known) or 'none'}",
+            details={"unknown": unknown[:20], "known": sorted(known)},
+        )

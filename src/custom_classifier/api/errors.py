@@ -9,10 +9,8 @@ from __future__ import annotations
 
 import json
 import logging
-import re
 import uuid
 from collections.abc import Mapping
-from functools import lru_cache
 from typing import Any
 
 from fastapi import FastAPI, Request
@@ -21,6 +19,7 @@ from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from custom_classifier.api.documented import operations
 from custom_classifier.errors import ConflictError, CustomClassifierError, NotFoundError
 
 logger = logging.getLogger(__name__)
@@ -125,21 +124,7 @@ def allowed_methods(request: Request) -> list[str]:
     Starlette's 405 names only the methods of the first route whose path matched, but FastAPI
     makes one route per method: `GET` and `POST /api/v1/classifiers` are two routes.
     """
-    paths = request.app.openapi().get("paths", {})  # built once, then cached by FastAPI
-    return sorted(
-        {
-            method.upper()
-            for template, operations in paths.items()
-            if _template(template).fullmatch(request.url.path)
-            for method in operations
-        }
-    )
-
-
-@lru_cache(maxsize=256)
-def _template(path: str) -> re.Pattern[str]:
-    """`/jobs/{job_id}` -> a pattern matching `/jobs/<one segment>`."""
-    return re.compile(re.sub(r"\\\{[^/]+?\\\}", "[^/]+", re.escape(path)))
+    return sorted(operations(request))
 
 
 def new_error_id() -> str:
