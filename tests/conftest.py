@@ -15,6 +15,7 @@ from sqlalchemy import create_engine, text
 
 from custom_classifier.training.process_environment import use_serving_environment
 from factories import TINY_LABELS, make_tiny_base_model, make_tiny_classifier, make_tiny_decoder
+from support.summary import SUMMARY_LINES
 
 if TYPE_CHECKING:
     from custom_classifier.registry import Registry
@@ -133,3 +134,10 @@ def postgres_url() -> Iterator[str]:
     with server.connect() as connection:
         connection.execute(text(f'DROP DATABASE "{name}" WITH (FORCE)'))
     server.dispose()
+
+
+def pytest_terminal_summary(
+    terminalreporter: pytest.TerminalReporter, config: pytest.Config
+) -> None:
+    for line in config.stash.get(SUMMARY_LINES, []):
+        terminalreporter.write_line(line)
