@@ -9,7 +9,7 @@ import pytest
 from fastapi import Request
 from fastapi.testclient import TestClient
 
-from custom_classifier.api.app import create_app
+from custom_classifier.app import create_app
 from custom_classifier.config import Settings
 from support.live_server import live_server
 

@@ -27,7 +27,7 @@ import pytest
 import schemathesis
 from hypothesis import HealthCheck, settings
 
-from custom_classifier.api.app import create_app
+from custom_classifier.app import create_app
 from custom_classifier.config import Settings
 from factories import api_headers, make_topic_folder
 from support.live_server import live_server
