@@ -53,7 +53,7 @@ def test_the_onnx_backend_is_the_cpu_default_and_close_to_pytorch(exported: Path
 def test_without_onnxruntime_prediction_falls_back_to_pytorch(
     exported: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    import custom_classifier.inference.text_classifier as module
+    import custom_classifier.inference.window_scorers as module
 
     monkeypatch.setattr(module, "onnx_runtime_available", lambda: False)
 

@@ -8,7 +8,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from custom_classifier.inference.text_classifier import make_collator, pad_windows
+from custom_classifier.inference.window_scorers import pad_windows
 from custom_classifier.training.arguments import TrainingArguments
 from custom_classifier.training.windows import (
     EncodedSplit,
@@ -21,7 +21,7 @@ from custom_classifier.training.windows import (
 
 def test_window_bank_batches_match_the_padding_collator(tiny_base_model: Path) -> None:
     import torch
-    from transformers import AutoTokenizer
+    from transformers import AutoTokenizer, DataCollatorWithPadding
 
     tokenizer = AutoTokenizer.from_pretrained(tiny_base_model)
     windows = [np.arange(1, n + 1, dtype=np.int32) for n in (5, 3, 7, 7)]
@@ -32,7 +32,7 @@ def test_window_bank_batches_match_the_padding_collator(tiny_base_model: Path) -
 
     inputs, targets = bank.batch(rows, torch.from_numpy(rows))
 
-    expected = make_collator(tokenizer, torch.device("cpu"))(
+    expected = DataCollatorWithPadding(tokenizer)(
         [{"input_ids": windows[i].tolist()} for i in rows]
     )
     assert torch.equal(inputs["input_ids"], expected["input_ids"])

@@ -402,11 +402,9 @@ def _validation_macro_f1(trained: _Trained) -> float | None:
 
 
 def _classifier_settings(model_dir: Path) -> dict[str, Any]:
-    import json
+    from custom_classifier.inference.classifier_folder import read_settings
 
-    from custom_classifier.inference.text_classifier import CLASSIFIER_FILE
-
-    return dict(json.loads((model_dir / CLASSIFIER_FILE).read_text(encoding="utf-8")))
+    return read_settings(model_dir)
 
 
 def _log_models(run: Any, winner: _Trained) -> None:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import tempfile
 import threading
 import warnings
@@ -15,11 +14,17 @@ from mlflow.models import ModelSignature
 from mlflow.types import ColSpec, Schema, TensorSpec
 from packaging.version import Version
 
+from custom_classifier.inference.classifier_folder import read_labels
 from custom_classifier.registry import tags
 
 PYFUNC_MODEL_FILE = Path(__file__).with_name("pyfunc_model.py")
-TEXT_CLASSIFIER_FILE = Path(__file__).parents[1] / "inference" / "text_classifier.py"
-CLASSIFIER_FILE = "classifier.json"
+_INFERENCE = Path(__file__).parents[1] / "inference"
+MODEL_CODE_FILES = tuple(
+    _INFERENCE / name
+    for name in ("text_classifier.py", "window_scorers.py", "classifier_folder.py")
+)
+"""Shipped inside the model as its code (`code_paths`): with `PYFUNC_MODEL_FILE`, all it needs
+to load without the custom_classifier package."""
 REQUIRED_PACKAGES = ("mlflow", "torch", "transformers", "numpy", "pandas")
 ONNX_PACKAGES = ("onnxruntime",)
 """Added when the folder holds an ONNX model, so a served copy predicts on the fast path."""
@@ -48,16 +53,6 @@ def signature(labels: list[str]) -> ModelSignature:
     return ModelSignature(inputs=Schema([ColSpec("string", "text")]), outputs=Schema(outputs))
 
 
-def read_labels(model_dir: Path) -> list[str]:
-    settings_file = model_dir / CLASSIFIER_FILE
-    if not settings_file.is_file():
-        raise FileNotFoundError(
-            f"{settings_file} is missing; expected a folder written by fine_tune "
-            "(a Hugging Face model, its tokenizer and classifier.json)"
-        )
-    return list(json.loads(settings_file.read_text(encoding="utf-8"))["labels"])
-
-
 def save_pyfunc_model(model_dir: Path, path: Path) -> None:
     """Write the pyfunc model of the fine-tuned folder `model_dir` into the new folder `path`."""
     labels = read_labels(model_dir)
@@ -68,7 +63,7 @@ def save_pyfunc_model(model_dir: Path, path: Path) -> None:
             path=str(path),
             python_model=str(PYFUNC_MODEL_FILE),
             artifacts={"classifier": str(model_dir)},
-            code_paths=[str(TEXT_CLASSIFIER_FILE)],
+            code_paths=[str(path) for path in MODEL_CODE_FILES],
             signature=signature(labels),
             pip_requirements=pip_requirements(with_onnx=any(model_dir.glob("*.onnx"))),
             model_config={"probability_columns": probability_columns(labels)},

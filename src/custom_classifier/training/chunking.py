@@ -1,20 +1,22 @@
-"""Window building shared by training and prediction.
+"""Window building and scoring shared by training and prediction.
 
-The code lives in `inference/text_classifier.py`, which must stay importable on its own inside
-the MLflow model; this module is the name training code imports it by.
+The code lives in `inference/text_classifier.py` and `inference/window_scorers.py`, which must
+stay importable on their own inside the MLflow model; this module is the name training code
+imports it by.
 """
 
 from __future__ import annotations
 
 from custom_classifier.inference.text_classifier import (
-    attention_kernels,
-    autocast_for,
     build_windows,
-    collate,
     document_probabilities,
     effective_stride,
+)
+from custom_classifier.inference.window_scorers import (
+    attention_kernels,
+    autocast_for,
     length_sorted_batches,
-    make_collator,
+    pad_windows,
     window_logits,
 )
 
@@ -22,10 +24,9 @@ __all__ = [
     "attention_kernels",
     "autocast_for",
     "build_windows",
-    "collate",
     "document_probabilities",
     "effective_stride",
     "length_sorted_batches",
-    "make_collator",
+    "pad_windows",
     "window_logits",
 ]

@@ -12,7 +12,7 @@ import torch
 from transformers import PreTrainedModel, get_linear_schedule_with_warmup
 
 from custom_classifier.errors import TrainingCancelledError
-from custom_classifier.inference.text_classifier import cpu_has_bf16_units
+from custom_classifier.inference.text_classifier import cpu_has_bf16_units, pad_id_of
 from custom_classifier.training import backbones, distributed
 from custom_classifier.training.arguments import (
     EpochCallback,
@@ -25,7 +25,6 @@ from custom_classifier.training.chunking import (
     attention_kernels,
     autocast_for,
     document_probabilities,
-    make_collator,
     window_logits,
 )
 from custom_classifier.training.early_stopping import EarlyStopping
@@ -62,13 +61,12 @@ class TrainingLoop:
         self.model = model
         model.to(self.device)  # type: ignore[arg-type]  # transformers types `to` oddly
         self.network = distributed.wrap_model(model, self.device, self.world)
-        self.collator = make_collator(tokenizer, self.device)
         self.cpu_bf16 = uses_cpu_bf16(args)
         self.args, self.train, self.validation = args, train, validation
         self.labels = list(labels)
         self.on_progress, self.should_stop = on_progress, should_stop
-        pad_id = tokenizer.pad_token_id
-        self.bank = WindowBank(train, 0 if pad_id is None else int(pad_id), self.device)
+        self.pad_id = pad_id_of(tokenizer)
+        self.bank = WindowBank(train, self.pad_id, self.device)
         self.batch_size, learning_rate = batch_policy(
             args, self.device, lora=backbones.is_lora_model(model)
         )
@@ -163,8 +161,8 @@ class TrainingLoop:
         self.model.eval()
         logits = window_logits(
             self.model,
-            self.collator,
             self.validation.windows,
+            pad_id=self.pad_id,
             batch_size=self.batch_size * 2,
             device=self.device,
             cpu_bf16=self.cpu_bf16,

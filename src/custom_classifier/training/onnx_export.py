@@ -17,7 +17,7 @@ import numpy as np
 import torch
 from transformers import AutoModelForSequenceClassification
 
-from custom_classifier.inference.text_classifier import ONNX_FILE
+from custom_classifier.inference.classifier_folder import ONNX_FILE
 
 logger = logging.getLogger(__name__)
 _OPSET = 17

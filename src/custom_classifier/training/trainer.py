@@ -23,7 +23,7 @@ from transformers import PreTrainedModel, set_seed
 
 from custom_classifier.corpus.models import Split
 from custom_classifier.errors import TrainingError
-from custom_classifier.inference.text_classifier import CLASSIFIER_FILE
+from custom_classifier.inference.classifier_folder import CLASSIFIER_FILE
 from custom_classifier.training import backbones, distributed
 from custom_classifier.training.arguments import (
     EpochCallback,

@@ -12,7 +12,7 @@ import torch
 from custom_classifier.corpus.models import Document
 from custom_classifier.errors import TrainingError
 from custom_classifier.training.arguments import TrainingArguments
-from custom_classifier.training.chunking import build_windows
+from custom_classifier.training.chunking import build_windows, pad_windows
 
 _BATCHES_PER_BUCKET = 50  # length-sorting happens within buckets of this many shuffled batches
 
@@ -67,10 +67,7 @@ class WindowBank:
 
     def __init__(self, split: EncodedSplit, pad_id: int, device: torch.device) -> None:
         self.lengths = np.asarray([len(w) for w in split.windows], dtype=np.int64)
-        width = int(self.lengths.max())
-        ids = np.full((len(split.windows), width), pad_id, dtype=np.int32)
-        for row, window in enumerate(split.windows):
-            ids[row, : len(window)] = window
+        ids, _ = pad_windows(split.windows, pad_id, dtype=np.int32)
         self.device = device
         self.ids = torch.from_numpy(ids).to(device)
         self.length_tensor = torch.from_numpy(self.lengths).to(device)

@@ -1,0 +1,269 @@
+"""Window scorers: the logits of token windows from PyTorch, ONNX Runtime or CUDA graphs.
+
+One `WindowScorer` protocol, three implementations and `make_scorer`, which picks one for a
+device and a backend. Every scorer pads windows with `pad_windows`, the routine training uses
+too. Self-contained: shipped inside the MLflow model with `text_classifier.py`.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections import OrderedDict
+from collections.abc import Sequence
+from contextlib import nullcontext
+from pathlib import Path
+from typing import Any, Literal, Protocol
+
+import numpy as np
+import torch
+from transformers import PreTrainedModel
+
+Backend = Literal["auto", "onnx", "torch", "torch-bf16"]
+"""How windows are scored. `auto`: on a CUDA GPU, bf16 weights with single windows replayed
+through CUDA graphs; on a CPU, ONNX Runtime (int8) when the folder has its ONNX file and
+onnxruntime is installed; else `torch`: PyTorch as trained (bf16 autocast on a GPU, fp32 on a
+CPU), except decoder models on CPUs with bf16 units, which take `torch-bf16`. `torch-bf16` is
+PyTorch with bf16 autocast on the CPU too (fast only with bf16 units)."""
+BACKENDS = ("auto", "onnx", "torch", "torch-bf16")
+
+logger = logging.getLogger(__name__)
+
+
+class WindowScorer(Protocol):
+    """Float32 logits of token windows, one row per window in the order given."""
+
+    name: str
+    """What scores: `torch`, `torch-bf16`, `onnx` or `cuda-bf16`."""
+
+    def __call__(self, windows: Sequence[np.ndarray], *, batch_size: int) -> np.ndarray: ...
+
+
+def pad_windows(
+    windows: Sequence[np.ndarray], pad_id: int, *, multiple: int = 1, dtype: Any = np.int64
+) -> tuple[np.ndarray, np.ndarray]:
+    """Input ids and attention mask of `windows`, right-padded to the longest (rounded up to
+    `multiple`, which keeps a GPU's tensor cores and tuned kernels on few shapes)."""
+    lengths = np.asarray([len(w) for w in windows], dtype=np.int64)
+    width = -(-int(lengths.max()) // multiple) * multiple
+    ids = np.full((len(windows), width), pad_id, dtype=dtype)
+    for row, window in enumerate(windows):
+        ids[row, : len(window)] = window
+    mask = (np.arange(width)[None, :] < lengths[:, None]).astype(dtype)
+    return ids, mask
+
+
+def length_sorted_batches(windows: Sequence[np.ndarray], batch_size: int) -> list[np.ndarray]:
+    """Window positions grouped into batches of similar length, so little padding is needed."""
+    order = np.argsort([len(w) for w in windows], kind="stable")
+    return [order[i : i + batch_size] for i in range(0, len(order), batch_size)]
+
+
+def cpu_has_bf16_units() -> bool:
+    """True on CPUs with native bf16 arithmetic (AVX512-BF16 or AMX), where bf16 autocast is
+    two to three times faster than float32; elsewhere it would be slower."""
+    probes = ("_is_avx512_bf16_supported", "_is_amx_tile_supported")
+    return any(bool(getattr(torch.cpu, probe, lambda: False)()) for probe in probes)
+
+
+def autocast_for(device: torch.device, *, cpu_bf16: bool = False) -> Any:
+    """bf16 autocast on a CUDA GPU that supports it (on a CPU only if `cpu_bf16`); else none."""
+    if device.type == "cuda" and torch.cuda.is_bf16_supported():
+        return torch.autocast("cuda", dtype=torch.bfloat16)
+    if device.type == "cpu" and cpu_bf16:
+        return torch.autocast("cpu", dtype=torch.bfloat16)
+    return nullcontext()
+
+
+def attention_kernels(device: torch.device) -> Any:
+    """On a CUDA GPU, flash or memory-efficient attention rather than cuDNN's, which builds a
+    plan for every new shape (about 0.1 s each: seconds over length-bucketed batches)."""
+    if device.type != "cuda":
+        return nullcontext()
+    from torch.nn.attention import SDPBackend, sdpa_kernel
+
+    return sdpa_kernel(
+        [SDPBackend.FLASH_ATTENTION, SDPBackend.EFFICIENT_ATTENTION, SDPBackend.MATH]
+    )
+
+
+@torch.inference_mode()
+def window_logits(
+    model: PreTrainedModel,
+    windows: Sequence[np.ndarray],
+    *,
+    pad_id: int,
+    batch_size: int,
+    device: torch.device,
+    cpu_bf16: bool = False,
+) -> np.ndarray:
+    """Float32 logits of every window from a PyTorch model, in the order of `windows`."""
+    logits = np.zeros((len(windows), int(model.config.num_labels or 0)), dtype=np.float32)
+    multiple = 8 if device.type == "cuda" else 1
+    for batch in length_sorted_batches(windows, batch_size):
+        ids, mask = pad_windows([windows[i] for i in batch], pad_id, multiple=multiple)
+        inputs = {
+            "input_ids": torch.from_numpy(ids).to(device),
+            "attention_mask": torch.from_numpy(mask).to(device),
+        }
+        with autocast_for(device, cpu_bf16=cpu_bf16), attention_kernels(device):
+            output = model(**inputs).logits
+        logits[batch] = output.float().cpu().numpy()
+    return logits
+
+
+class TorchScorer:
+    """PyTorch as trained: bf16 autocast on a GPU; on a CPU float32 weights, or bf16 autocast
+    with `cpu_bf16`."""
+
+    def __init__(
+        self, model: PreTrainedModel, pad_id: int, device: torch.device, *, cpu_bf16: bool
+    ) -> None:
+        if device.type == "cpu" and not cpu_bf16:
+            model.float()  # weights saved in bf16 (a GPU training) compute in float32 here
+        self.model, self.pad_id, self.device, self.cpu_bf16 = model, pad_id, device, cpu_bf16
+        self.name = "torch-bf16" if cpu_bf16 else "torch"
+
+    def __call__(self, windows: Sequence[np.ndarray], *, batch_size: int) -> np.ndarray:
+        return window_logits(
+            self.model,
+            windows,
+            pad_id=self.pad_id,
+            batch_size=batch_size,
+            device=self.device,
+            cpu_bf16=self.cpu_bf16,
+        )
+
+
+class OnnxScorer:
+    """An int8 ONNX model through ONNX Runtime on the CPU."""
+
+    name = "onnx"
+
+    def __init__(self, path: Path, pad_id: int) -> None:
+        import onnxruntime as ort
+
+        options = ort.SessionOptions()
+        options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+        self.session = ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
+        self.input_names = {i.name for i in self.session.get_inputs()}
+        self.pad_id = pad_id
+
+    def __call__(self, windows: Sequence[np.ndarray], *, batch_size: int) -> np.ndarray:
+        parts: list[tuple[np.ndarray, np.ndarray]] = []
+        for batch in length_sorted_batches(windows, batch_size):
+            ids, mask = pad_windows([windows[i] for i in batch], self.pad_id)
+            feeds = {"input_ids": ids, "attention_mask": mask}
+            output = self.session.run(
+                None, {k: v for k, v in feeds.items() if k in self.input_names}
+            )
+            parts.append((batch, np.asarray(output[0], dtype=np.float32)))
+        logits = np.zeros((len(windows), parts[0][1].shape[1]), dtype=np.float32)
+        for batch, values in parts:
+            logits[batch] = values
+        return logits
+
+
+class CudaGraphScorer:
+    """A bf16 model on a CUDA GPU; a single window (a one-document request) replays a CUDA graph
+    captured for its length, which removes the kernel-launch overhead."""
+
+    name = "cuda-bf16"
+
+    def __init__(self, model: PreTrainedModel, pad_id: int, device: torch.device) -> None:
+        model.to(torch.bfloat16)  # type: ignore[arg-type]  # transformers types `to` oddly
+        self.model, self.pad_id, self.device = model, pad_id, device
+        self.graph_capacity = 16
+        self._graphs: OrderedDict[int, tuple[torch.Tensor, Any, torch.Tensor]] = OrderedDict()
+        self._lock = threading.Lock()
+        self._graphs_work = True
+
+    @torch.inference_mode()
+    def __call__(self, windows: Sequence[np.ndarray], *, batch_size: int) -> np.ndarray:
+        if len(windows) == 1 and self._graphs_work:
+            try:
+                return self._replay(windows[0])
+            except RuntimeError:
+                logger.warning("CUDA graph capture failed; running eagerly", exc_info=True)
+                self._graphs_work = False
+        logits: np.ndarray | None = None
+        for batch in length_sorted_batches(windows, batch_size):
+            ids, mask = pad_windows([windows[i] for i in batch], self.pad_id)
+            inputs = {"input_ids": torch.from_numpy(ids).to(self.device)}
+            if not mask.all():
+                inputs["attention_mask"] = torch.from_numpy(mask).to(self.device)
+            with attention_kernels(self.device):
+                output = self.model(**inputs).logits.float().cpu().numpy()
+            if logits is None:
+                logits = np.zeros((len(windows), output.shape[1]), dtype=np.float32)
+            logits[batch] = output
+        assert logits is not None
+        return logits
+
+    def _replay(self, window: np.ndarray) -> np.ndarray:
+        with self._lock:
+            entry = self._graphs.get(len(window))
+            if entry is None:
+                entry = self._capture(len(window))
+            self._graphs.move_to_end(len(window))
+            ids, graph, output = entry
+            ids.copy_(torch.from_numpy(window.astype(np.int64)).view(1, -1))
+            graph.replay()
+            return output.float().cpu().numpy()
+
+    def _capture(self, length: int) -> tuple[torch.Tensor, Any, torch.Tensor]:
+        ids = torch.full((1, length), self.pad_id, dtype=torch.long, device=self.device)
+        stream = torch.cuda.Stream(self.device)
+        stream.wait_stream(torch.cuda.current_stream(self.device))
+        with torch.cuda.stream(stream), attention_kernels(self.device):
+            for _ in range(2):  # warm-up outside the graph, as CUDA graphs require
+                self.model(input_ids=ids)
+        torch.cuda.current_stream(self.device).wait_stream(stream)
+        graph = torch.cuda.CUDAGraph()
+        with torch.cuda.graph(graph), attention_kernels(self.device):
+            output = self.model(input_ids=ids).logits
+        self._graphs[length] = (ids, graph, output)
+        if len(self._graphs) > self.graph_capacity:
+            self._graphs.popitem(last=False)
+        return ids, graph, output
+
+
+def onnx_runtime_available() -> bool:
+    try:
+        import onnxruntime  # noqa: F401
+    except ImportError:
+        return False
+    return True
+
+
+def make_scorer(
+    model: PreTrainedModel,
+    pad_id: int,
+    device: torch.device,
+    backend: Backend = "auto",
+    *,
+    onnx_path: Path | None = None,
+    kind: str = "encoder",
+) -> WindowScorer:
+    """The scorer `backend` names on `device` (see `Backend`); it may cast the model's weights
+    for itself (bf16 for CUDA graphs, float32 for PyTorch on a CPU)."""
+    if backend not in BACKENDS:
+        raise ValueError(
+            f"backend must be 'auto', 'onnx', 'torch' or 'torch-bf16', not {backend!r}"
+        )
+    if backend == "auto" and device.type == "cuda" and torch.cuda.is_bf16_supported():
+        return CudaGraphScorer(model, pad_id, device)
+    wants_onnx = backend == "onnx" or (backend == "auto" and device.type == "cpu")
+    if wants_onnx and onnx_path is not None and onnx_path.is_file():
+        if onnx_runtime_available():
+            return OnnxScorer(onnx_path, pad_id)
+        logger.info("onnxruntime is not installed: predicting with PyTorch")
+    elif backend == "onnx":
+        raise FileNotFoundError(
+            f"backend 'onnx' needs {onnx_path or 'the ONNX file'}, which is missing; train again "
+            "with export_onnx on, or use backend 'auto' or 'torch'"
+        )
+    # Decoders have no int8 file by default (see training.onnx_export); bf16 is their fast path.
+    decoder_on_bf16_cpu = kind == "decoder" and device.type == "cpu" and cpu_has_bf16_units()
+    cpu_bf16 = backend == "torch-bf16" or (backend == "auto" and decoder_on_bf16_cpu)
+    return TorchScorer(model, pad_id, device, cpu_bf16=cpu_bf16)
