@@ -7,7 +7,7 @@ export MLFLOW_DISABLE_TELEMETRY := true
 export HF_HUB_OFFLINE := 1
 export TOKENIZERS_PARALLELISM := false
 
-.PHONY: run test lint typecheck unit test-topology install clean
+.PHONY: run test lint typecheck unit test-topology install system clean
 
 $(STAMP): pyproject.toml
 	@command -v $(PYTHON) >/dev/null || { echo "Python 3.11 is required ($(PYTHON) not found)"; exit 1; }
@@ -31,14 +31,21 @@ lint: $(STAMP)
 typecheck: $(STAMP)
 	$(BIN)/mypy
 
-unit: $(STAMP)
+unit: system $(STAMP)
 	$(BIN)/pytest -q -m "not topology"
 
-# The whole suite, the production topology on loopback included (it needs PostgreSQL and NGINX).
-test: lint typecheck
+# The Debian packages and running services the tests need: installed and started where we are
+# root with apt-get, else one message saying what is missing and how to install it (before
+# anything else runs). A few checks when everything is there.
+system:
+	@bash scripts/install-system-packages.sh
+
+# The whole suite: unit, end to end, browser, and the production topology on loopback.
+test: system
+	@$(MAKE) --no-print-directory lint typecheck
 	$(BIN)/pytest -q
 
-test-topology: $(STAMP)
+test-topology: system $(STAMP)
 	$(BIN)/pytest -q -m topology
 
 clean:

@@ -129,7 +129,7 @@ def postgres_url() -> Iterator[str]:
             connection.execute(text(f'CREATE DATABASE "{name}"'))
     except Exception as error:  # noqa: BLE001
         server.dispose()
-        pytest.skip(f"PostgreSQL is not reachable on 127.0.0.1:5432: {error}")
+        pytest.skip(f"PostgreSQL is not reachable on 127.0.0.1:5432 (make test starts it): {error}")
     yield f"postgresql://postgres@127.0.0.1:5432/{name}"
     with server.connect() as connection:
         connection.execute(text(f'DROP DATABASE "{name}" WITH (FORCE)'))

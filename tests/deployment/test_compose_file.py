@@ -14,7 +14,9 @@ import yaml
 DOCKER = Path(__file__).resolve().parents[2] / "docker"
 COMPOSE = shutil.which("docker-compose")
 
-pytestmark = pytest.mark.skipif(COMPOSE is None, reason="docker-compose is not installed")
+pytestmark = pytest.mark.skipif(
+    COMPOSE is None, reason="docker-compose is not installed (make test installs it)"
+)
 
 
 def compose(

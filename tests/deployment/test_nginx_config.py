@@ -15,7 +15,9 @@ from support.nginx import NGINX_SOURCE, render_nginx_config
 
 NGINX = shutil.which("nginx") or ("/usr/sbin/nginx" if Path("/usr/sbin/nginx").exists() else None)
 
-pytestmark = pytest.mark.skipif(NGINX is None, reason="nginx is not installed")
+pytestmark = pytest.mark.skipif(
+    NGINX is None, reason="nginx is not installed (make test installs it)"
+)
 
 
 def nginx_test(prefix: Path, **options: object) -> subprocess.CompletedProcess[str]:

@@ -47,7 +47,9 @@ def reachable(url: str) -> bool:
     return True
 
 
-requires_redis = pytest.mark.skipif(not reachable(REDIS_URL), reason="Redis is not running")
+requires_redis = pytest.mark.skipif(
+    not reachable(REDIS_URL), reason="Redis is not running (make test starts it)"
+)
 
 
 @pytest.fixture
@@ -130,7 +132,9 @@ def test_delivery_is_acknowledged_late_one_message_at_a_time(tmp_path: Path) -> 
     assert app.conf.worker_prefetch_multiplier == 1
 
 
-@pytest.mark.skipif(not reachable(RABBITMQ_URL), reason="RabbitMQ is not running")
+@pytest.mark.skipif(
+    not reachable(RABBITMQ_URL), reason="RabbitMQ is not running (make test starts it)"
+)
 def test_a_rabbitmq_broker_url_works_too(database: Database, tmp_path: Path) -> None:
     drain(RABBITMQ_URL)
     queue = CeleryJobQueue(settings_for(database, RABBITMQ_URL, tmp_path), database)

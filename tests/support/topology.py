@@ -29,7 +29,7 @@ from sqlalchemy import create_engine, text
 
 from custom_classifier.processes import free_ports, stop_processes
 from custom_classifier.training.process_environment import SERVING_PROCESS_ENVIRONMENT
-from support.nginx import REPOSITORY, render_nginx_config
+from support.nginx import REPOSITORY, SYSTEM_MIME_TYPES, render_nginx_config
 
 logger = logging.getLogger(__name__)
 
@@ -102,9 +102,57 @@ class Topology:
         return "\n\n".join(f"--- {name} ---\n{s.tail()}" for name, s in self.services.items())
 
 
+INSTALL_HINT = "`make test` installs and starts them (scripts/install-system-packages.sh)"
+
+
+class TopologyUnavailableError(RuntimeError):
+    """The system lacks something the topology needs; raised before anything is started."""
+
+
+def missing_requirements() -> list[str]:
+    """What the topology needs from this system and does not find here (empty: all there)."""
+    missing = []
+    if _program("nginx") is None:
+        missing.append("nginx (Debian package nginx)")
+    elif not SYSTEM_MIME_TYPES.is_file():
+        missing.append(f"{SYSTEM_MIME_TYPES} (Debian package nginx-common)")
+    if _program("redis-server") is None:
+        missing.append("redis-server (Debian package redis-server)")
+    if (error := _postgres_error()) is not None:
+        missing.append(f"a PostgreSQL server at {_postgres_address()} ({error})")
+    return missing
+
+
+def _program(name: str) -> str | None:
+    path = shutil.which(name) or f"/usr/sbin/{name}"
+    return path if os.access(path, os.X_OK) else None
+
+
+def _postgres_address() -> str:
+    return POSTGRES_SERVER.split("@", 1)[-1].rsplit("/", 1)[0]
+
+
+def _postgres_error() -> str | None:
+    server = create_engine(POSTGRES_SERVER, connect_args={"connect_timeout": 5})
+    try:
+        with server.connect() as connection:
+            connection.execute(text("SELECT 1"))
+    except Exception as error:  # noqa: BLE001 - any reason it cannot be used is reported
+        return str(error).splitlines()[0]
+    finally:
+        server.dispose()
+    return None
+
+
 @contextlib.contextmanager
 def running_topology(root: Path, options: TopologyOptions | None = None) -> Iterator[Topology]:
-    """Start the topology under `root`; on exit stop every process and drop the databases."""
+    """Start the topology under `root`; on exit stop every process and drop the databases.
+
+    Raises `TopologyUnavailableError` before starting anything when `missing_requirements()`
+    finds something missing; a failure while starting stops what was already started.
+    """
+    if missing := missing_requirements():
+        raise TopologyUnavailableError(f"missing: {'; '.join(missing)}. {INSTALL_HINT}")
     options = options or TopologyOptions()
     nginx_port, mlflow_port, redis_port, *api_ports = free_ports(3 + options.api_replicas)
     topology = Topology(root, {}, nginx_port, mlflow_port, api_ports, redis_port)
@@ -211,7 +259,7 @@ def _spawn(topology: Topology, name: str, command: list[str], env: dict[str, str
 
 
 def _start_redis(topology: Topology) -> None:
-    redis = shutil.which("redis-server") or "/usr/bin/redis-server"
+    redis = _program("redis-server") or "redis-server"
     command = [redis, "--bind", "127.0.0.1", "--port", str(topology.redis_port)]
     command += ["--save", "", "--appendonly", "no", "--dir", str(topology.root)]
     _spawn(topology, "redis", command, _inherited_environment())
@@ -270,7 +318,7 @@ def _start_nginx(topology: Topology, options: TopologyOptions) -> None:
         mlflow_port=topology.mlflow_port,
         access_log=options.access_log,
     )
-    nginx = shutil.which("nginx") or "/usr/sbin/nginx"
+    nginx = _program("nginx") or "nginx"
     _spawn(topology, "nginx", layout.command(nginx), _inherited_environment())
 
 

@@ -17,7 +17,14 @@ import httpx
 import pytest
 
 from factories import make_zip, topic_folder_files
-from support.topology import Topology, TopologyOptions, kill, running_topology
+from support.topology import (
+    INSTALL_HINT,
+    Topology,
+    TopologyOptions,
+    kill,
+    missing_requirements,
+    running_topology,
+)
 
 pytestmark = pytest.mark.topology
 
@@ -31,6 +38,8 @@ SPORT = "football match goal striker league team stadium"
 
 @pytest.fixture(scope="module")
 def topology(tmp_path_factory: pytest.TempPathFactory, tiny_base_model: Path) -> Iterator[Topology]:
+    if missing := missing_requirements():  # before anything is started
+        pytest.skip(f"the topology needs {'; '.join(missing)}; {INSTALL_HINT}")
     root = tmp_path_factory.mktemp("topology")
     options = TopologyOptions(base_model=str(tiny_base_model), min_docs_per_label=5)
     with running_topology(root, options) as running:

@@ -1,7 +1,7 @@
 """One real server (uvicorn, embedded defaults, tiny model) and one Chromium for the session.
 
 The tests drive Debian's Chromium through Playwright; they skip when it is not installed
-(`.ci/run` installs it). Screenshots of each page go to `test-artifacts/screenshots/`.
+(`make test` installs it). Screenshots of each page go to `test-artifacts/screenshots/`.
 """
 
 from __future__ import annotations
@@ -44,7 +44,7 @@ def ui_server(
 ) -> Iterator[UiServer]:
     """`uvicorn` on a free loopback port, CC_HOME in tmp, the embedded job runner."""
     if not CHROMIUM.exists():
-        pytest.skip(f"{CHROMIUM} is missing: install Debian's chromium (.ci/run does)")
+        pytest.skip(f"{CHROMIUM} is missing: install Debian's chromium (make test does)")
     home = tmp_path_factory.mktemp("ui-home")
     data_root = home / "data"
     make_topic_folder(data_root / "shared", {"sport": 14, "finance": 14, "cooking": 14})
@@ -93,7 +93,7 @@ def _wait_until_up(url: str, server: subprocess.Popen[bytes], log: Path) -> None
 @pytest.fixture(scope="session")
 def browser() -> Iterator[Any]:
     if not CHROMIUM.exists():
-        pytest.skip(f"{CHROMIUM} is missing: install Debian's chromium (.ci/run does)")
+        pytest.skip(f"{CHROMIUM} is missing: install Debian's chromium (make test does)")
     sync_api = pytest.importorskip("playwright.sync_api", reason="playwright is not installed")
     with sync_api.sync_playwright() as playwright:
         launched = playwright.chromium.launch(
