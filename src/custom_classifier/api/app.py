@@ -15,6 +15,7 @@ from sqlalchemy.exc import IntegrityError
 from custom_classifier import limits
 from custom_classifier.api.body_limit import BodyLimit
 from custom_classifier.api.deps import refuse_unknown_query
+from custom_classifier.api.docs import install_docs
 from custom_classifier.api.errors import install_error_handlers
 from custom_classifier.api.metrics import Metrics, MetricsMiddleware
 from custom_classifier.api.responses import API_ERRORS
@@ -36,6 +37,14 @@ from custom_classifier.services.users import NewApiKey, ensure_initial_admin
 logger = logging.getLogger(__name__)
 
 API_PREFIX = "/api/v1"
+DESCRIPTION = """Every request under `/api/v1` carries an API key: `Authorization: Bearer <key>`
+(the first admin's key is printed when the service first starts; `custom-classifier keys create
+NAME` makes more). Errors answer `{"error": {"code", "message", "details"}}` with a stable `code`.
+
+A typical session: upload a zip of label folders (`POST /datasets`), train on its `location`
+(`POST /classifiers`), follow the job (`GET /jobs/{id}/events`), then classify by name
+(`POST /classifiers/{name}/predict`) or by the job's `run_id` (`POST /models/{run_id}/predict`).
+"""
 
 
 def create_api(settings: Settings | None = None, *, run_jobs: bool = True) -> FastAPI:
@@ -57,7 +66,10 @@ def create_api(settings: Settings | None = None, *, run_jobs: bool = True) -> Fa
         title="Custom classifier",
         version="1",
         summary="Train document classifiers from folders of labeled documents, then use them.",
+        description=DESCRIPTION,
         lifespan=lifespan,
+        docs_url=None,  # install_docs: the pages and their assets work offline
+        redoc_url=None,
     )
     app.state.metrics = metrics
     install_error_handlers(app)
@@ -73,6 +85,7 @@ def create_api(settings: Settings | None = None, *, run_jobs: bool = True) -> Fa
     api.include_router(health.router, include_in_schema=False)
     app.include_router(api)
     app.include_router(health.router)
+    install_docs(app)
     return app
 
 

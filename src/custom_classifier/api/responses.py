@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from custom_classifier.api import examples
 from custom_classifier.api.schemas import ErrorEnvelope
 
 DESCRIPTIONS = {
@@ -22,12 +23,29 @@ DESCRIPTIONS = {
 }
 
 
-def errors(*statuses: int, **descriptions: str) -> dict[int | str, dict[str, Any]]:
-    """`responses=` for these statuses; `status_409="..."` says what a status means here."""
+EXAMPLES: dict[int, dict[str, Any]] = {
+    401: examples.UNAUTHENTICATED,
+    403: examples.FORBIDDEN,
+    404: examples.NOT_FOUND,
+    409: examples.CONFLICT,
+    413: examples.REQUEST_TOO_LARGE,
+    422: examples.INVALID_REQUEST,
+    500: examples.INTERNAL_ERROR,
+    503: examples.SERVICE_UNAVAILABLE,
+}
+
+
+def errors(
+    *statuses: int, own_examples: dict[int, dict[str, Any]] | None = None, **descriptions: str
+) -> dict[int | str, dict[str, Any]]:
+    """`responses=` for these statuses, each with an example answer; `status_409="..."` says what
+    a status means here, `own_examples={422: ...}` shows this route's own example."""
+    own = own_examples or {}
     return {
         status: {
             "model": ErrorEnvelope,
             "description": descriptions.get(f"status_{status}", DESCRIPTIONS[status]),
+            "content": {"application/json": {"example": own.get(status, EXAMPLES[status])}},
         }
         for status in statuses
     }

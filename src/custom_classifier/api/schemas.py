@@ -19,6 +19,7 @@ from pydantic import (
 )
 
 from custom_classifier import limits
+from custom_classifier.api import examples
 from custom_classifier.registry.info import ClassifierInfo, VersionInfo
 from custom_classifier.services.datasets import DatasetInfo, FolderListing
 from custom_classifier.storage.clock import as_utc
@@ -183,27 +184,7 @@ class RegisteredModelPublic(BaseModel):
 
 
 class JobPublic(BaseModel):
-    model_config = ConfigDict(
-        json_schema_extra={
-            "examples": [
-                {
-                    "id": "5f0c0d3c0e2a4f7b9d1c2b3a4e5f6a7b",
-                    "name": "invoices",
-                    "status": "running",
-                    "location": "/srv/data/users/alice/invoices-2024",
-                    "labels": ["invoice", "receipt", "other"],
-                    "progress": {"phase": "training", "step": 40, "total_steps": 200, "epoch": 1.6},
-                    "curves": {
-                        "loss": [
-                            {"x": 0.8, "y": 1.05, "step": 20},
-                            {"x": 1.6, "y": 0.41, "step": 40},
-                        ],
-                        "validation": [{"x": 1.0, "macro_f1": 0.81, "accuracy": 0.84}],
-                    },
-                }
-            ]
-        }
-    )
+    model_config = ConfigDict(json_schema_extra={"examples": [examples.JOB]})
 
     id: str
     name: str
@@ -265,11 +246,15 @@ class JobPublic(BaseModel):
 
 
 class JobsPublic(BaseModel):
+    model_config = ConfigDict(json_schema_extra={"examples": [examples.listing(examples.JOB)]})
+
     data: list[JobPublic]
     count: int
 
 
 class VersionPublic(BaseModel):
+    model_config = ConfigDict(json_schema_extra={"examples": [examples.VERSION]})
+
     version: int
     run_id: str | None
     created_at: UtcDatetime
@@ -283,6 +268,8 @@ class VersionPublic(BaseModel):
 
 
 class ClassifierPublic(BaseModel):
+    model_config = ConfigDict(json_schema_extra={"examples": [examples.CLASSIFIER]})
+
     name: str
     registered_name: str
     created_at: UtcDatetime
@@ -301,6 +288,10 @@ class ClassifierPublic(BaseModel):
 
 
 class ClassifiersPublic(BaseModel):
+    model_config = ConfigDict(
+        json_schema_extra={"examples": [examples.listing(examples.CLASSIFIER)]}
+    )
+
     data: list[ClassifierPublic]
     count: int
 
@@ -343,13 +334,7 @@ class PredictCreate(BaseModel):
 
 
 class PredictionPublic(BaseModel):
-    model_config = ConfigDict(
-        json_schema_extra={
-            "examples": [
-                {"label": "invoice", "score": 0.93, "scores": {"invoice": 0.93, "other": 0.07}}
-            ]
-        }
-    )
+    model_config = ConfigDict(json_schema_extra={"examples": [examples.PREDICTION]})
 
     label: str
     score: float
@@ -357,6 +342,8 @@ class PredictionPublic(BaseModel):
 
 
 class DatasetPublic(BaseModel):
+    model_config = ConfigDict(json_schema_extra={"examples": [examples.DATASET]})
+
     name: str
     location: str = Field(description="Give this as `location` when creating a classifier.")
     labels: dict[str, int] = Field(description="Documents per label folder.")
@@ -374,6 +361,8 @@ class FolderPublic(BaseModel):
 
 
 class FolderListingPublic(BaseModel):
+    model_config = ConfigDict(json_schema_extra={"examples": [examples.FOLDER_LISTING]})
+
     path: str | None
     parent: str | None
     documents: int
@@ -402,6 +391,8 @@ class UserUpdate(BaseModel):
 
 
 class UserPublic(BaseModel):
+    model_config = ConfigDict(json_schema_extra={"examples": [examples.USER]})
+
     username: str
     is_admin: bool
     is_active: bool
@@ -418,6 +409,8 @@ class UserPublic(BaseModel):
 
 
 class UsersPublic(BaseModel):
+    model_config = ConfigDict(json_schema_extra={"examples": [examples.listing(examples.USER)]})
+
     data: list[UserPublic]
     count: int
 
@@ -429,6 +422,8 @@ class ApiKeyCreate(BaseModel):
 
 
 class ApiKeyPublic(BaseModel):
+    model_config = ConfigDict(json_schema_extra={"examples": [examples.API_KEY]})
+
     id: int
     name: str
     prefix: str
@@ -449,32 +444,44 @@ class ApiKeyPublic(BaseModel):
 
 
 class ApiKeyCreated(ApiKeyPublic):
+    model_config = ConfigDict(json_schema_extra={"examples": [examples.NEW_API_KEY]})
+
     key: str = Field(description="The key itself; shown only in this answer.")
 
 
 class ApiKeysPublic(BaseModel):
+    model_config = ConfigDict(json_schema_extra={"examples": [examples.listing(examples.API_KEY)]})
+
     data: list[ApiKeyPublic]
     count: int
 
 
 class UserCreated(UserPublic):
+    model_config = ConfigDict(
+        json_schema_extra={"examples": [{**examples.USER, "api_key": examples.NEW_API_KEY}]}
+    )
+
     api_key: ApiKeyCreated
 
 
 class ErrorBody(BaseModel):
-    code: str
-    message: str
-    details: dict[str, Any]
+    code: str = Field(description="Stable and machine-readable, e.g. `classifier_not_found`.")
+    message: str = Field(description="What was expected, what was found, and how to fix it.")
+    details: dict[str, Any] = Field(description="Structured context: fields, limits, report.")
 
 
 class ErrorEnvelope(BaseModel):
     """Every error answer."""
+
+    model_config = ConfigDict(json_schema_extra={"examples": [examples.NOT_FOUND]})
 
     error: ErrorBody
 
 
 class BaseModelPublic(BaseModel):
     """A named base model and whether this install can train it."""
+
+    model_config = ConfigDict(json_schema_extra={"examples": [examples.BASE_MODEL]})
 
     name: str
     source: str = Field(description="Hugging Face id, local folder or .gguf file it loads.")
@@ -490,5 +497,9 @@ class BaseModelPublic(BaseModel):
 
 
 class BaseModelsPublic(BaseModel):
+    model_config = ConfigDict(
+        json_schema_extra={"examples": [examples.listing(examples.BASE_MODEL)]}
+    )
+
     data: list[BaseModelPublic]
     count: int

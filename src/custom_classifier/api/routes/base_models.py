@@ -11,7 +11,7 @@ from custom_classifier.training.presets import list_base_models
 router = APIRouter(tags=["base models"])
 
 
-@router.get("/base-models", response_model=BaseModelsPublic)
+@router.get("/base-models", response_model=BaseModelsPublic, summary="List the base models")
 def get_base_models(user: CurrentUser, runtime: RuntimeDep) -> BaseModelsPublic:
     """The presets `base_model` accepts by name, with parameter count, context window, kind,
     default fine-tuning, and whether each is available (offline) on this install and why not."""

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from fastapi import APIRouter, status
 
+from custom_classifier.api import examples
 from custom_classifier.api.deps import CurrentUser, RuntimeDep, SessionDep
 from custom_classifier.api.responses import errors
 from custom_classifier.api.schemas import (
@@ -23,18 +24,24 @@ router = APIRouter(prefix="/classifiers", tags=["classifiers"])
     "",
     response_model=JobPublic,
     status_code=status.HTTP_202_ACCEPTED,
+    summary="Train a classifier",
     responses=errors(
         413,
         422,
         503,
         status_422="Not valid, or the data cannot be trained on (`invalid_dataset`: "
         "`details.report` lists every problem).",
+        own_examples={422: examples.INVALID_DATASET},
     ),
 )
 def create_classifier(
     body: ClassifierCreate, user: CurrentUser, session: SessionDep, runtime: RuntimeDep
 ) -> JobPublic:
-    """Check the folder, then queue a training job; follow it at `/jobs/{id}`."""
+    """Check the labeled folder (every problem is answered at once, 422), then queue a training
+    job and answer it (202). Follow it at `GET /jobs/{id}` or `GET /jobs/{id}/events`; an
+    accepted model is registered as the next version of the classifier `name`, alias `champion`.
+    `training` and `acceptance` override the defaults shown in the schema; `base_models` (a
+    list) trains a bake-off of several base models and keeps the best."""
     spec = jobs.TrainingSpec(
         name=body.name,
         location=body.location,
@@ -48,24 +55,35 @@ def create_classifier(
     return JobPublic.from_record(job)
 
 
-@router.get("", response_model=ClassifiersPublic)
+@router.get("", response_model=ClassifiersPublic, summary="List your classifiers")
 def list_classifiers(user: CurrentUser, runtime: RuntimeDep) -> ClassifiersPublic:
-    """Your registered classifiers with their versions, aliases and metrics."""
+    """Your registered classifiers, each with its versions (newest first), aliases and test
+    metrics."""
     infos = classifiers.list_classifiers(runtime.registry, user)
     return ClassifiersPublic(data=[ClassifierPublic.from_info(i) for i in infos], count=len(infos))
 
 
-@router.get("/{name}", response_model=ClassifierPublic, responses=errors(404, 422))
+@router.get(
+    "/{name}",
+    response_model=ClassifierPublic,
+    summary="Show a classifier",
+    responses=errors(404, 422),
+)
 def get_classifier(name: str, user: CurrentUser, runtime: RuntimeDep) -> ClassifierPublic:
+    """One of your classifiers by name: its versions, aliases and test metrics."""
     return ClassifierPublic.from_info(classifiers.get_classifier(runtime.registry, user, name))
 
 
 @router.put(
-    "/{name}/aliases/{alias}", response_model=ClassifierPublic, responses=errors(404, 413, 422)
+    "/{name}/aliases/{alias}",
+    response_model=ClassifierPublic,
+    summary="Move an alias",
+    responses=errors(404, 413, 422),
 )
 def move_alias(
     name: str, alias: str, body: AliasUpdate, user: CurrentUser, runtime: RuntimeDep
 ) -> ClassifierPublic:
-    """Point an alias (for example `champion`) at a version: roll back or forward."""
+    """Point an alias (for example `champion`, which predictions by name use) at a version:
+    roll back or forward. The alias is created when it does not exist yet."""
     info = classifiers.move_alias(runtime.registry, user, name, alias, body.version)
     return ClassifierPublic.from_info(info)

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 from fastapi import APIRouter
-from pydantic import BaseModel
+from pydantic import BaseModel, ConfigDict
 
+from custom_classifier.api import examples
 from custom_classifier.api.deps import CurrentUser, SettingsDep
 from custom_classifier.api.responses import errors
 from custom_classifier.services import mlflow_access
@@ -13,6 +14,8 @@ router = APIRouter(tags=["users"])
 
 
 class MlflowLoginPublic(BaseModel):
+    model_config = ConfigDict(json_schema_extra={"examples": [examples.MLFLOW_LOGIN]})
+
     url: str | None
     username: str
     password: str
@@ -21,9 +24,11 @@ class MlflowLoginPublic(BaseModel):
 @router.get(
     "/me/mlflow",
     response_model=MlflowLoginPublic,
+    summary="Your MLflow login",
     responses=errors(404, status_404="This deployment's MLflow has no per-user accounts."),
 )
 def my_mlflow_login(user: CurrentUser, settings: SettingsDep) -> MlflowLoginPublic:
-    """Your MLflow UI login (basic authentication); it sees your experiment and models only."""
+    """Your login for the MLflow UI (basic authentication) and its address; it sees your own
+    experiment and models only. `url` is null when no MLflow UI is published."""
     login = mlflow_access.login_for(settings, user.username)
     return MlflowLoginPublic(url=login.url, username=login.username, password=login.password)

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Query, Request, UploadFile
+from fastapi import APIRouter, File, Query, Request, UploadFile
 
+from custom_classifier.api import examples
 from custom_classifier.api.deps import CurrentUser, RuntimeDep
 from custom_classifier.api.responses import errors
 from custom_classifier.api.schemas import PredictCreate, PredictionPublic
@@ -14,7 +15,16 @@ from custom_classifier.services import predictions
 from custom_classifier.services.runtime import Runtime
 
 router = APIRouter(tags=["predictions"])
-FILE_ERRORS = errors(404, 413, 422, status_422="Not valid, or no text could be read from the file.")
+FILE_ERRORS = errors(
+    404,
+    413,
+    422,
+    status_422="Not valid, or no text could be read from the file.",
+    own_examples={413: examples.UPLOAD_TOO_LARGE},
+)
+DocumentUpload = Annotated[
+    UploadFile, File(description="The document: PDF, DOCX, HTML, Markdown, e-mail or text.")
+]
 
 VersionQuery = Annotated[
     str | None,
@@ -25,23 +35,34 @@ VersionQuery = Annotated[
 @router.post(
     "/models/{run_id}/predict",
     response_model=PredictionPublic | list[PredictionPublic],
+    summary="Classify texts with a run's model",
     responses=errors(404, 413, 422),
 )
 def predict_by_run(
     run_id: str, body: PredictCreate, user: CurrentUser, runtime: RuntimeDep, request: Request
 ) -> PredictionPublic | list[PredictionPublic]:
-    """Classify `text` (one answer) or `texts` (a list) with the model of one of your runs."""
+    """Classify `text` (one answer) or `texts` (a list) with the model of one of your MLflow
+    runs (the `run_id` of a job), accepted or not. Each answer has the `label`, its `score` and
+    the probability of every label."""
     uri = runtime.run_owners.model_uri(user, run_id)
     return _predict(runtime, request, uri, body, source="run")
 
 
 @router.post(
-    "/models/{run_id}/predict-file", response_model=PredictionPublic, responses=FILE_ERRORS
+    "/models/{run_id}/predict-file",
+    response_model=PredictionPublic,
+    summary="Classify a document with a run's model",
+    responses=FILE_ERRORS,
+    openapi_extra=examples.curl_sample(
+        'curl -H "Authorization: Bearer $CC_API_KEY" -F file=@invoice-117.pdf '
+        f"http://localhost:8000/api/v1/models/{examples.RUN_ID}/predict-file"
+    ),
 )
 def predict_file_by_run(
-    run_id: str, file: UploadFile, user: CurrentUser, runtime: RuntimeDep, request: Request
+    run_id: str, file: DocumentUpload, user: CurrentUser, runtime: RuntimeDep, request: Request
 ) -> PredictionPublic:
-    """Classify an uploaded PDF, DOCX, HTML or text file."""
+    """Classify an uploaded document (PDF, DOCX, HTML, Markdown, e-mail or text) with the model
+    of one of your runs; its text is extracted as for training."""
     uri = runtime.run_owners.model_uri(user, run_id)
     return _predict_file(runtime, request, uri, file)
 
@@ -49,6 +70,7 @@ def predict_file_by_run(
 @router.post(
     "/classifiers/{name}/predict",
     response_model=PredictionPublic | list[PredictionPublic],
+    summary="Classify texts with a classifier",
     responses=errors(404, 413, 422),
 )
 def predict_by_classifier(
@@ -59,7 +81,8 @@ def predict_by_classifier(
     request: Request,
     version: VersionQuery = None,
 ) -> PredictionPublic | list[PredictionPublic]:
-    """Classify with a version or alias of one of your classifiers (default `champion`)."""
+    """Classify `text` (one answer) or `texts` (a list) with one of your classifiers by name:
+    its `champion` version, or the version or alias given in `version`."""
     texts = _texts(body)
     results = predictions.predict_texts_by_name(
         runtime.predictor, runtime.registry, user, name, version, texts
@@ -69,16 +92,25 @@ def predict_by_classifier(
 
 
 @router.post(
-    "/classifiers/{name}/predict-file", response_model=PredictionPublic, responses=FILE_ERRORS
+    "/classifiers/{name}/predict-file",
+    response_model=PredictionPublic,
+    summary="Classify a document with a classifier",
+    responses=FILE_ERRORS,
+    openapi_extra=examples.curl_sample(
+        'curl -H "Authorization: Bearer $CC_API_KEY" -F file=@invoice-117.pdf '
+        "http://localhost:8000/api/v1/classifiers/invoices/predict-file"
+    ),
 )
 def predict_file_by_classifier(
     name: str,
-    file: UploadFile,
+    file: DocumentUpload,
     user: CurrentUser,
     runtime: RuntimeDep,
     request: Request,
     version: VersionQuery = None,
 ) -> PredictionPublic:
+    """Classify an uploaded document (PDF, DOCX, HTML, Markdown, e-mail or text) with one of
+    your classifiers by name: its `champion` version, or the version or alias in `version`."""
     data = _read_upload(runtime, file)
     result = predictions.predict_file_by_name(
         runtime.predictor, runtime.registry, user, name, version, file.filename or "upload", data
