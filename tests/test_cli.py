@@ -35,29 +35,43 @@ def write_topic_corpus(
     return root
 
 
-def run_cli(home: Path, *args: str) -> subprocess.CompletedProcess[str]:
+def run_cli(
+    home: Path, *args: str, unset: tuple[str, ...] = ()
+) -> subprocess.CompletedProcess[str]:
     env = {
-        **os.environ,
+        **{name: value for name, value in os.environ.items() if name not in unset},
         "CC_HOME": str(home),
         "CC_MIN_DOCS_PER_LABEL": "20",
         "CC_DATA_ROOTS": json.dumps([str(home.parent)]),
         "MLFLOW_DISABLE_TELEMETRY": "true",
         "HF_HUB_OFFLINE": "1",
+        "COLUMNS": "200",  # messages and the progress display on one line each
     }
     command = [sys.executable, "-m", "custom_classifier.cli", *args]
     return subprocess.run(command, env=env, capture_output=True, text=True, timeout=600)
 
 
 @pytest.fixture(scope="module")
-def trained_by_cli(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict, str]:
-    """`train` on an empty CC_HOME: (home, its JSON outcome, the admin key it printed once)."""
+def training(
+    tmp_path_factory: pytest.TempPathFactory,
+) -> tuple[Path, subprocess.CompletedProcess[str]]:
+    """`train` on an empty CC_HOME: (home, the finished command)."""
     base = tmp_path_factory.mktemp("cli")
     data = write_topic_corpus(base / "news", TOPIC_WORDS, per_label=40)
     home = base / "home"
     result = run_cli(
         home, "train", str(data), "--name", "news", "--label", "sport", "--label", "finance",
-        "--epochs", "3", "--max-length", "64", "--json",
+        "--epochs", "3", "--max-length", "64", "--batch-size", "8", "--json",
     )  # fmt: skip
+    return home, result
+
+
+@pytest.fixture(scope="module")
+def trained_by_cli(
+    training: tuple[Path, subprocess.CompletedProcess[str]],
+) -> tuple[Path, dict, str]:
+    """(home, the JSON outcome, the admin key `train` printed once on the empty CC_HOME)."""
+    home, result = training
     assert result.returncode == 0, result.stderr[-3000:]
     keys = re.findall(r"\bcc_[0-9a-f]+_[A-Za-z0-9_-]+", result.stderr)
     assert len(keys) == 1, result.stderr[-3000:]
@@ -221,3 +235,85 @@ def test_invalid_data_exits_2_with_every_problem(tmp_path: Path) -> None:
     assert error["code"] == "invalid_dataset"
     codes = sorted(p["code"] for p in error["details"]["report"]["problems"])
     assert codes == ["label_not_found", "too_few_documents", "too_few_documents"]
+
+
+PHASES = ["Reading documents", "Training", "Evaluating on the test split", "Logging to MLflow"]
+PHASE_LINE = re.compile(rf"^({'|'.join(PHASES)}) .*\b\d+:\d\d:\d\d\b")
+COUNT = re.compile(r"\b\d+/\d+\b")
+NOISE_SWITCHES = ("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR", "HF_HUB_DISABLE_PROGRESS_BARS")
+
+
+def test_train_shows_each_phase_with_its_own_clock(
+    training: tuple[Path, subprocess.CompletedProcess[str]],
+) -> None:
+    _, result = training
+    lines = {m[1]: line for line in result.stderr.splitlines() if (m := PHASE_LINE.match(line))}
+    assert list(lines) == PHASES, result.stderr[-3000:]
+    assert "80/80" in lines["Reading documents"]  # counted before reading: a total from the start
+    assert COUNT.search(lines["Training"])
+    for phase in ("Evaluating on the test split", "Logging to MLflow"):
+        assert not COUNT.search(lines[phase]), lines[phase]  # not the training's frozen "0/80"
+
+
+def test_the_batch_size_reaches_the_training(trained: tuple[Path, dict]) -> None:
+    from mlflow import MlflowClient
+
+    from custom_classifier.config import Settings
+
+    home, outcome = trained
+    run = MlflowClient(Settings(home=home).resolved_tracking_uri).get_run(outcome["run_id"])
+    assert run.data.params["batch_size"] == "8"
+
+
+def test_predict_is_quiet_unless_asked_to_be_verbose(trained: tuple[Path, dict]) -> None:
+    home, outcome = trained
+    ask = ("predict", outcome["run_id"], "--text", "The striker scored")
+    quiet = run_cli(home, *ask, unset=NOISE_SWITCHES)
+    assert quiet.returncode == 0, quiet.stderr[-3000:]
+    assert quiet.stdout.startswith("sport")
+    assert "Downloading artifacts" not in quiet.stderr and "Loading weights" not in quiet.stderr
+    verbose = run_cli(home, *ask, "--verbose", unset=NOISE_SWITCHES)
+    assert verbose.returncode == 0, verbose.stderr[-3000:]
+    assert "Downloading artifacts" in verbose.stderr
+
+
+def test_train_options_say_what_they_do_and_their_defaults(tmp_path: Path) -> None:
+    from custom_classifier.training.arguments import AcceptanceCriteria, TrainingArguments
+
+    training, acceptance = TrainingArguments(), AcceptanceCriteria()
+    defaults = {
+        "--epochs": training.epochs,
+        "--max-length": training.max_length,
+        "--batch-size": training.batch_size,
+        "--min-macro-f1": acceptance.min_macro_f1,
+        "--min-label-f1": acceptance.min_label_f1,
+    }
+    result = run_cli(tmp_path, "train", "--help")
+    assert result.returncode == 0, result.stderr
+    lines = result.stdout.splitlines()
+    for option, default in defaults.items():
+        [line] = [line for line in lines if f" {option} " in line]
+        assert f"[default: {default}]" in line, line
+        help_text = line.split(">", 1)[1].split("[default")[0].strip(" │")
+        assert len(help_text) > 20, line
+
+
+def test_inspect_reads_every_label_folder_unless_told_which(tmp_path: Path) -> None:
+    data = write_topic_corpus(tmp_path / "news", TOPIC_WORDS, per_label=20)
+    result = run_cli(tmp_path / "home", "inspect", str(data), "--json")
+    assert result.returncode == 0, result.stderr[-3000:]
+    report = json.loads(result.stdout)
+    assert [label["label"] for label in report["labels"]] == ["finance", "sport"]
+    assert report["problems"] == []
+
+
+def test_invalid_data_lists_each_problem_once(tmp_path: Path) -> None:
+    data = write_topic_corpus(tmp_path / "small", TOPIC_WORDS, per_label=5)
+    result = run_cli(
+        tmp_path / "home", "train", str(data), "--name", "small",
+        "--label", "sport", "--label", "finance", "--label", "weather",
+    )  # fmt: skip
+    assert result.returncode == 2, result.stderr[-3000:]
+    assert result.stderr.count("error (invalid_dataset)") == 1
+    assert result.stderr.count("label folder 'weather' was not found") == 1
+    assert result.stderr.count("label folder 'sport' has 5 usable documents") == 1

@@ -14,7 +14,13 @@ from rich.table import Table
 
 from custom_classifier.config import get_settings
 from custom_classifier.errors import CustomClassifierError, InvalidDatasetError
+from custom_classifier.training.arguments import (
+    AcceptanceCriteria,
+    TrainingArguments,
+    inclusive_bounds,
+)
 from custom_classifier.training.process_environment import use_serving_environment
+from custom_classifier.verbosity import quiet_by_default, show_third_party_output
 
 if TYPE_CHECKING:
     from custom_classifier.inference.predictor import Predictor
@@ -22,8 +28,7 @@ if TYPE_CHECKING:
 
 os.environ.setdefault("MLFLOW_DISABLE_TELEMETRY", "true")
 use_serving_environment()
-# The newly initialised classification head is expected; its load report would bury the progress bar.
-os.environ.setdefault("TRANSFORMERS_VERBOSITY", "error")
+quiet_by_default()
 
 app = typer.Typer(help="Train and serve document classifiers from folders of labeled documents.")
 console = Console(stderr=True)
@@ -49,15 +54,37 @@ UserOption = Annotated[
         show_default=False,
     ),
 ]
+VerboseOption = Annotated[
+    bool,
+    typer.Option(
+        "--verbose", "-v", help="Also show MLflow's and transformers' progress bars and messages."
+    ),
+]
+DEFAULT_TRAINING = TrainingArguments()
+
+
+def _bounds(arguments: type, name: str) -> dict[str, Any]:
+    """typer's `min` and `max` for an option: the bounds declared on the field."""
+    low, high = inclusive_bounds(arguments, name)
+    return {"min": low, "max": high}
+
+
+DEFAULT_ACCEPTANCE = AcceptanceCriteria()
+DEFAULT_STRATEGY = Strategy(DEFAULT_TRAINING.long_document_strategy)
 
 
 def _fail(error: CustomClassifierError, as_json: bool) -> NoReturn:
     if as_json:
         typer.echo(json.dumps({"error": error.to_dict()}, default=str))
+    elif report := error.details.get("report"):  # the problems, each once
+        console.print(
+            f"[bold red]error[/] ({error.code}): the labeled folder {report['root']} cannot be "
+            "used for training:"
+        )
+        for problem in report["problems"]:
+            console.print(f"  - {problem['message']}")
     else:
         console.print(f"[bold red]error[/] ({error.code}): {error.message}")
-        for problem in error.details.get("report", {}).get("problems", []):
-            console.print(f"  - {problem['message']}")
     code = EXIT_INVALID_DATA if isinstance(error, InvalidDatasetError) else EXIT_ERROR
     if error.code in (
         "location_not_found",
@@ -162,15 +189,21 @@ def _score(value: float | None, spec: str = ".3f") -> str:
 @app.command()
 def inspect(
     data_dir: Annotated[Path, typer.Argument(help="The folder with one sub-folder per label.")],
-    label: LabelsOption,
+    label: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--label", "-l", help="A label folder to check.", show_default="every label folder"
+        ),
+    ] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON on stdout.")] = False,
 ) -> None:
     """Print the data report of a labeled folder without training."""
-    from custom_classifier.corpus.reader import inspect_corpus
+    from custom_classifier.corpus.reader import inspect_corpus, list_label_folders
 
     settings = get_settings()
     try:
-        corpus = inspect_corpus(data_dir, label, min_docs_per_label=settings.min_docs_per_label)
+        labels = label or list_label_folders(data_dir)
+        corpus = inspect_corpus(data_dir, labels, min_docs_per_label=settings.min_docs_per_label)
     except CustomClassifierError as error:
         _fail(error, as_json)
     report = corpus.report.to_dict()
@@ -194,26 +227,59 @@ def train(
             "file; repeat it, or give `auto`, for a bake-off.",
         ),
     ] = None,
-    epochs: Annotated[int | None, typer.Option(min=1)] = None,
-    max_length: Annotated[int | None, typer.Option(min=16)] = None,
+    epochs: Annotated[
+        int,
+        typer.Option(
+            **_bounds(TrainingArguments, "epochs"),
+            help="Most passes over the training documents; early stopping may end sooner.",
+        ),
+    ] = DEFAULT_TRAINING.epochs,
+    max_length: Annotated[
+        int,
+        typer.Option(
+            **_bounds(TrainingArguments, "max_length"),
+            help="Tokens the model reads per window (longer documents: see the strategy).",
+        ),
+    ] = DEFAULT_TRAINING.max_length,
+    batch_size: Annotated[
+        int,
+        typer.Option(
+            **_bounds(TrainingArguments, "batch_size"),
+            help="Windows per training step on a CPU (a GPU takes "
+            f"{DEFAULT_TRAINING.gpu_batch_size}).",
+        ),
+    ] = DEFAULT_TRAINING.batch_size,
     long_document_strategy: Annotated[
-        Strategy | None, typer.Option(help="`head` truncates; `chunks` uses overlapping windows.")
-    ] = None,
-    min_macro_f1: Annotated[float | None, typer.Option(min=0, max=1)] = None,
-    min_label_f1: Annotated[float | None, typer.Option(min=0, max=1)] = None,
+        Strategy, typer.Option(help="`head` truncates; `chunks` uses overlapping windows.")
+    ] = DEFAULT_STRATEGY,
+    min_macro_f1: Annotated[
+        float,
+        typer.Option(
+            **_bounds(AcceptanceCriteria, "min_macro_f1"),
+            help="Register only if the test macro-F1 reaches this.",
+        ),
+    ] = DEFAULT_ACCEPTANCE.min_macro_f1,
+    min_label_f1: Annotated[
+        float,
+        typer.Option(
+            **_bounds(AcceptanceCriteria, "min_label_f1"),
+            help="Register only if every label's test F1 reaches this.",
+        ),
+    ] = DEFAULT_ACCEPTANCE.min_label_f1,
     user: UserOption = None,
     as_json: Annotated[
         bool, typer.Option("--json", help="Print one JSON object on stdout.")
     ] = False,
+    verbose: VerboseOption = False,
 ) -> None:
     """Fine-tune, evaluate and (if accepted) register a classifier. Exit 0 accepted, 3 rejected."""
     from dataclasses import replace
 
     from custom_classifier.jobs.training_run import TrainingRequest, run_training
     from custom_classifier.services.jobs import validate_classifier_name
-    from custom_classifier.training.arguments import AcceptanceCriteria, TrainingArguments
     from custom_classifier.training.process_environment import use_training_environment
 
+    show_third_party_output(verbose)
     use_training_environment()
 
     settings = get_settings()
@@ -222,19 +288,15 @@ def train(
     except CustomClassifierError as error:
         _fail(error, as_json)
     owner = _acting_user(user, as_json)
-    overrides: dict[str, Any] = {
-        "epochs": epochs,
-        "max_length": max_length,
-        "long_document_strategy": long_document_strategy.value if long_document_strategy else None,
-    }
-    criteria = {"min_macro_f1": min_macro_f1, "min_label_f1": min_label_f1}
     try:
         training = replace(
-            TrainingArguments(), **{k: v for k, v in overrides.items() if v is not None}
+            DEFAULT_TRAINING,
+            epochs=epochs,
+            max_length=max_length,
+            batch_size=batch_size,
+            long_document_strategy=long_document_strategy.value,
         )
-        acceptance = replace(
-            AcceptanceCriteria(), **{k: v for k, v in criteria.items() if v is not None}
-        )
+        acceptance = AcceptanceCriteria(min_macro_f1=min_macro_f1, min_label_f1=min_label_f1)
     except CustomClassifierError as error:
         _fail(error, as_json)
     request = TrainingRequest(
@@ -293,8 +355,10 @@ def predict(
         ),
     ] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON on stdout.")] = False,
+    verbose: VerboseOption = False,
 ) -> None:
     """Classify texts, documents or a whole folder with a trained model."""
+    show_third_party_output(verbose)
     from custom_classifier.inference.predictor import Predictor
     from custom_classifier.registry.connect import open_registry
     from custom_classifier.services import predictions

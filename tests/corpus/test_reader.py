@@ -232,3 +232,17 @@ def test_reads_a_few_real_bbc_articles(tmp_path: Path) -> None:
         archive.extractall(tmp_path, members=members, filter="data")
     corpus = load_corpus(tmp_path / "bbc", ["sport", "tech"], min_docs_per_label=5)
     assert len(corpus.documents) == 10
+
+
+def test_reading_reports_progress_against_a_total_counted_first(tmp_path: Path) -> None:
+    root = two_labels(tmp_path, count=250)
+    (root / "ham" / "empty.txt").write_text("")  # skipped, but read: it counts
+    heard: list[tuple[int, int]] = []
+    corpus = load_corpus(
+        root, ["spam", "ham"], min_docs_per_label=1, on_read=lambda *p: heard.append(p)
+    )
+    assert len(corpus.documents) == 500
+    assert heard[0] == (0, 501) and heard[-1] == (501, 501)
+    assert {total for _, total in heard} == {501}
+    read = [done for done, _ in heard]
+    assert read == sorted(read) and len(heard) <= 102  # a hundredth at a time, not every file

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import logging
 import sys
 from pathlib import Path
 
@@ -18,6 +19,16 @@ def exported(tiny_base_model: Path, tmp_path_factory: pytest.TempPathFactory) ->
     model_dir = make_tiny_classifier(tmp_path_factory.mktemp("onnx"), tiny_base_model, LABELS)
     assert export_onnx(model_dir) == model_dir / ONNX_FILE
     return model_dir
+
+
+def test_the_export_keeps_a_worker_log_quiet(
+    tiny_base_model: Path, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    model_dir = make_tiny_classifier(tmp_path, tiny_base_model, LABELS)
+    with caplog.at_level(logging.INFO):  # a worker logs at INFO
+        assert export_onnx(model_dir) == model_dir / ONNX_FILE
+    quantizer = [r for r in caplog.records if "onnxruntime" in r.pathname]
+    assert quantizer == [], [r.getMessage() for r in quantizer[:3]]
 
 
 def texts() -> list[str]:

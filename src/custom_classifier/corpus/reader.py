@@ -5,7 +5,7 @@ from __future__ import annotations
 import hashlib
 import os
 from collections import Counter
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -24,6 +24,11 @@ from custom_classifier.errors import (
 )
 
 DEFAULT_MIN_CHARS = 20
+_PROGRESS_REPORTS = 100
+"""`on_read` hears about every hundredth of the files (and the first and the last)."""
+
+ReadProgress = Callable[[int, int], None]
+"""`on_read(files_read, files_total)`, called while the documents are read."""
 
 
 @dataclass(frozen=True)
@@ -52,20 +57,27 @@ def inspect_corpus(
     *,
     min_docs_per_label: int,
     min_chars: int = DEFAULT_MIN_CHARS,
+    on_read: ReadProgress | None = None,
 ) -> Corpus:
     """Read the requested label folders under `root` and report every problem in `report.problems`.
 
     Data problems never raise; only a `root` that is not a folder raises `LocationNotFoundError`.
+    The files are listed first, so `on_read(read, total)` knows the total from the start.
     """
     root = _require_folder(root)
     available = list_label_folders(root)
     wanted = list(dict.fromkeys(labels))
     problems = _request_problems(labels, wanted, available)
     reports = {label: LabelReport(label) for label in wanted}
+    files = {
+        label: list(_walk(root, root / label, reports[label], visited=set()))
+        for label in wanted
+        if label in available
+    }
+    progress = _Progress(sum(len(paths) for paths in files.values()), on_read)
     candidates: list[_Candidate] = []
-    for label in wanted:
-        if label in available:
-            candidates += _read_label(root, label, reports[label], min_chars)
+    for label, paths in files.items():
+        candidates += _read_label(root, label, paths, reports[label], min_chars, progress)
     documents = _drop_conflicts(candidates, reports)
     problems += [
         _too_few_documents(reports[label], min_docs_per_label)
@@ -90,10 +102,11 @@ def load_corpus(
     *,
     min_docs_per_label: int,
     min_chars: int = DEFAULT_MIN_CHARS,
+    on_read: ReadProgress | None = None,
 ) -> Corpus:
     """Like `inspect_corpus`, but raise `InvalidDatasetError` listing every problem found."""
     corpus = inspect_corpus(
-        root, labels, min_docs_per_label=min_docs_per_label, min_chars=min_chars
+        root, labels, min_docs_per_label=min_docs_per_label, min_chars=min_chars, on_read=on_read
     )
     report = corpus.report
     if report.problems:
@@ -137,27 +150,59 @@ def _dedup_key(text: str) -> str:
     return _sha256(" ".join(text.split()))
 
 
-def _read_label(root: Path, label: str, report: LabelReport, min_chars: int) -> list[_Candidate]:
+class _Progress:
+    def __init__(self, total: int, on_read: ReadProgress | None) -> None:
+        self.total, self.read, self._on_read = total, 0, on_read
+        self._every = max(1, total // _PROGRESS_REPORTS)
+        self._tell()
+
+    def advance(self) -> None:
+        self.read += 1
+        if self.read % self._every == 0 or self.read == self.total:
+            self._tell()
+
+    def _tell(self) -> None:
+        if self._on_read is not None:
+            self._on_read(self.read, self.total)
+
+
+def _read_label(
+    root: Path,
+    label: str,
+    paths: list[Path],
+    report: LabelReport,
+    min_chars: int,
+    progress: _Progress,
+) -> list[_Candidate]:
     seen: set[str] = set()
     candidates = []
-    for path in _walk(root, root / label, report, visited=set()):
-        report.found += 1
-        try:
-            text = extract_text(path)
-        except UnreadableDocumentError as exc:
-            report.skip(exc.reason)
-            continue
-        if sum(1 for char in text if not char.isspace()) < min_chars:
-            report.skip("too_short")
-            continue
-        key = _dedup_key(text)
-        if key in seen:
-            report.skip("duplicate")
-            continue
-        seen.add(key)
-        doc_id = path.relative_to(root).as_posix()
-        candidates.append(_Candidate(Document(id=doc_id, label=label, text=text), key))
+    for path in paths:
+        candidate = _read_document(root, label, path, report, min_chars, seen)
+        progress.advance()
+        if candidate is not None:
+            candidates.append(candidate)
     return candidates
+
+
+def _read_document(
+    root: Path, label: str, path: Path, report: LabelReport, min_chars: int, seen: set[str]
+) -> _Candidate | None:
+    report.found += 1
+    try:
+        text = extract_text(path)
+    except UnreadableDocumentError as exc:
+        report.skip(exc.reason)
+        return None
+    if sum(1 for char in text if not char.isspace()) < min_chars:
+        report.skip("too_short")
+        return None
+    key = _dedup_key(text)
+    if key in seen:
+        report.skip("duplicate")
+        return None
+    seen.add(key)
+    doc_id = path.relative_to(root).as_posix()
+    return _Candidate(Document(id=doc_id, label=label, text=text), key)
 
 
 def _walk(root: Path, folder: Path, report: LabelReport, visited: set[Path]) -> Iterator[Path]:

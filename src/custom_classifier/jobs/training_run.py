@@ -118,9 +118,14 @@ def run_training(
     timings: dict[str, float] = {}
     started = time.perf_counter()
 
-    report(Progress(step=0, total_steps=0, epoch=0.0, phase="reading"))
+    def reading(files_read: int, files_total: int) -> None:
+        report(Progress(step=files_read, total_steps=files_total, epoch=0.0, phase="reading"))
+
     corpus = load_corpus(
-        request.location, request.labels, min_docs_per_label=settings.min_docs_per_label
+        request.location,
+        request.labels,
+        min_docs_per_label=settings.min_docs_per_label,
+        on_read=reading,
     )
     args = request.training
     split = split_corpus(
@@ -130,6 +135,7 @@ def run_training(
         seed=args.seed,
     )
     timings["read_seconds"] = time.perf_counter() - started
+    report(Progress(step=0, total_steps=0, epoch=0.0, phase="preparing"))
     names = _candidate_names(request, settings, expand_candidates)
 
     processes = training_processes(settings.training_gpus, estimated_training_tokens(split, args))
@@ -287,7 +293,7 @@ def _train_candidate(
     from custom_classifier.training.trainer import fine_tune
 
     progress = report if count == 1 else _tag_candidate(report, name, index, count)
-    progress(Progress(step=0, total_steps=0, epoch=0.0, phase="reading"))
+    progress(Progress(step=0, total_steps=0, epoch=0.0, phase="preparing"))
     resolved = resolve_base_model(name, context.settings)
     runs = contextlib.nullcontext(context.run) if count == 1 else _child_run(context, name)
     with runs as run:

@@ -125,6 +125,14 @@ def check_bounds(arguments: object) -> None:
             )
 
 
+def inclusive_bounds(cls: type, name: str) -> tuple[int | float, int | float]:
+    """The lowest and highest value declared on a field (`ge`, `le`): for a CLI option."""
+    _, interval = _bounded_fields(cls)[name]
+    if interval.ge is None or interval.le is None:
+        raise ValueError(f"{cls.__name__}.{name} has no inclusive bounds: {interval}")
+    return interval.ge, interval.le  # type: ignore[return-value]
+
+
 def _bounded_fields(cls: type) -> dict[str, tuple[type, Interval]]:
     hints = get_type_hints(cls, include_extras=True)
     bounded = {}

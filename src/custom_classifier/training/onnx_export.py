@@ -8,6 +8,7 @@ and never fails a training.
 from __future__ import annotations
 
 import logging
+import os
 import tempfile
 import warnings
 from collections.abc import Sequence
@@ -22,6 +23,7 @@ from custom_classifier.inference.classifier_folder import ONNX_FILE
 logger = logging.getLogger(__name__)
 _OPSET = 17
 _SAMPLE_LENGTH = 16
+_QUANTIZATION_SOURCE = os.path.join("onnxruntime", "quantization", "")
 
 
 def export_onnx(model_dir: Path) -> Path | None:
@@ -38,11 +40,11 @@ def export_onnx(model_dir: Path) -> Path | None:
             fp32 = Path(tmp) / "model.onnx"
             export_fp32(Path(model_dir), fp32)
             root = logging.getLogger()
-            root.addFilter(_drop_preprocessing_advice)
+            root.addFilter(_quiet_quantizer)
             try:
                 quantize_dynamic(fp32, target, weight_type=QuantType.QInt8, per_channel=True)
             finally:
-                root.removeFilter(_drop_preprocessing_advice)
+                root.removeFilter(_quiet_quantizer)
     except Exception:
         logger.warning("the ONNX export failed; prediction will use PyTorch", exc_info=True)
         target.unlink(missing_ok=True)
@@ -82,9 +84,13 @@ def keep_if_faithful(model_dir: Path, windows: Sequence[np.ndarray]) -> float | 
     return agreement
 
 
-def _drop_preprocessing_advice(record: logging.LogRecord) -> bool:
-    # quantize_dynamic logs this advice to the root logger on every call; the exported graph
-    # already has the shapes that dynamic quantization needs, so it is noise in training logs.
+def _quiet_quantizer(record: logging.LogRecord) -> bool:
+    # quantize_dynamic logs to the root logger: an INFO line per tensor ("Quantization
+    # parameters for tensor ... not specified", hundreds per model, flooding a worker's job log)
+    # and, on every call, advice to pre-process the graph, which already has the shapes that
+    # dynamic quantization needs. Its warnings about real problems still pass.
+    if record.levelno < logging.WARNING and _QUANTIZATION_SOURCE in record.pathname:
+        return False
     return not str(record.msg).startswith("Please consider to run pre-processing")
 
 

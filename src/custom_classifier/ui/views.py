@@ -43,8 +43,9 @@ def job_view(job: JobRecord) -> dict[str, Any]:
         "terminal": terminal,
         "phase": _phase_words(progress),
         "percent": percent_done(job.status, progress),
-        "step": progress.get("step"),
-        "total_steps": progress.get("total_steps"),
+        # Steps are training steps on the page; while reading they count files (the CLI bar).
+        "step": progress.get("step") if progress.get("phase") == "training" else None,
+        "total_steps": progress.get("total_steps") if progress.get("phase") == "training" else None,
         "epoch": progress.get("epoch"),
         "loss": progress.get("loss"),
         "validation": progress.get("validation"),
