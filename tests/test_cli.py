@@ -61,7 +61,7 @@ def training(
     home = base / "home"
     result = run_cli(
         home, "train", str(data), "--name", "news", "--label", "sport", "--label", "finance",
-        "--epochs", "3", "--max-length", "64", "--batch-size", "8", "--json",
+        "--epochs", "3", "--max-length", "64", "--batch-size", "12", "--json",
     )  # fmt: skip
     return home, result
 
@@ -237,7 +237,13 @@ def test_invalid_data_exits_2_with_every_problem(tmp_path: Path) -> None:
     assert codes == ["label_not_found", "too_few_documents", "too_few_documents"]
 
 
-PHASES = ["Reading documents", "Training", "Evaluating on the test split", "Logging to MLflow"]
+PHASES = [
+    "Reading documents",
+    "Preparing the model",
+    "Training",
+    "Evaluating on the test split",
+    "Logging to MLflow",
+]
 PHASE_LINE = re.compile(rf"^({'|'.join(PHASES)}) .*\b\d+:\d\d:\d\d\b")
 COUNT = re.compile(r"\b\d+/\d+\b")
 NOISE_SWITCHES = ("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR", "HF_HUB_DISABLE_PROGRESS_BARS")
@@ -251,7 +257,7 @@ def test_train_shows_each_phase_with_its_own_clock(
     assert list(lines) == PHASES, result.stderr[-3000:]
     assert "80/80" in lines["Reading documents"]  # counted before reading: a total from the start
     assert COUNT.search(lines["Training"])
-    for phase in ("Evaluating on the test split", "Logging to MLflow"):
+    for phase in ("Preparing the model", "Evaluating on the test split", "Logging to MLflow"):
         assert not COUNT.search(lines[phase]), lines[phase]  # not the training's frozen "0/80"
 
 
@@ -262,7 +268,7 @@ def test_the_batch_size_reaches_the_training(trained: tuple[Path, dict]) -> None
 
     home, outcome = trained
     run = MlflowClient(Settings(home=home).resolved_tracking_uri).get_run(outcome["run_id"])
-    assert run.data.params["batch_size"] == "8"
+    assert run.data.params["batch_size"] == "12"
 
 
 def test_predict_is_quiet_unless_asked_to_be_verbose(trained: tuple[Path, dict]) -> None:

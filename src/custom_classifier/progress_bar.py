@@ -33,6 +33,7 @@ if TYPE_CHECKING:
 PHASE_DESCRIPTIONS = {
     "starting": "Starting",
     "reading": "Reading documents",
+    "preparing": "Preparing the model",
     "training": "Training",
     "evaluating": "Evaluating on the test split",
     "logging": "Logging to MLflow",

@@ -117,15 +117,20 @@ def test_history_has_one_entry_per_epoch_and_the_best_epoch(trained) -> None:
 
 def test_progress_reports_increasing_steps_and_validation_scores(trained) -> None:
     result, recorder = trained
-    steps = [p.step for p in recorder.progress]
-    steps_per_epoch = recorder.progress[-1].total_steps // FAST.epochs
+    # The first report comes before any step, with the total: a display shows the training
+    # (0 of N) while the first steps run.
+    start, *progress = recorder.progress
+    assert (start.step, start.epoch, start.loss, start.eta_seconds) == (0, 0.0, None, None)
+    assert start.total_steps == progress[-1].total_steps
+    steps = [p.step for p in progress]
+    steps_per_epoch = progress[-1].total_steps // FAST.epochs
 
     assert steps == sorted(steps) and steps[-1] == steps_per_epoch * len(result.history)
-    assert all(p.eta_seconds is not None for p in recorder.progress)
+    assert all(p.eta_seconds is not None for p in progress)
     # Every step is a logging step here: each report has the loss of the steps since the last,
     # and the epoch's end (the validation report) has no step left to report.
-    epoch_ends = [p for p in recorder.progress if p.validation is not None]
-    assert all(p.loss is not None for p in recorder.progress if p.validation is None)
+    epoch_ends = [p for p in progress if p.validation is not None]
+    assert all(p.loss is not None for p in progress if p.validation is None)
     assert all(p.loss is None for p in epoch_ends)
     assert [p.epoch for p in epoch_ends] == [float(e) for e in range(1, len(result.history) + 1)]
     assert set(epoch_ends[0].validation or {}) == {"macro_f1", "accuracy"}

@@ -182,7 +182,8 @@ class Progress:
     """At an epoch's end, the validation `macro_f1` and `accuracy`."""
     eta_seconds: float | None = None
     phase: str = "training"
-    """`reading`, `training`, `evaluating`, `logging` or `done`."""
+    """`reading` (steps count files), `preparing` (the run, the model, the tokenized windows),
+    `training`, `evaluating`, `logging` or `done`."""
     extra: dict[str, Any] = field(default_factory=dict)
 
     def to_dict(self) -> dict[str, Any]:

@@ -96,6 +96,7 @@ class TrainingLoop:
         history: list[dict[str, float]] = []
         stopping = EarlyStopping(self.args.early_stopping_patience)
         best_state: dict[str, torch.Tensor] | None = None
+        self._report(0.0, None)  # the step total, before the first steps take their time
         for epoch in range(1, self.args.epochs + 1):
             metrics = {"train_loss": self._train_epoch(epoch), **self._validate()}
             metrics = distributed.rank_zero_metrics(metrics, self.world)

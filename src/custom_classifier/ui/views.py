@@ -23,12 +23,19 @@ STATE_WORDS = {
 }
 PHASE_WORDS = {
     "reading": "Reading the documents",
+    "preparing": "Preparing the model",
     "training": "Fine-tuning the model",
     "evaluating": "Evaluating on the test split",
     "logging": "Saving the model and the report",
     "done": "Finished",
 }
-PHASE_PERCENT = {"reading": 1.0, "evaluating": 93.0, "logging": 97.0, "done": 100.0}
+PHASE_PERCENT = {
+    "reading": 1.0,
+    "preparing": 2.0,
+    "evaluating": 93.0,
+    "logging": 97.0,
+    "done": 100.0,
+}
 
 
 def job_view(job: JobRecord) -> dict[str, Any]:
