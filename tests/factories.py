@@ -11,6 +11,10 @@ from custom_classifier.corpus.models import Document, Split
 if TYPE_CHECKING:
     from custom_classifier.registry import Registry
 
+FROZEN_LEARNING_RATE = 1e-30
+"""The smallest step the training options accept that changes no float32 weight: training runs
+but the model stays as it was, so its validation score never improves (nor reaches perfect)."""
+
 
 def make_labeled_folder(
     tmp_path: Path, documents: dict[str, list[str]], *, name: str = "corpus"

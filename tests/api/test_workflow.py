@@ -19,7 +19,13 @@ from fastapi.testclient import TestClient
 
 from custom_classifier.app import create_app
 from custom_classifier.config import Settings
-from factories import api_headers, make_topic_folder, make_zip, topic_folder_files
+from factories import (
+    FROZEN_LEARNING_RATE,
+    api_headers,
+    make_topic_folder,
+    make_zip,
+    topic_folder_files,
+)
 
 LABELS = ["sport", "finance"]
 FAST = {"epochs": 1, "max_length": 32, "batch_size": 8}
@@ -266,7 +272,7 @@ def test_cancel_a_running_training_registers_nothing(
     server: Server, alice: dict[str, str], shared_folder: Path, second_version: Any
 ) -> None:
     # A frozen model: it never reaches the perfect validation score that would stop it.
-    slow = {**FAST, "epochs": 500, "early_stopping_patience": 500, "learning_rate": 0.0}
+    slow = {**FAST, "epochs": 500, "early_stopping_patience": 500, "learning_rate": FROZEN_LEARNING_RATE}
     job = _create(server, alice, str(shared_folder), training=slow, acceptance=ACCEPT_ALL)
     server.wait(alice, job["id"], lambda j: (j["progress"] or {}).get("phase") == "training")
 

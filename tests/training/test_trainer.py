@@ -15,7 +15,7 @@ from custom_classifier.inference.text_classifier import (
 )
 from custom_classifier.training.arguments import Progress, TrainingArguments
 from custom_classifier.training.trainer import FineTuneResult, fine_tune
-from factories import make_topic_documents, make_topic_split
+from factories import FROZEN_LEARNING_RATE, make_topic_documents, make_topic_split
 
 LABELS = ["sport", "finance"]
 # A tiny random model needs a large learning rate to learn in a few epochs.
@@ -155,7 +155,7 @@ def test_chunks_train_on_windows_and_predict_one_row_per_document(
 def test_training_stops_early_when_validation_stops_improving(
     tiny_base_model: Path, tmp_path: Path
 ) -> None:
-    frozen = replace(FAST, learning_rate=0.0, early_stopping_patience=1)
+    frozen = replace(FAST, learning_rate=FROZEN_LEARNING_RATE, early_stopping_patience=1)
 
     result = fine_tune(str(tiny_base_model), make_topic_split(LABELS), LABELS, frozen, tmp_path)
 

@@ -16,7 +16,7 @@ from typing import Any
 
 import pytest
 
-from factories import make_labeled_folder, make_zip, topic_folder_files
+from factories import FROZEN_LEARNING_RATE, make_labeled_folder, make_zip, topic_folder_files
 from ui.pages import MIN_DOCS, UiServer, shot, sign_in
 
 pytestmark = pytest.mark.browser
@@ -329,10 +329,10 @@ def test_cancel_a_running_training_from_its_page(page: Any, ui_server: UiServer)
         # Long enough to be caught running: many epochs, no early stop (a frozen model never
         # reaches the perfect validation score that would stop it).
         "training": {
-            "epochs": 2000,
-            "early_stopping_patience": 2000,
+            "epochs": 1000,
+            "early_stopping_patience": 1000,
             "max_length": 32,
-            "learning_rate": 0.0,
+            "learning_rate": FROZEN_LEARNING_RATE,
         },
         "acceptance": {"min_macro_f1": 0.0, "min_label_f1": 0.0},
     }
