@@ -18,8 +18,10 @@ from kombu import Connection
 
 from custom_classifier.config import Settings
 from custom_classifier.errors import ServiceUnavailableError
+from custom_classifier.jobs import celery_app
 from custom_classifier.jobs.celery_app import (
     QUEUE,
+    TASK_NAME,
     Delivery,
     make_celery_app,
     prepare_delivery,
@@ -130,6 +132,24 @@ def test_delivery_is_acknowledged_late_one_message_at_a_time(tmp_path: Path) -> 
     assert app.conf.task_acks_late is True
     assert app.conf.task_reject_on_worker_lost is True
     assert app.conf.worker_prefetch_multiplier == 1
+
+
+def test_a_duplicate_delivery_keeps_looking_however_often_it_waited(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """Celery reads `retry(max_retries=None)` as the task's default (3): the delivery that waits
+    for a live worker gave up after three looks, and a job whose worker died after that was left
+    without a message. The 51st look is retried like the first."""
+    monkeypatch.setenv("CC_HOME", str(tmp_path))
+    deliveries = iter([Delivery.WAIT, Delivery.SKIP])
+    monkeypatch.setattr(celery_app, "prepare_delivery", lambda *_, **__: next(deliveries))
+    task = make_celery_app(Settings(home=tmp_path)).tasks[TASK_NAME]
+
+    looked = task.apply(args=["job-1"], retries=50)
+
+    assert looked.state != "FAILURE", looked.traceback
+    assert next(deliveries, "all looked") == "all looked"  # the retry was delivered and looked
+    assert task.max_retries is None
 
 
 @pytest.mark.skipif(

@@ -48,7 +48,12 @@ def make_celery_app(settings: Settings) -> Celery:
         worker_cancel_long_running_tasks_on_connection_loss=False,
         worker_hijack_root_logger=False,
     )
-    app.task(name=TASK_NAME, bind=True, acks_late=True, reject_on_worker_lost=True)(train)
+    # No retry limit on the task itself: `Task.retry(max_retries=None)` means "the task's
+    # default" (3), not "unlimited", so a duplicate delivery waiting on a live worker gave up
+    # after three looks and was acknowledged; the worker dying after that left no message.
+    app.task(
+        name=TASK_NAME, bind=True, acks_late=True, reject_on_worker_lost=True, max_retries=None
+    )(train)
     return app
 
 
@@ -87,7 +92,7 @@ def train(task: Task, job_id: str) -> str | None:
     finally:
         database.dispose()
     if delivery is Delivery.WAIT:
-        raise task.retry(countdown=BUSY_RETRY_SECONDS, max_retries=None)
+        raise task.retry(countdown=BUSY_RETRY_SECONDS)
     if delivery is Delivery.SKIP:
         return None
     from custom_classifier.jobs.tasks import execute_job
