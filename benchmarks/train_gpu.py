@@ -193,7 +193,8 @@ def job(model_path: str) -> dict[str, float]:
     """
     from custom_classifier.config import Settings
     from custom_classifier.corpus.split import split_corpus
-    from custom_classifier.jobs.training_run import TrainingRequest, _RunContext, _train_candidate
+    from custom_classifier.jobs.contract import TrainingRequest
+    from custom_classifier.jobs.training_run import _RunContext, _train_candidate
     from custom_classifier.training import baseline_process, trainer  # noqa: F401 - warm worker
     from custom_classifier.training.arguments import TrainingArguments
     from custom_classifier.training.baseline_process import BaselineProcess
@@ -203,7 +204,7 @@ def job(model_path: str) -> dict[str, float]:
     split = split_corpus(documents, validation_fraction=0.08, test_fraction=0.2, seed=42)
     read_seconds = time.perf_counter() - started
     args = TrainingArguments(epochs=EPOCHS, max_length=MAX_LENGTH)
-    request = TrainingRequest(name="bbc", location=Path("."), labels=labels, training=args)
+    request = TrainingRequest(name="bbc", location=".", labels=labels, training=args)
     samples: list[float] = []  # when each training progress report came
 
     def report(progress: Any) -> None:

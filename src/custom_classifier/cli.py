@@ -275,7 +275,8 @@ def train(
     """Fine-tune, evaluate and (if accepted) register a classifier. Exit 0 accepted, 3 rejected."""
     from dataclasses import replace
 
-    from custom_classifier.jobs.training_run import TrainingRequest, run_training
+    from custom_classifier.jobs.contract import TrainingRequest
+    from custom_classifier.jobs.training_run import run_training
     from custom_classifier.services.jobs import validate_classifier_name
     from custom_classifier.training.process_environment import use_training_environment
 
@@ -301,7 +302,7 @@ def train(
         _fail(error, as_json)
     request = TrainingRequest(
         name=name,
-        location=data_dir.resolve(),
+        location=str(data_dir.resolve()),
         labels=label,
         owner=owner.username,
         base_model=base_model[0] if base_model and len(base_model) == 1 else None,

@@ -25,19 +25,21 @@ from rich.progress import (
 from rich.progress import Progress as RichProgress
 from rich.text import Text
 
-from custom_classifier.training.arguments import Progress
+from custom_classifier.training.arguments import Phase, Progress
 
 if TYPE_CHECKING:
     from custom_classifier.services.batch_predictions import BatchProgress
 
+STARTING = "Starting"
+"""The first line, before the training reports a phase."""
 PHASE_DESCRIPTIONS = {
-    "starting": "Starting",
-    "reading": "Reading documents",
-    "preparing": "Preparing the model",
-    "training": "Training",
-    "evaluating": "Evaluating on the test split",
-    "logging": "Logging to MLflow",
+    Phase.READING: "Reading documents",
+    Phase.PREPARING: "Preparing the model",
+    Phase.TRAINING: "Training",
+    Phase.EVALUATING: "Evaluating on the test split",
+    Phase.LOGGING: "Logging to MLflow",
 }
+"""Shorter than the job page's words (`ui.views.PHASE_WORDS`): a terminal line is narrow."""
 
 
 class _CountColumn(ProgressColumn):
@@ -78,7 +80,7 @@ class TrainingProgressBar:
         self._description = ""
         self._task: TaskID | None = None
         self._validation = ""
-        self._begin(PHASE_DESCRIPTIONS["starting"])
+        self._begin(STARTING)
 
     def __enter__(self) -> TrainingProgressBar:
         self._bar.start()
@@ -106,14 +108,14 @@ class TrainingProgressBar:
             description = f"{description} {extra['candidate']} ({number}/{count})"
         if description != self._description:
             self._end_phase()
-            if progress.phase == "done":
+            if progress.phase == Phase.DONE:
                 return
             self._begin(description)
         assert self._task is not None
         if progress.validation and "macro_f1" in progress.validation:
             self._validation = f" val macro-F1 {progress.validation['macro_f1']:.3f}"
         details = ""
-        if progress.phase == "training":
+        if progress.phase == Phase.TRAINING:
             loss = f" loss {progress.loss:.4f}" if progress.loss is not None else ""
             details = f"epoch {progress.epoch:.2f}{loss}{self._validation}"
         counts = bool(progress.total_steps)
@@ -123,7 +125,7 @@ class TrainingProgressBar:
             completed=progress.step if counts else 0,
             details=details,
             counts=counts,
-            eta=progress.eta_seconds if progress.phase == "training" else None,
+            eta=progress.eta_seconds if progress.phase == Phase.TRAINING else None,
         )
 
     def _begin(self, description: str) -> None:

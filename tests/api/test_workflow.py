@@ -272,7 +272,12 @@ def test_cancel_a_running_training_registers_nothing(
     server: Server, alice: dict[str, str], shared_folder: Path, second_version: Any
 ) -> None:
     # A frozen model: it never reaches the perfect validation score that would stop it.
-    slow = {**FAST, "epochs": 500, "early_stopping_patience": 500, "learning_rate": FROZEN_LEARNING_RATE}
+    slow = {
+        **FAST,
+        "epochs": 500,
+        "early_stopping_patience": 500,
+        "learning_rate": FROZEN_LEARNING_RATE,
+    }
     job = _create(server, alice, str(shared_folder), training=slow, acceptance=ACCEPT_ALL)
     server.wait(alice, job["id"], lambda j: (j["progress"] or {}).get("phase") == "training")
 

@@ -9,7 +9,8 @@ from pathlib import Path
 from mlflow import MlflowClient
 
 from custom_classifier.config import Settings
-from custom_classifier.jobs.training_run import TrainingRequest, run_training
+from custom_classifier.jobs.contract import TrainingRequest
+from custom_classifier.jobs.training_run import run_training
 from custom_classifier.training.arguments import AcceptanceCriteria, Progress, TrainingArguments
 from factories import make_topic_folder
 
@@ -39,7 +40,7 @@ def test_a_bakeoff_trains_each_candidate_in_a_child_run_and_registers_the_winner
     progress: list[Progress] = []
     request = TrainingRequest(
         name="news",
-        location=folder,
+        location=str(folder),
         labels=["sport", "finance"],
         owner="alice",
         base_models=(str(tiny_base_model), str(tiny_llama)),
@@ -82,7 +83,7 @@ def test_a_lora_model_is_logged_merged_with_its_adapters_beside(
     folder = make_topic_folder(tmp_path / "data", {"sport": 20, "finance": 20})
     request = TrainingRequest(
         name="news",
-        location=folder,
+        location=str(folder),
         labels=["sport", "finance"],
         owner="alice",
         base_model=str(tiny_llama),

@@ -5,7 +5,9 @@ from __future__ import annotations
 from pathlib import Path
 
 from custom_classifier.config import Settings
+from custom_classifier.jobs.contract import TrainingRequest
 from custom_classifier.storage.tables import JobRecord
+from custom_classifier.training.arguments import AcceptanceCriteria
 from custom_classifier.training.presets import list_base_models
 from custom_classifier.ui.views import base_model_choices, job_view, report_view
 
@@ -29,7 +31,12 @@ def bakeoff_job(progress: dict, result: dict | None = None) -> JobRecord:
         name="news",
         location="/data/news",
         labels=["sport", "finance"],
-        request={"acceptance": {"min_macro_f1": 0.8}},
+        request=TrainingRequest(
+            name="news",
+            location="/data/news",
+            labels=["sport", "finance"],
+            acceptance=AcceptanceCriteria(min_macro_f1=0.8),
+        ).to_row(),
         status="running" if result is None else "accepted",
         progress=progress,
         result=result,

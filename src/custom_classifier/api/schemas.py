@@ -20,6 +20,7 @@ from pydantic import (
 
 from custom_classifier import limits
 from custom_classifier.api import examples
+from custom_classifier.jobs.contract import JobProgress, JobResult, TrainingRequest
 from custom_classifier.registry.info import ClassifierInfo, VersionInfo
 from custom_classifier.services.datasets import DatasetInfo, FolderListing
 from custom_classifier.storage.clock import as_utc
@@ -127,6 +128,17 @@ class ClassifierCreate(BaseModel):
                 )
         return data
 
+    def to_request(self) -> TrainingRequest:
+        return TrainingRequest(
+            name=self.name,
+            location=self.location,
+            labels=self.labels,
+            base_model=self.base_model,
+            base_models=tuple(self.base_models or ()),
+            training=self.training or TrainingArguments(),
+            acceptance=self.acceptance or AcceptanceCriteria(),
+        )
+
 
 class CandidateProgressPublic(BaseModel):
     name: str = Field(description="The base model of the bake-off now training.")
@@ -145,6 +157,10 @@ class ProgressPublic(BaseModel):
     loss: float | None = None
     eta_seconds: float | None = Field(default=None, description="Estimated seconds left.")
     validation: dict[str, float] | None = None
+
+    @classmethod
+    def from_progress(cls, progress: JobProgress | None) -> ProgressPublic | None:
+        return None if progress is None else cls.model_validate(progress.to_row())
 
 
 class LossPointPublic(BaseModel):
@@ -221,18 +237,19 @@ class JobPublic(BaseModel):
         error = None
         if job.error_code:
             error = ErrorPublic(code=job.error_code, message=job.error_message or "")
+        result = JobResult.from_row(job.result)
         return cls(
             id=job.id,
             name=job.name,
             status=job.status,
             location=job.location,
             labels=job.labels,
-            progress=ProgressPublic(**job.progress) if job.progress else None,
+            progress=ProgressPublic.from_progress(JobProgress.from_row(job.progress)),
             curves=CurvesPublic.from_row(job.curves),
             metrics=job.metrics,
-            reasons=list((job.result or {}).get("reasons") or []),
-            base_model=(job.result or {}).get("base_model"),
-            bakeoff=(job.result or {}).get("bakeoff"),
+            reasons=result.reasons,
+            base_model=result.base_model,
+            bakeoff=result.bakeoff,
             run_id=job.run_id,
             registered_model=registered,
             error=error,

@@ -13,7 +13,6 @@ import os
 import socket
 import threading
 import time
-from pathlib import Path
 from typing import Any
 
 from custom_classifier.config import Settings
@@ -22,12 +21,13 @@ from custom_classifier.errors import (
     TrainingCancelledError,
     WorkerInterrupted,
 )
+from custom_classifier.jobs.contract import JobProgress, JobResult, TrainingRequest
 from custom_classifier.jobs.recovery import end_runs_in_mlflow, release
 from custom_classifier.jobs.status import JobStatus
-from custom_classifier.jobs.training_run import TrainingOutcome, TrainingRequest, run_training
+from custom_classifier.jobs.training_run import TrainingOutcome, run_training
 from custom_classifier.storage import job_repository as jobs
 from custom_classifier.storage.engine import Database
-from custom_classifier.training.arguments import AcceptanceCriteria, Progress, TrainingArguments
+from custom_classifier.training.arguments import Progress
 from custom_classifier.training.curves import TrainingCurves
 
 logger = logging.getLogger(__name__)
@@ -45,7 +45,8 @@ def execute_job(job_id: str, settings: Settings) -> str | None:
                 logger.info("job %s is not queued any more; nothing to do", job_id)
                 return None
             job = jobs.get_job(session, job_id)
-            request, attempt = request_from_row(job_id, job.request), job.attempts
+            request = TrainingRequest.from_row(job.request, job_id=job_id)
+            attempt = job.attempts
         try:
             with _Heartbeat(database, job_id, attempt, settings.job_heartbeat_seconds):
                 return _train_and_record(database, request, attempt, settings)
@@ -70,21 +71,6 @@ def _release(
         logger.warning("could not release job %s", job_id, exc_info=True)
         return None
     return None if status is None else str(status)
-
-
-def request_from_row(job_id: str, stored: dict[str, Any]) -> TrainingRequest:
-    """Rebuild the training request saved in the job row."""
-    return TrainingRequest(
-        name=stored["name"],
-        location=Path(stored["location"]),
-        labels=list(stored["labels"]),
-        owner=stored["owner"],
-        base_model=stored.get("base_model"),
-        base_models=tuple(stored.get("base_models") or ()),
-        training=TrainingArguments(**stored.get("training", {})),
-        acceptance=AcceptanceCriteria(**stored.get("acceptance", {})),
-        job_id=job_id,
-    )
 
 
 def _train_and_record(
@@ -114,7 +100,7 @@ def _train_and_record(
             error.message,
             error_code=error.code,
             error_message=error.message,
-            result={"details": error.details},
+            result=JobResult(details=error.details).to_row(),
             curves=curves.to_row(),
         )
     except Exception as error:  # noqa: BLE001 - a job must end in a state, whatever happened
@@ -142,9 +128,7 @@ def _record_outcome(
 ) -> str:
     status = JobStatus.ACCEPTED if outcome.accepted else JobStatus.REJECTED
     registered = outcome.registered_model or {}
-    details = outcome.to_dict()
-    kept = ("reasons", "baseline", "data_report", "timings", "base_model", "bakeoff")
-    result = {key: details[key] for key in kept}
+    last = reporter.last or JobProgress()
     return _finish(
         database,
         job_id,
@@ -153,10 +137,10 @@ def _record_outcome(
         "; ".join(outcome.reasons) or None,
         run_id=outcome.run_id,
         metrics=outcome.metrics,
-        result=result,
+        result=outcome.job_result().to_row(),
         registered_name=registered.get("name"),
         registered_version=_as_int(registered.get("version")),
-        progress={**(reporter.last or {}), "phase": "done", "eta_seconds": 0.0},
+        progress=last.done().to_row(),
         curves=reporter.curves.to_row(),
     )
 
@@ -197,11 +181,11 @@ class _ProgressWriter:
         self._attempt = attempt
         self._written_at = 0.0
         self._phase: str | None = None
-        self.last: dict[str, Any] | None = None
+        self.last: JobProgress | None = None
         self.curves = TrainingCurves()
 
     def __call__(self, progress: Progress) -> None:
-        self.last = progress_to_dict(progress)
+        self.last = JobProgress.of(progress)
         self.curves.add(progress)
         now = time.monotonic()
         throttled = progress.phase == self._phase and progress.validation is None
@@ -210,33 +194,12 @@ class _ProgressWriter:
         self._phase, self._written_at = progress.phase, now
         with self._database.session() as session:
             jobs.save_progress(
-                session, self._job_id, self.last, self.curves.to_row(), attempt=self._attempt
+                session,
+                self._job_id,
+                self.last.to_row(),
+                self.curves.to_row(),
+                attempt=self._attempt,
             )
-
-
-def progress_to_dict(progress: Progress) -> dict[str, Any]:
-    return {
-        "phase": progress.phase,
-        "step": progress.step,
-        "total_steps": progress.total_steps,
-        "epoch": progress.epoch,
-        "loss": progress.loss,
-        "eta_seconds": progress.eta_seconds,
-        "validation": progress.validation,
-        "candidate": _candidate(progress),
-    }
-
-
-def _candidate(progress: Progress) -> dict[str, Any] | None:
-    """Which base model of a bake-off the report is about (`name`, `number`, `of`)."""
-    if "candidate" not in progress.extra:
-        return None
-    extra = progress.extra
-    return {
-        "name": extra["candidate"],
-        "number": extra["candidate_number"],
-        "of": extra["candidates"],
-    }
 
 
 class _StopCheck:

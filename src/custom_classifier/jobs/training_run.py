@@ -12,36 +12,18 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from custom_classifier.jobs.contract import JobResult, TrainingRequest
 from custom_classifier.training.arguments import (
-    AcceptanceCriteria,
+    Phase,
     Progress,
     ProgressCallback,
     StopCheck,
-    TrainingArguments,
 )
 
 if TYPE_CHECKING:
     from custom_classifier.config import Settings
     from custom_classifier.corpus.models import Split
     from custom_classifier.training.evaluation import Evaluation
-
-
-@dataclass(frozen=True)
-class TrainingRequest:
-    """What a user asks for: a classifier name, a folder, the labels to use, and options."""
-
-    name: str
-    location: Path
-    labels: list[str]
-    owner: str | None = None
-    base_model: str | None = None
-    """A preset name, a Hugging Face id, a local folder or a .gguf file; default
-    `Settings.base_model`."""
-    base_models: tuple[str, ...] = ()
-    """Several base models (or `auto`) for a bake-off; it replaces `base_model` when given."""
-    training: TrainingArguments = field(default_factory=TrainingArguments)
-    acceptance: AcceptanceCriteria = field(default_factory=AcceptanceCriteria)
-    job_id: str | None = None
 
 
 @dataclass(frozen=True)
@@ -74,6 +56,17 @@ class TrainingOutcome:
             "registered_model": self.registered_model,
             "timings": self.timings,
         }
+
+    def job_result(self) -> JobResult:
+        """What the job row keeps besides the metrics, the run and the registered version."""
+        return JobResult(
+            reasons=self.reasons,
+            baseline=self.baseline,
+            data_report=self.data_report,
+            timings=self.timings,
+            base_model=self.base_model,
+            bakeoff=self.bakeoff,
+        )
 
 
 def _noop_progress(progress: Progress) -> None:
@@ -119,10 +112,10 @@ def run_training(
     started = time.perf_counter()
 
     def reading(files_read: int, files_total: int) -> None:
-        report(Progress(step=files_read, total_steps=files_total, epoch=0.0, phase="reading"))
+        report(Progress(step=files_read, total_steps=files_total, epoch=0.0, phase=Phase.READING))
 
     corpus = load_corpus(
-        request.location,
+        Path(request.location),
         request.labels,
         min_docs_per_label=settings.min_docs_per_label,
         on_read=reading,
@@ -135,7 +128,7 @@ def run_training(
         seed=args.seed,
     )
     timings["read_seconds"] = time.perf_counter() - started
-    report(Progress(step=0, total_steps=0, epoch=0.0, phase="preparing"))
+    report(Progress.entering(Phase.PREPARING))
     names = _candidate_names(request, settings, expand_candidates)
 
     processes = training_processes(settings.training_gpus, estimated_training_tokens(split, args))
@@ -189,7 +182,7 @@ def run_training(
             run.log_dict(evaluation.to_dict(), "evaluation.json")
             run.log_dict(baseline.to_dict(), "baseline_evaluation.json")
             run.log_confusion_matrix(evaluation)
-            report(Progress(step=0, total_steps=0, epoch=0.0, phase="logging"))
+            report(Progress.entering(Phase.LOGGING))
             if stop():
                 from custom_classifier.errors import TrainingCancelledError
 
@@ -211,7 +204,7 @@ def run_training(
         run.log_metrics({f"time_{k}": v for k, v in timings.items()})
         run_id = run.run_id
 
-    report(Progress(step=0, total_steps=0, epoch=0.0, phase="done"))
+    report(Progress.entering(Phase.DONE))
     return TrainingOutcome(
         run_id=run_id,
         accepted=decision.accepted,
@@ -231,7 +224,7 @@ def _candidate_names(
 ) -> list[str]:
     from custom_classifier.errors import BaseModelError
 
-    requested = list(request.base_models) or [request.base_model or settings.base_model]
+    requested = list(request.chosen_base_models(settings.base_model))
     names = expand(requested, settings)
     if not names:
         raise BaseModelError(
@@ -293,7 +286,7 @@ def _train_candidate(
     from custom_classifier.training.trainer import fine_tune
 
     progress = report if count == 1 else _tag_candidate(report, name, index, count)
-    progress(Progress(step=0, total_steps=0, epoch=0.0, phase="preparing"))
+    progress(Progress.entering(Phase.PREPARING))
     resolved = resolve_base_model(name, context.settings)
     runs = contextlib.nullcontext(context.run) if count == 1 else _child_run(context, name)
     with runs as run:
@@ -317,7 +310,7 @@ def _train_candidate(
             should_stop=stop,
             on_epoch_end=log_epoch,
         )
-        progress(Progress(step=0, total_steps=0, epoch=0.0, phase="evaluating"))
+        progress(Progress.entering(Phase.EVALUATING))
         evaluating_started = time.perf_counter()
         test = context.split.test
         predictions = TextClassifier.load(result.model_dir).predict([doc.text for doc in test])

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 import uuid
-from dataclasses import dataclass, field
+from dataclasses import replace
 
 from sqlalchemy.orm import Session
 
@@ -16,30 +16,16 @@ from custom_classifier.errors import (
     InvalidRequestError,
     JobNotCancellableError,
 )
+from custom_classifier.jobs.contract import TrainingRequest
 from custom_classifier.jobs.queue import JobQueue
 from custom_classifier.jobs.status import TERMINAL_STATUSES, JobStatus
 from custom_classifier.services.datasets import resolve_user_location
 from custom_classifier.services.users import Identity
 from custom_classifier.storage import job_repository
 from custom_classifier.storage.tables import JobRecord
-from custom_classifier.training.arguments import AcceptanceCriteria, TrainingArguments
 from custom_classifier.training.presets import check_base_model
 
 CLASSIFIER_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$")
-
-
-@dataclass(frozen=True)
-class TrainingSpec:
-    """A user's request for a new classifier (version)."""
-
-    name: str
-    location: str
-    labels: list[str]
-    base_model: str | None = None
-    base_models: list[str] | None = None
-    """Several base models (or `auto`) for a bake-off; replaces `base_model`."""
-    training: TrainingArguments = field(default_factory=TrainingArguments)
-    acceptance: AcceptanceCriteria = field(default_factory=AcceptanceCriteria)
 
 
 def validate_classifier_name(name: str) -> str:
@@ -69,40 +55,39 @@ def _check_label_count(labels: list[str]) -> None:
 
 
 def submit_training(
-    session: Session, queue: JobQueue, settings: Settings, user: Identity, spec: TrainingSpec
+    session: Session,
+    queue: JobQueue,
+    settings: Settings,
+    user: Identity,
+    request: TrainingRequest,
 ) -> JobRecord:
-    """Check the data (every problem at once), then queue the training job.
+    """Check the data (every problem at once), then queue the training job; the job row keeps
+    the request with its owner, the resolved folder and the labels found there.
 
     Raises `InvalidDatasetError` with the data report when the folder cannot be trained on.
     """
-    validate_classifier_name(spec.name)
-    _check_label_count(spec.labels)
-    for base_model in spec.base_models or [spec.base_model or settings.base_model]:
+    validate_classifier_name(request.name)
+    _check_label_count(request.labels)
+    for base_model in request.chosen_base_models(settings.base_model):
         check_base_model(base_model, settings)
-    root = resolve_user_location(spec.location, user.username, settings)
-    corpus = inspect_corpus(root, spec.labels, min_docs_per_label=settings.min_docs_per_label)
+    root = resolve_user_location(request.location, user.username, settings)
+    corpus = inspect_corpus(root, request.labels, min_docs_per_label=settings.min_docs_per_label)
     if corpus.report.problems:
         count = len(corpus.report.problems)
         raise InvalidDatasetError(
             f"the folder cannot be trained on: {count} problem(s); see details.report.problems",
             details={"report": corpus.report.to_dict()},
         )
+    stored = replace(
+        request, owner=user.username, location=str(root), labels=list(corpus.labels), job_id=None
+    )
     job = JobRecord(
         id=uuid.uuid4().hex,
         owner=user.username,
-        name=spec.name,
-        location=str(root),
-        labels=list(corpus.labels),
-        request={
-            "name": spec.name,
-            "owner": user.username,
-            "location": str(root),
-            "labels": list(corpus.labels),
-            "base_model": spec.base_model,
-            "base_models": spec.base_models,
-            "training": spec.training.to_dict(),
-            "acceptance": spec.acceptance.to_dict(),
-        },
+        name=request.name,
+        location=stored.location,
+        labels=stored.labels,
+        request=stored.to_row(),
         status=JobStatus.QUEUED,
     )
     job_repository.add_job(session, job)

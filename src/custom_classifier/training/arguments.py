@@ -11,6 +11,7 @@ from __future__ import annotations
 import math
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field, fields
+from enum import StrEnum
 from typing import Annotated, Any, Literal, get_args, get_type_hints
 
 from annotated_types import Interval
@@ -168,6 +169,19 @@ def _describe(interval: Interval) -> str:
     return f"{low} and {high}"
 
 
+class Phase(StrEnum):
+    """Where a training stands, in the order it passes through them."""
+
+    READING = "reading"
+    """Steps count the files read."""
+    PREPARING = "preparing"
+    """The run, the model, the tokenized windows."""
+    TRAINING = "training"
+    EVALUATING = "evaluating"
+    LOGGING = "logging"
+    DONE = "done"
+
+
 @dataclass(frozen=True)
 class Progress:
     """One progress report, sent to the callback after each logging step and each epoch."""
@@ -181,10 +195,13 @@ class Progress:
     validation: dict[str, float] | None = None
     """At an epoch's end, the validation `macro_f1` and `accuracy`."""
     eta_seconds: float | None = None
-    phase: str = "training"
-    """`reading` (steps count files), `preparing` (the run, the model, the tokenized windows),
-    `training`, `evaluating`, `logging` or `done`."""
+    phase: Phase = Phase.TRAINING
     extra: dict[str, Any] = field(default_factory=dict)
+
+    @classmethod
+    def entering(cls, phase: Phase) -> Progress:
+        """The report that a phase without steps has begun."""
+        return cls(step=0, total_steps=0, epoch=0.0, phase=phase)
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)

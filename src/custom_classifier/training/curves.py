@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from custom_classifier.training.arguments import Progress
+from custom_classifier.training.arguments import Phase, Progress
 
 MAX_LOSS_POINTS = 400
 """At this many (an even number), neighbouring loss points are merged two by two (and new ones too): a long training
@@ -28,7 +28,7 @@ class TrainingCurves:
 
     def add(self, progress: Progress) -> bool:
         """Take a progress report's points; True when it had any."""
-        if progress.phase != "training":
+        if progress.phase != Phase.TRAINING:
             return False
         added = False
         if progress.loss is not None and _after(self._last_loss_x(), progress.epoch):

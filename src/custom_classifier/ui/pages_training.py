@@ -23,6 +23,7 @@ from custom_classifier.errors import (
     InvalidRequestError,
     ReportNotFoundError,
 )
+from custom_classifier.jobs.contract import TrainingRequest
 from custom_classifier.services import (
     dataset_preview,
     datasets,
@@ -169,11 +170,11 @@ async def create_classifier(request: Request, user: UiUser) -> Response:
     runtime = runtime_of(request)
     values = _form_values(form)
     try:
-        spec = _spec(form)
+        asked = _request(form)
 
         def submit() -> str:
             with runtime.databases.metadata.sessions() as session:
-                job = jobs.submit_training(session, runtime.queue, runtime.settings, user, spec)
+                job = jobs.submit_training(session, runtime.queue, runtime.settings, user, asked)
                 return job.id
 
         job_id = await run_in_threadpool(submit)
@@ -208,7 +209,7 @@ def _form_values(form: FormData) -> dict[str, Any]:
     }
 
 
-def _spec(form: FormData) -> jobs.TrainingSpec:
+def _request(form: FormData) -> TrainingRequest:
     values = _form_values(form)
     if not values["name"]:
         raise InvalidRequestError("give the classifier a name (letters, digits, '-' or '_')")
@@ -222,12 +223,12 @@ def _spec(form: FormData) -> jobs.TrainingSpec:
     )
     acceptance = AcceptanceCriteria(**_numbers(values, ACCEPTANCE_FIELDS))
     chosen = values["base_models"] + ([values["base_model"]] if values["base_model"] else [])
-    return jobs.TrainingSpec(
+    return TrainingRequest(
         name=values["name"],
         location=values["location"],
         labels=values["labels"],
         base_model=chosen[0] if len(chosen) == 1 else None,
-        base_models=chosen if len(chosen) > 1 else None,
+        base_models=tuple(chosen) if len(chosen) > 1 else (),
         training=training,
         acceptance=acceptance,
     )

@@ -7,10 +7,12 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from custom_classifier.config import Settings
+from custom_classifier.jobs.contract import JobProgress, JobResult, TrainingRequest
 from custom_classifier.jobs.status import TERMINAL_STATUSES, JobStatus
 from custom_classifier.services.mlflow_ui import open_run_command
 from custom_classifier.storage.clock import as_utc, utcnow
 from custom_classifier.storage.tables import JobRecord
+from custom_classifier.training.arguments import Phase
 from custom_classifier.training.curves import TrainingCurves
 
 STATE_WORDS = {
@@ -22,26 +24,29 @@ STATE_WORDS = {
     JobStatus.CANCELLED: "Cancelled",
 }
 PHASE_WORDS = {
-    "reading": "Reading the documents",
-    "preparing": "Preparing the model",
-    "training": "Fine-tuning the model",
-    "evaluating": "Evaluating on the test split",
-    "logging": "Saving the model and the report",
-    "done": "Finished",
+    Phase.READING: "Reading the documents",
+    Phase.PREPARING: "Preparing the model",
+    Phase.TRAINING: "Fine-tuning the model",
+    Phase.EVALUATING: "Evaluating on the test split",
+    Phase.LOGGING: "Saving the model and the report",
+    Phase.DONE: "Finished",
 }
 PHASE_PERCENT = {
-    "reading": 1.0,
-    "preparing": 2.0,
-    "evaluating": 93.0,
-    "logging": 97.0,
-    "done": 100.0,
+    Phase.READING: 1.0,
+    Phase.PREPARING: 2.0,
+    Phase.EVALUATING: 93.0,
+    Phase.LOGGING: 97.0,
+    Phase.DONE: 100.0,
 }
+TRAINING_PERCENT = (3.0, 92.0)
+"""Where the bar stands as training starts and as its last step ends."""
 
 
 def job_view(job: JobRecord) -> dict[str, Any]:
     """A job as the job page and its event stream show it (JSON-ready)."""
-    progress = job.progress or {}
+    progress = JobProgress.from_row(job.progress) or JobProgress()
     terminal = job.status in TERMINAL_STATUSES
+    steps = progress.counts_training_steps
     return {
         "id": job.id,
         "name": job.name,
@@ -51,14 +56,14 @@ def job_view(job: JobRecord) -> dict[str, Any]:
         "phase": _phase_words(progress),
         "percent": percent_done(job.status, progress),
         # Steps are training steps on the page; while reading they count files (the CLI bar).
-        "step": progress.get("step") if progress.get("phase") == "training" else None,
-        "total_steps": progress.get("total_steps") if progress.get("phase") == "training" else None,
-        "epoch": progress.get("epoch"),
-        "loss": progress.get("loss"),
-        "validation": progress.get("validation"),
-        "eta": "" if terminal else time_left(progress.get("eta_seconds")),
+        "step": progress.step if steps else None,
+        "total_steps": progress.total_steps if steps else None,
+        "epoch": progress.epoch,
+        "loss": progress.loss,
+        "validation": progress.validation,
+        "eta": "" if terminal else time_left(progress.eta_seconds),
         "error": job.error_message,
-        "reasons": list((job.result or {}).get("reasons") or []),
+        "reasons": JobResult.from_row(job.result).reasons,
         "cancel_requested": job.cancel_requested,
         "duration": duration(job),
     }
@@ -92,13 +97,13 @@ def job_curves(job: JobRecord) -> dict[str, Any]:
     return {"loss": curves.loss, "validation": curves.validation}
 
 
-def _phase_words(progress: dict[str, Any]) -> str:
+def _phase_words(progress: JobProgress) -> str:
     """The phase in words; in a bake-off, which base model it is about."""
-    words = PHASE_WORDS.get(progress.get("phase") or "", "")
-    candidate = progress.get("candidate")
-    if not candidate or progress.get("phase") == "done":
+    words = PHASE_WORDS.get(progress.phase, "") if progress.phase else ""
+    candidate = progress.candidate
+    if not candidate or progress.phase == Phase.DONE:
         return words
-    return f"{words} · base model {candidate['number']} of {candidate['of']}: {candidate['name']}"
+    return f"{words} · base model {candidate.number} of {candidate.of}: {candidate.name}"
 
 
 def base_model_choices(infos: list[Any]) -> list[dict[str, Any]]:
@@ -118,15 +123,15 @@ def base_model_choices(infos: list[Any]) -> list[dict[str, Any]]:
     ]
 
 
-def percent_done(status: str, progress: dict[str, Any]) -> float:
+def percent_done(status: str, progress: JobProgress) -> float:
     """How far the job got: 100 once it has an outcome; a failed or cancelled job's bar stays
     where it stopped."""
     if status in (JobStatus.ACCEPTED, JobStatus.REJECTED):
         return 100.0
-    phase = progress.get("phase")
-    if phase == "training" and progress.get("total_steps"):
-        return round(3 + 89 * progress.get("step", 0) / progress["total_steps"], 1)
-    return PHASE_PERCENT.get(phase or "", 0.0)
+    if progress.counts_training_steps and progress.total_steps:
+        start, end = TRAINING_PERCENT
+        return round(start + (end - start) * (progress.step or 0) / progress.total_steps, 1)
+    return PHASE_PERCENT.get(progress.phase, 0.0) if progress.phase else 0.0
 
 
 def time_left(seconds: float | None) -> str:
@@ -183,26 +188,26 @@ def mlflow_link(settings: Settings, run_id: str) -> MlflowLink:
 def report_view(job: JobRecord, settings: Settings) -> dict[str, Any]:
     """Everything the report page shows about a finished training."""
     metrics = job.metrics or {}
-    result = job.result or {}
+    result = JobResult.from_row(job.result)
+    request = TrainingRequest.from_row(job.request)
     labels = list(metrics.get("labels") or job.labels)
     matrix = metrics.get("confusion_matrix") or []
-    acceptance = (job.request or {}).get("acceptance") or {}
     return {
         "accepted": job.status == JobStatus.ACCEPTED,
-        "reasons": list(result.get("reasons") or []),
-        "acceptance": acceptance,
+        "reasons": result.reasons,
+        "acceptance": request.acceptance.to_dict(),
         "metrics": metrics,
-        "baseline": result.get("baseline") or {},
+        "baseline": result.baseline or {},
         "labels": labels,
         "per_label": metrics.get("per_label") or {},
         "matrix": [
             {"label": label, "cells": row, "total": sum(row)}
             for label, row in zip(labels, matrix, strict=False)
         ],
-        "data_report": result.get("data_report") or result.get("details", {}).get("report"),
-        "timings": result.get("timings") or {},
-        "base_model": result.get("base_model"),
-        "bakeoff": result.get("bakeoff") or [],
-        "training": (job.request or {}).get("training") or {},
+        "data_report": result.report,
+        "timings": result.timings or {},
+        "base_model": result.base_model,
+        "bakeoff": result.bakeoff or [],
+        "training": request.training.to_dict(),
         "mlflow": mlflow_link(settings, job.run_id) if job.run_id else None,
     }

@@ -15,7 +15,6 @@ from custom_classifier.api.schemas import (
     JobPublic,
 )
 from custom_classifier.services import classifiers, jobs
-from custom_classifier.training.arguments import AcceptanceCriteria, TrainingArguments
 
 router = APIRouter(prefix="/classifiers", tags=["classifiers"])
 
@@ -42,16 +41,7 @@ def create_classifier(
     accepted model is registered as the next version of the classifier `name`, alias `champion`.
     `training` and `acceptance` override the defaults shown in the schema; `base_models` (a
     list) trains a bake-off of several base models and keeps the best."""
-    spec = jobs.TrainingSpec(
-        name=body.name,
-        location=body.location,
-        labels=body.labels,
-        base_model=body.base_model,
-        base_models=body.base_models,
-        training=body.training or TrainingArguments(),
-        acceptance=body.acceptance or AcceptanceCriteria(),
-    )
-    job = jobs.submit_training(session, runtime.queue, runtime.settings, user, spec)
+    job = jobs.submit_training(session, runtime.queue, runtime.settings, user, body.to_request())
     return JobPublic.from_record(job)
 
 
