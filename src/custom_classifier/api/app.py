@@ -13,6 +13,7 @@ from fastapi.concurrency import run_in_threadpool
 from sqlalchemy.exc import IntegrityError
 
 from custom_classifier import limits
+from custom_classifier.api import API_PREFIX
 from custom_classifier.api.body_limit import BodyLimit
 from custom_classifier.api.deps import refuse_unknown_query
 from custom_classifier.api.docs import install_docs
@@ -36,7 +37,6 @@ from custom_classifier.services.users import NewApiKey, ensure_initial_admin
 
 logger = logging.getLogger(__name__)
 
-API_PREFIX = "/api/v1"
 DESCRIPTION = """Every request under `/api/v1` carries an API key: `Authorization: Bearer <key>`
 (the first admin's key is printed when the service first starts; `custom-classifier keys create
 NAME` makes more). Errors answer `{"error": {"code", "message", "details"}}` with a stable `code`.

@@ -14,9 +14,8 @@ from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metri
 from prometheus_client.registry import Collector
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from custom_classifier.api import API_PREFIX
 from custom_classifier.services import jobs
-
-API_PREFIX = "/api/v1"
 
 if TYPE_CHECKING:
     from custom_classifier.services.runtime import Runtime

@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Any
 
 from custom_classifier.errors import InvalidRequestError
 from custom_classifier.inference.cache import CacheStats, ModelCache
+from custom_classifier.inference.model_uris import run_model_uri
 
 if TYPE_CHECKING:
     from custom_classifier.inference.text_classifier import TextClassifier
@@ -23,7 +24,7 @@ def resolve_model_uri(ref: str) -> str:
     `models:/<name>@<alias>` unchanged; anything else is an `InvalidRequestError`."""
     ref = ref.strip()
     if _RUN_ID.fullmatch(ref):
-        return f"runs:/{ref}/model"
+        return run_model_uri(ref)
     if _RUN_URI.fullmatch(ref) or _MODEL_URI.fullmatch(ref):
         return ref
     raise InvalidRequestError(

@@ -5,6 +5,9 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime
 
+from custom_classifier.inference.model_uris import run_model_uri
+from custom_classifier.registry.tags import CHAMPION
+
 
 @dataclass(frozen=True)
 class RunInfo:
@@ -25,7 +28,7 @@ class RunInfo:
 
     @property
     def model_uri(self) -> str:
-        return f"runs:/{self.run_id}/model"
+        return run_model_uri(self.run_id)
 
 
 @dataclass(frozen=True)
@@ -53,4 +56,4 @@ class ClassifierInfo:
 
     @property
     def champion(self) -> VersionInfo | None:
-        return next((v for v in self.versions if "champion" in v.aliases), None)
+        return next((v for v in self.versions if CHAMPION in v.aliases), None)

@@ -15,7 +15,7 @@ from mlflow.types import ColSpec, Schema, TensorSpec
 from packaging.version import Version
 
 from custom_classifier.inference.classifier_folder import read_labels
-from custom_classifier.registry import tags
+from custom_classifier.inference.model_uris import MODEL_ARTIFACT_PATH, run_model_uri
 
 PYFUNC_MODEL_FILE = Path(__file__).with_name("pyfunc_model.py")
 _INFERENCE = Path(__file__).parents[1] / "inference"
@@ -74,7 +74,7 @@ def save_pyfunc_model(model_dir: Path, path: Path) -> None:
 def log_pyfunc_model(client: MlflowClient, run_id: str, model_dir: Path) -> str:
     """Log the pyfunc model as the run's `model` artifact folder; return `runs:/<id>/model`."""
     with tempfile.TemporaryDirectory(prefix="cc-model-") as tmp:
-        local = Path(tmp) / tags.MODEL_ARTIFACT_PATH
+        local = Path(tmp) / MODEL_ARTIFACT_PATH
         save_pyfunc_model(Path(model_dir), local)
-        client.log_artifacts(run_id, str(local), tags.MODEL_ARTIFACT_PATH)
-    return f"runs:/{run_id}/{tags.MODEL_ARTIFACT_PATH}"
+        client.log_artifacts(run_id, str(local), MODEL_ARTIFACT_PATH)
+    return run_model_uri(run_id)

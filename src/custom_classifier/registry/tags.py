@@ -42,6 +42,3 @@ SUMMARY_METRICS = {"macro_f1": "test_macro_f1", "accuracy": "test_accuracy"}
 
 CHAMPION = "champion"
 """The alias that always points at the version predictions use by default."""
-
-MODEL_ARTIFACT_PATH = "model"
-"""Where `RunLogger.log_classifier_model` puts the pyfunc model inside the run's artifacts."""

@@ -28,6 +28,7 @@ from custom_classifier.errors import (
     TrainingCancelledError,
     WorkerInterrupted,
 )
+from custom_classifier.inference.model_uris import MODEL_ARTIFACT_PATH
 from custom_classifier.registry import tags as keys
 from custom_classifier.registry.info import ClassifierInfo, RunInfo, VersionInfo
 from custom_classifier.registry.packaging import MODEL_CODE_LOCK
@@ -147,7 +148,7 @@ class Registry:
         name = registered_model_name(owner, classifier_name)
         self._ensure_registered_model(name, owner)
         run = self._client.get_run(run_id)
-        source = f"{run.info.artifact_uri}/{keys.MODEL_ARTIFACT_PATH}"
+        source = f"{run.info.artifact_uri}/{MODEL_ARTIFACT_PATH}"
         previous = (self._client.get_registered_model(name).aliases or {}).get(keys.CHAMPION)
         version_tags = {TAGS.previous_champion: str(previous or "")}
         if owner is not None:

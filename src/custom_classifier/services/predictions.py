@@ -9,13 +9,15 @@ from dataclasses import dataclass
 from typing import Any
 
 from custom_classifier.errors import InvalidRequestError, ModelNotFoundError
+from custom_classifier.inference.model_uris import run_model_uri
 from custom_classifier.inference.predictor import Predictor, resolve_model_uri
 from custom_classifier.limits import MAX_VERSION
+from custom_classifier.registry.tags import CHAMPION
 from custom_classifier.registry.tracking import Registry, registered_model_name
 from custom_classifier.services.classifiers import ALIAS
 from custom_classifier.services.users import Identity
 
-DEFAULT_ALIAS = "champion"
+DEFAULT_ALIAS = CHAMPION
 _RUN_ID = re.compile(r"^[0-9a-f]{32}$")
 _VERSION = re.compile(r"[0-9]{1,10}")
 
@@ -36,7 +38,7 @@ class RunOwners:
                 f"no model for run {run_id!r}; use the run id of one of your finished jobs",
                 details={"run_id": run_id},
             )
-        return f"runs:/{run_id}/model"
+        return run_model_uri(run_id)
 
     def _owner(self, run_id: str) -> str | None:
         with self._lock:

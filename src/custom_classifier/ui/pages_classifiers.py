@@ -10,6 +10,7 @@ from starlette.responses import RedirectResponse, Response
 from custom_classifier import limits
 from custom_classifier.errors import InvalidRequestError, UploadTooLargeError
 from custom_classifier.registry.info import ClassifierInfo
+from custom_classifier.registry.tags import CHAMPION
 from custom_classifier.services import classifiers, jobs, predictions
 from custom_classifier.services.users import Identity
 from custom_classifier.ui.rendering import UiRoute, render, wants_json
@@ -71,7 +72,7 @@ def move_alias(
     name: str,
     user: UiUser,
     version: Annotated[int, Form()],
-    alias: Annotated[str, Form()] = "champion",
+    alias: Annotated[str, Form()] = CHAMPION,
 ) -> Response:
     """Point an alias (by default `champion`) at a version; predictions follow at once."""
     classifiers.move_alias(runtime_of(request).registry, user, name, alias, version)
