@@ -177,7 +177,7 @@ class EmbeddedJobQueue(JobQueue):
         """Before a silent job is settled: if the worker is ours and alive, it hangs; stop it."""
         with self._lock:
             worker = self._workers.get(job.id)
-        if worker is not None and worker.pid == job.worker_pid:
+        if worker is not None and worker.pid == job.worker_pid and worker.process.poll() is None:
             logger.warning("job %s: worker %s stopped beating; stopping it", job.id, worker.pid)
             worker.terminate()
 

@@ -11,7 +11,6 @@ from __future__ import annotations
 import logging
 import os
 import socket
-import threading
 import time
 from typing import Any
 
@@ -22,6 +21,7 @@ from custom_classifier.errors import (
     WorkerInterrupted,
 )
 from custom_classifier.jobs.contract import JobProgress, JobResult, TrainingRequest
+from custom_classifier.jobs.heartbeat import Heartbeat
 from custom_classifier.jobs.recovery import end_runs_in_mlflow, release
 from custom_classifier.jobs.status import JobStatus
 from custom_classifier.jobs.training_run import TrainingOutcome, run_training
@@ -48,7 +48,8 @@ def execute_job(job_id: str, settings: Settings) -> str | None:
             request = TrainingRequest.from_row(job.request, job_id=job_id)
             attempt = job.attempts
         try:
-            with _Heartbeat(database, job_id, attempt, settings.job_heartbeat_seconds):
+            url, seconds = settings.resolved_database_url, settings.job_heartbeat_seconds
+            with Heartbeat(url, job_id, attempt, seconds):
                 return _train_and_record(database, request, attempt, settings)
         except WorkerInterrupted as interrupted:
             return _release(database, job_id, attempt, interrupted.reason, settings)
@@ -222,31 +223,3 @@ class _StopCheck:
                 self.superseded = not jobs.is_attempt_current(session, self._job_id, self._attempt)
                 self._stop = self.superseded or jobs.is_cancel_requested(session, self._job_id)
         return self._stop
-
-
-class _Heartbeat:
-    """Marks the job alive every few seconds, so the reaper can tell a dead worker from a slow one."""
-
-    def __init__(self, database: Database, job_id: str, attempt: int, seconds: float) -> None:
-        self._database = database
-        self._job_id = job_id
-        self._attempt = attempt
-        self._seconds = seconds
-        self._done = threading.Event()
-        self._thread = threading.Thread(target=self._run, name=f"heartbeat-{job_id}", daemon=True)
-
-    def __enter__(self) -> _Heartbeat:
-        self._thread.start()
-        return self
-
-    def __exit__(self, *_: object) -> None:
-        self._done.set()
-        self._thread.join(timeout=5)
-
-    def _run(self) -> None:
-        while not self._done.wait(self._seconds):
-            try:
-                with self._database.session() as session:
-                    jobs.beat(session, self._job_id, attempt=self._attempt)
-            except Exception:  # noqa: BLE001 - a missed beat must not kill the training
-                logger.warning("heartbeat of job %s failed", self._job_id, exc_info=True)
