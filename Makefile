@@ -7,7 +7,7 @@ export MLFLOW_DISABLE_TELEMETRY := true
 export HF_HUB_OFFLINE := 1
 export TOKENIZERS_PARALLELISM := false
 
-.PHONY: run test lint typecheck unit test-topology install system clean
+.PHONY: run test lint typecheck unit test-topology images install system clean
 
 $(STAMP): pyproject.toml
 	@command -v $(PYTHON) >/dev/null || { echo "Python 3.11 is required ($(PYTHON) not found)"; exit 1; }
@@ -47,6 +47,11 @@ test: system
 
 test-topology: system $(STAMP)
 	$(BIN)/pytest -q -m topology
+
+# The production images (api, worker, mlflow) with Docker where an engine answers, else podman;
+# IMAGE_OPTIONS="--debian-base" where no registry can be reached (scripts/build-images.sh).
+images:
+	bash scripts/build-images.sh $(IMAGE_OPTIONS)
 
 clean:
 	rm -rf $(VENV) .cc-data

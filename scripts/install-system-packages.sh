@@ -1,15 +1,18 @@
 #!/usr/bin/env bash
 # What the test suite needs from the system, set up idempotently before `make test` runs anything:
 # Debian's chromium (browser tests), nginx (topology and NGINX configuration tests),
-# docker-compose (static check of the compose files), and PostgreSQL, Redis and RabbitMQ
-# answering on their default loopback ports (installed when absent, started when down).
+# docker-compose (static check of the compose files), podman with runc, netavark, aardvark-dns,
+# iptables and debootstrap (the production images, built and run by tests/images/), and
+# PostgreSQL, Redis and RabbitMQ answering on their default loopback ports (installed when
+# absent, started when down).
 #
 # All there: a few checks, no package manager call. As root with apt-get: installs and starts
 # what is missing. Otherwise: stops with one message that lists what is missing and the commands
 # that fix it, and exit status 1.
 #
 # Overridable for the script's own tests: CC_SETUP_PATH (where to look for programs),
-# CC_SETUP_NGINX_MIME_TYPES, CC_SETUP_{POSTGRES,REDIS,RABBITMQ}_PORT, CC_SETUP_WAIT_SECONDS.
+# CC_SETUP_NGINX_MIME_TYPES, CC_SETUP_PODMAN_HELPERS (netavark's folder),
+# CC_SETUP_{POSTGRES,REDIS,RABBITMQ}_PORT, CC_SETUP_WAIT_SECONDS.
 set -euo pipefail
 
 SEARCH_PATH=${CC_SETUP_PATH:-$PATH:/usr/local/sbin:/usr/sbin:/sbin}
@@ -18,6 +21,7 @@ REDIS_PORT=${CC_SETUP_REDIS_PORT:-6379}
 RABBITMQ_PORT=${CC_SETUP_RABBITMQ_PORT:-5672}
 WAIT_SECONDS=${CC_SETUP_WAIT_SECONDS:-60}
 NGINX_MIME_TYPES=${CC_SETUP_NGINX_MIME_TYPES:-/etc/nginx/mime.types}
+PODMAN_HELPERS=${CC_SETUP_PODMAN_HELPERS:-/usr/lib/podman}
 
 has() { PATH=$SEARCH_PATH command -v "$1" >/dev/null 2>&1; }
 answers() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
@@ -41,6 +45,14 @@ missing_packages() {
   has chromium || packages+=(chromium)
   { has nginx && [ -f "$NGINX_MIME_TYPES" ]; } || packages+=(nginx)
   has docker-compose || packages+=(docker-compose)
+  # Rootful podman as docker/podman/containers.conf sets it up: runc, netavark's DNS by name.
+  local program
+  for program in podman runc iptables debootstrap; do
+    has "$program" || packages+=("$program")
+  done
+  for program in netavark aardvark-dns; do
+    [ -x "$PODMAN_HELPERS/$program" ] || packages+=("$program")
+  done
   # A server already answering is enough; otherwise it must be installed to be started here.
   answers "$POSTGRES_PORT" || { has pg_ctlcluster && [ -n "$(postgres_clusters)" ]; } ||
     packages+=(postgresql)

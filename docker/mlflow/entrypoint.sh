@@ -12,6 +12,12 @@ set -eu
 : "${MLFLOW_FLASK_SERVER_SECRET_KEY:?set it to a long random secret (CSRF protection)}"
 export MLFLOW_DISABLE_TELEMETRY="${MLFLOW_DISABLE_TELEMETRY:-true}"
 
+# Started before PostgreSQL answers (compose does not always wait), say so and wait rather than
+# exit. The image has the script; the loopback topology test starts the databases first.
+if command -v wait-for-dependencies >/dev/null 2>&1; then
+  wait-for-dependencies MLFLOW_BACKEND_STORE_URI MLFLOW_AUTH_DATABASE_URI
+fi
+
 config_dir="${MLFLOW_AUTH_CONFIG_DIR:-/tmp/mlflow-auth}"
 mkdir -p "$config_dir"
 # configparser reads '%' as interpolation: a URL-encoded password must be written as '%%'.

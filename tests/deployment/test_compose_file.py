@@ -119,3 +119,30 @@ def test_mlflow_keeps_its_auth_database_in_the_admin_database_server(
     assert environment["MLFLOW_BACKEND_STORE_URI"].endswith("@db:5432/mlflow")
     assert environment["MLFLOW_AUTH_DATABASE_URI"].endswith("@admin-db:5432/mlflow_auth")
     assert environment["MLFLOW_AUTH_ADMIN_USERNAME"] == "cc-service"
+
+
+def test_replicas_are_read_by_podman_compose_too(rendered: dict[str, Any]) -> None:
+    # podman-compose ignores `deploy.replicas` unless the mode is written out.
+    for name in ("api", "worker"):
+        assert rendered["services"][name]["deploy"]["mode"] == "replicated", name
+
+
+def test_nginx_waits_for_its_upstreams_to_resolve(rendered: dict[str, Any]) -> None:
+    volumes = rendered["services"]["nginx"]["volumes"]
+    targets = {volume_target(volume): volume_source(volume) for volume in volumes}
+    [script] = [s for t, s in targets.items() if t.startswith("/docker-entrypoint.d/")]
+    assert Path(script).name == "wait-for-upstreams.sh"
+    assert os.access(DOCKER / "nginx" / "wait-for-upstreams.sh", os.X_OK)
+
+
+def test_the_services_start_through_a_wait_for_their_dependencies() -> None:
+    api = (DOCKER / "api.Dockerfile").read_text()
+    worker = (DOCKER / "worker.Dockerfile").read_text()
+    assert 'ENTRYPOINT ["wait-for-dependencies", "CC_DATABASE_URL", "CC_ADMIN_DATABASE_URL"' in api
+    assert 'ENTRYPOINT ["wait-for-dependencies", "CC_DATABASE_URL", "CC_BROKER_URL"' in worker
+    entrypoint = (DOCKER / "mlflow" / "entrypoint.sh").read_text()
+    assert "wait-for-dependencies MLFLOW_BACKEND_STORE_URI MLFLOW_AUTH_DATABASE_URI" in entrypoint
+
+
+def volume_target(volume: str | dict[str, Any]) -> str:
+    return volume.split(":")[1] if isinstance(volume, str) else volume["target"]

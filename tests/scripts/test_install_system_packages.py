@@ -17,7 +17,8 @@ import pytest
 
 SCRIPT = Path(__file__).resolve().parents[2] / "scripts" / "install-system-packages.sh"
 PROGRAMS = ("chromium", "nginx", "docker-compose", "pg_ctlcluster", "redis-server")
-PROGRAMS += ("rabbitmq-server",)
+PROGRAMS += ("rabbitmq-server", "podman", "runc", "iptables", "debootstrap")
+PODMAN_HELPERS = ("netavark", "aardvark-dns")
 SERVICES = ("POSTGRES", "REDIS", "RABBITMQ")
 FAKE_APT = """#!/bin/sh
 echo "$@" >> "{log}"
@@ -69,6 +70,7 @@ class FakeSystem:
             "PATH": f"{fake_id}:/usr/bin:/bin",
             "CC_SETUP_PATH": str(self.bin),
             "CC_SETUP_NGINX_MIME_TYPES": str(self.root / "mime.types"),
+            "CC_SETUP_PODMAN_HELPERS": str(self.bin),
             "CC_SETUP_WAIT_SECONDS": "1",
         }
         for service in SERVICES:
@@ -87,7 +89,7 @@ def system(tmp_path: Path) -> Iterator[FakeSystem]:
     """Every package installed and every service answering."""
     fake = FakeSystem(tmp_path)
     fake.bin.mkdir()
-    for name in PROGRAMS:
+    for name in PROGRAMS + PODMAN_HELPERS:
         fake.program(name)
     (tmp_path / "mime.types").write_text("types {}\n")
     for service in SERVICES:
@@ -129,6 +131,14 @@ def test_a_missing_mime_types_file_counts_as_nginx_missing(system: FakeSystem) -
     result = system.run(uid=1000)
     assert result.returncode == 1
     assert "missing Debian packages: nginx" in result.stderr
+
+
+def test_podman_and_its_network_helpers_count_as_packages(system: FakeSystem) -> None:
+    system.hide("podman")
+    system.hide("aardvark-dns")
+    result = system.run(uid=1000)
+    assert result.returncode == 1
+    assert "missing Debian packages: podman aardvark-dns" in result.stderr
 
 
 def test_root_without_apt_get_is_told_what_to_install(system: FakeSystem) -> None:
