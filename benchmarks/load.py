@@ -12,7 +12,9 @@ outlast the phase), waits until its worker is training, runs the same load again
 
     .venv/bin/python -m benchmarks.load [--clients 32] [--seconds 60] [--skip-training]
 
-Prints a Markdown table and one JSON line, appended to benchmarks/results/load.jsonl.
+Prints a Markdown table and one JSON line, appended to benchmarks/results/load.jsonl, with the
+load averages before it started (the machine's other work) and after each phase: latencies
+measured on a busy machine measure the contention more than the service.
 """
 
 from __future__ import annotations
@@ -147,6 +149,11 @@ def _cancel(base: str, headers: dict[str, str], job_id: str) -> dict[str, Any]:
     return job
 
 
+def _load_average() -> list[float]:
+    """The 1, 5 and 15 minute load averages (runnable processes; 2 means both cores busy)."""
+    return [round(value, 1) for value in os.getloadavg()]
+
+
 def _row(name: str, result: dict[str, Any]) -> str:
     cells = [
         f"{result.get(kind, {}).get('p50_ms', '-')} / {result.get(kind, {}).get('p99_ms', '-')}"
@@ -166,6 +173,7 @@ def main() -> None:
     args = parser.parse_args()
 
     phases: dict[str, dict[str, Any]] = {}
+    background = _load_average()  # before anything of ours runs: the machine's other work
     with tempfile.TemporaryDirectory(prefix="cc-load-") as tmp:
         home = Path(tmp)
         server, base, key = start_server(home)
@@ -174,11 +182,13 @@ def main() -> None:
             run_id = log_bundled_classifier(home, owner="admin")
             asyncio.run(_load(base, headers, run_id, clients=2, seconds=3))  # warm the cache
             phases["idle"] = asyncio.run(_load(base, headers, run_id, args.clients, args.seconds))
+            phases["idle"]["load_average_after"] = _load_average()
             if not args.skip_training:
                 job_id = _start_training(base, headers, home)
                 phases["training"] = asyncio.run(
                     _load(base, headers, run_id, args.clients, args.seconds)
                 )
+                phases["training"]["load_average_after"] = _load_average()
                 phases["training"]["job_status_after"] = _cancel(base, headers, job_id)["status"]
         finally:
             server.terminate()
@@ -187,7 +197,8 @@ def main() -> None:
     result = {
         "at": datetime.now(UTC).isoformat(timespec="seconds"),
         "machine": f"{platform.machine()} {os.cpu_count()} cores",
-        "load1_at_end": round(os.getloadavg()[0], 1),
+        "load_average_before": background,
+        "load_average_at_end": _load_average(),
         "clients": args.clients,
         "seconds": args.seconds,
         "model": "bundled all-MiniLM-L6-v2 (int8 ONNX), window 512, 120-word texts",
@@ -203,6 +214,7 @@ def main() -> None:
     )
     for name, phase in phases.items():
         print(_row(name, phase))
+    print(f"load average (1, 5, 15 min) before the benchmark started: {background}")
 
 
 if __name__ == "__main__":
