@@ -7,7 +7,9 @@ stays cheap.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import time
+from collections.abc import Callable, Iterator
+from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -22,7 +24,10 @@ from custom_classifier.training.arguments import (
 
 if TYPE_CHECKING:
     from custom_classifier.config import Settings
-    from custom_classifier.corpus.models import Split
+    from custom_classifier.corpus.models import Corpus, Split
+    from custom_classifier.registry.run_logger import RunLogger
+    from custom_classifier.registry.tracking import Registry
+    from custom_classifier.training.acceptance import AcceptanceDecision
     from custom_classifier.training.evaluation import Evaluation
 
 
@@ -85,31 +90,99 @@ def run_training(
     should_stop: StopCheck | None = None,
 ) -> TrainingOutcome:
     """Read and validate the folder, fine-tune each base model, evaluate, log to MLflow, and
-    register the winner if accepted.
+    register the winner if accepted: prepare -> train and evaluate -> record -> register.
 
     Raises `InvalidDatasetError` before any MLflow run exists when the data is invalid. Once the
     run has started, any failure ends it FAILED (cancellation: KILLED) and nothing is registered.
     With several base models, each trains in a child run of that run, on the same split.
     """
     import tempfile
-    import time
 
+    from custom_classifier.registry.connect import open_registry
+    from custom_classifier.training.baseline_process import BaselineProcess
+
+    report = on_progress or _noop_progress
+    stop = should_stop or _never_stop
+    timings = _Timings()
+    prepared = _prepare(request, settings, report, timings)
+    registry = open_registry(settings)
+    with registry.start_run(request.owner, request.name, _run_tags(request, prepared)) as run:
+        _log_inputs(run, request, prepared)
+        context = _RunContext(
+            request, settings, registry, run, prepared.split, prepared.labels, prepared.processes
+        )
+        split, labels = prepared.split, prepared.labels
+        with (
+            tempfile.TemporaryDirectory(prefix="cc-train-") as workdir,
+            BaselineProcess(split.train + split.validation, split.test, labels) as baseline_job,
+        ):
+            trained = [
+                _train_candidate(
+                    context, name, index, len(prepared.names), Path(workdir), report, stop
+                )
+                for index, name in enumerate(prepared.names)
+            ]
+            winner, table = _pick_winner(context, trained)
+            judged = _judge(request, winner, table, baseline_job.result())
+            timings.values.update(winner.timings)
+            _record(run, judged)
+            report(Progress.entering(Phase.LOGGING))
+            if stop():
+                from custom_classifier.errors import TrainingCancelledError
+
+                raise TrainingCancelledError("the training was cancelled before registration")
+            with timings.measure("log_seconds"):
+                registered = _register(context, judged)
+        timings.values["total_seconds"] = timings.elapsed()
+        run.log_metrics({f"time_{k}": v for k, v in timings.values.items()})
+    report(Progress.entering(Phase.DONE))
+    return _outcome(run.run_id, judged, prepared, registered, timings)
+
+
+class _Timings:
+    """Seconds per part of the training, from the moment it started."""
+
+    def __init__(self) -> None:
+        self.started = time.perf_counter()
+        self.values: dict[str, float] = {}
+
+    def elapsed(self) -> float:
+        return time.perf_counter() - self.started
+
+    @contextmanager
+    def measure(self, name: str) -> Iterator[None]:
+        began = time.perf_counter()
+        yield
+        self.values[name] = time.perf_counter() - began
+
+
+@dataclass(frozen=True)
+class _Prepared:
+    """The data read and split, and what will train on it."""
+
+    corpus: Corpus
+    split: Split
+    names: list[str]
+    """The base models to train (several: a bake-off)."""
+    processes: int
+    """Training processes (one per GPU for a large training)."""
+
+    @property
+    def labels(self) -> list[str]:
+        return self.corpus.labels
+
+
+def _prepare(
+    request: TrainingRequest, settings: Settings, report: ProgressCallback, timings: _Timings
+) -> _Prepared:
+    """Read and validate the folder, split it, and choose the base models and processes."""
     from custom_classifier.corpus.reader import load_corpus
     from custom_classifier.corpus.split import split_corpus
     from custom_classifier.jobs.bakeoff import expand_candidates
-    from custom_classifier.registry.connect import open_registry
-    from custom_classifier.registry.tags import TAGS
-    from custom_classifier.training.acceptance import decide
-    from custom_classifier.training.baseline_process import BaselineProcess
     from custom_classifier.training.data_parallel import (
         estimated_training_tokens,
         training_processes,
     )
-
-    report = on_progress or _noop_progress
-    stop = should_stop or _never_stop
-    timings: dict[str, float] = {}
-    started = time.perf_counter()
 
     def reading(files_read: int, files_total: int) -> None:
         report(Progress(step=files_read, total_steps=files_total, epoch=0.0, phase=Phase.READING))
@@ -127,95 +200,122 @@ def run_training(
         test_fraction=args.test_fraction,
         seed=args.seed,
     )
-    timings["read_seconds"] = time.perf_counter() - started
+    timings.values["read_seconds"] = timings.elapsed()
     report(Progress.entering(Phase.PREPARING))
     names = _candidate_names(request, settings, expand_candidates)
-
     processes = training_processes(settings.training_gpus, estimated_training_tokens(split, args))
-    registry = open_registry(settings)
+    return _Prepared(corpus=corpus, split=split, names=names, processes=processes)
+
+
+def _run_tags(request: TrainingRequest, prepared: _Prepared) -> dict[str, str]:
+    from custom_classifier.registry.tags import TAGS
+
     tags = {
         TAGS.location: str(request.location),
-        TAGS.labels: ",".join(corpus.labels),
-        TAGS.fingerprint: corpus.fingerprint,
+        TAGS.labels: ",".join(prepared.labels),
+        TAGS.fingerprint: prepared.corpus.fingerprint,
     }
     if request.job_id:
         tags[TAGS.job_id] = request.job_id
-    with registry.start_run(request.owner, request.name, tags) as run:
-        run.log_params(
-            {
-                **args.to_dict(),
-                **{f"acceptance.{k}": v for k, v in request.acceptance.to_dict().items()},
-                "base_model": ",".join(names),
-                "labels": ",".join(corpus.labels),
-                "train_documents": len(split.train),
-                "validation_documents": len(split.validation),
-                "test_documents": len(split.test),
-                "training_processes": processes,
-            }
-        )
-        run.log_dict(corpus.report.to_dict(), "data_report.json")
-        run.log_dict(split.ids(), "split.json")
-        context = _RunContext(request, settings, registry, run, split, corpus.labels, processes)
-        with (
-            tempfile.TemporaryDirectory(prefix="cc-train-") as workdir,
-            BaselineProcess(split.train + split.validation, split.test, corpus.labels) as job,
-        ):
-            trained = [
-                _train_candidate(context, name, index, len(names), Path(workdir), report, stop)
-                for index, name in enumerate(names)
-            ]
-            winner, table = _pick_winner(context, trained)
-            baseline = job.result()
-            evaluation = winner.evaluation
-            timings.update(winner.timings)
-            decision = decide(evaluation, request.acceptance)
-            run.log_metrics(
-                {
-                    "test_accuracy": evaluation.accuracy,
-                    "test_macro_f1": evaluation.macro_f1,
-                    "test_weighted_f1": evaluation.weighted_f1,
-                    "baseline_macro_f1": baseline.macro_f1,
-                    "baseline_accuracy": baseline.accuracy,
-                    **{f"test_f1.{label}": s.f1 for label, s in evaluation.per_label.items()},
-                }
-            )
-            run.log_dict(evaluation.to_dict(), "evaluation.json")
-            run.log_dict(baseline.to_dict(), "baseline_evaluation.json")
-            run.log_confusion_matrix(evaluation)
-            report(Progress.entering(Phase.LOGGING))
-            if stop():
-                from custom_classifier.errors import TrainingCancelledError
+    return tags
 
-                raise TrainingCancelledError("the training was cancelled before registration")
-            logging_started = time.perf_counter()
-            registered = None
-            if decision.accepted:
-                _log_models(run, winner)
-                version = registry.register(run.run_id, request.owner, request.name)
-                registered = {
-                    "name": registry.registered_model_name(request.owner, request.name),
-                    "version": version,
-                }
-                run.set_tags({TAGS.outcome: "accepted"})
-            else:
-                registry.mark_rejected(run.run_id, decision.reasons)
-            timings["log_seconds"] = time.perf_counter() - logging_started
-        timings["total_seconds"] = time.perf_counter() - started
-        run.log_metrics({f"time_{k}": v for k, v in timings.items()})
-        run_id = run.run_id
 
-    report(Progress.entering(Phase.DONE))
+def _log_inputs(run: RunLogger, request: TrainingRequest, prepared: _Prepared) -> None:
+    """The options, the data's sizes, its report and the split, before anything trains."""
+    split = prepared.split
+    run.log_params(
+        {
+            **request.training.to_dict(),
+            **{f"acceptance.{k}": v for k, v in request.acceptance.to_dict().items()},
+            "base_model": ",".join(prepared.names),
+            "labels": ",".join(prepared.labels),
+            "train_documents": len(split.train),
+            "validation_documents": len(split.validation),
+            "test_documents": len(split.test),
+            "training_processes": prepared.processes,
+        }
+    )
+    run.log_dict(prepared.corpus.report.to_dict(), "data_report.json")
+    run.log_dict(split.ids(), "split.json")
+
+
+@dataclass(frozen=True)
+class _Judged:
+    """The model to register or not, with the scores it was judged on."""
+
+    winner: _Trained
+    bakeoff: list[dict[str, Any]] | None
+    baseline: Evaluation
+    decision: AcceptanceDecision
+
+    @property
+    def evaluation(self) -> Evaluation:
+        return self.winner.evaluation
+
+
+def _judge(
+    request: TrainingRequest,
+    winner: _Trained,
+    bakeoff: list[dict[str, Any]] | None,
+    baseline: Evaluation,
+) -> _Judged:
+    from custom_classifier.training.acceptance import decide
+
+    decision = decide(winner.evaluation, request.acceptance)
+    return _Judged(winner=winner, bakeoff=bakeoff, baseline=baseline, decision=decision)
+
+
+def _record(run: RunLogger, judged: _Judged) -> None:
+    """The test scores, the baseline's and the confusion matrix, on the run."""
+    evaluation, baseline = judged.evaluation, judged.baseline
+    run.log_metrics(
+        {
+            "test_accuracy": evaluation.accuracy,
+            "test_macro_f1": evaluation.macro_f1,
+            "test_weighted_f1": evaluation.weighted_f1,
+            "baseline_macro_f1": baseline.macro_f1,
+            "baseline_accuracy": baseline.accuracy,
+            **{f"test_f1.{label}": s.f1 for label, s in evaluation.per_label.items()},
+        }
+    )
+    run.log_dict(evaluation.to_dict(), "evaluation.json")
+    run.log_dict(baseline.to_dict(), "baseline_evaluation.json")
+    run.log_confusion_matrix(evaluation)
+
+
+def _register(context: _RunContext, judged: _Judged) -> dict[str, Any] | None:
+    """An accepted model is logged and registered (`champion` moves to it); a rejected run is
+    tagged with the reasons. The registered name and version, or None."""
+    from custom_classifier.registry.tags import TAGS
+
+    run, registry, request = context.run, context.registry, context.request
+    if not judged.decision.accepted:
+        registry.mark_rejected(run.run_id, judged.decision.reasons)
+        return None
+    _log_models(run, judged.winner)
+    version = registry.register(run.run_id, request.owner, request.name)
+    run.set_tags({TAGS.outcome: "accepted"})
+    return {"name": registry.registered_model_name(request.owner, request.name), "version": version}
+
+
+def _outcome(
+    run_id: str,
+    judged: _Judged,
+    prepared: _Prepared,
+    registered: dict[str, Any] | None,
+    timings: _Timings,
+) -> TrainingOutcome:
     return TrainingOutcome(
         run_id=run_id,
-        accepted=decision.accepted,
-        reasons=decision.reasons,
-        metrics=evaluation.to_dict(),
-        baseline=baseline.to_dict(),
-        data_report=corpus.report.to_dict(),
+        accepted=judged.decision.accepted,
+        reasons=judged.decision.reasons,
+        metrics=judged.evaluation.to_dict(),
+        baseline=judged.baseline.to_dict(),
+        data_report=prepared.corpus.report.to_dict(),
         registered_model=registered,
-        timings=timings,
-        base_model=winner.name,
-        bakeoff=table,
+        timings=timings.values,
+        base_model=judged.winner.name,
+        bakeoff=judged.bakeoff,
     )
 
 
@@ -242,8 +342,8 @@ class _RunContext:
 
     request: TrainingRequest
     settings: Settings
-    registry: Any
-    run: Any
+    registry: Registry
+    run: RunLogger
     split: Split
     labels: list[str]
     processes: int
@@ -276,12 +376,9 @@ def _train_candidate(
     """Resolve (a GGUF file is dequantized once), fine-tune and test one base model; in a child
     run of its own when there are several."""
     import contextlib
-    import time
     from functools import partial
 
-    from custom_classifier.inference.text_classifier import TextClassifier
     from custom_classifier.training.data_parallel import fine_tune_data_parallel
-    from custom_classifier.training.evaluation import evaluate_predictions
     from custom_classifier.training.presets import resolve_base_model
     from custom_classifier.training.trainer import fine_tune
 
@@ -312,11 +409,7 @@ def _train_candidate(
         )
         progress(Progress.entering(Phase.EVALUATING))
         evaluating_started = time.perf_counter()
-        test = context.split.test
-        predictions = TextClassifier.load(result.model_dir).predict([doc.text for doc in test])
-        evaluation = evaluate_predictions(
-            [doc.label for doc in test], [p["label"] for p in predictions], context.labels
-        )
+        evaluation = _test(context, result.model_dir)
         timings = {
             "train_seconds": result.train_seconds,
             "evaluate_seconds": time.perf_counter() - evaluating_started,
@@ -337,6 +430,18 @@ def _train_candidate(
     )
 
 
+def _test(context: _RunContext, model_dir: Path) -> Evaluation:
+    """The trained model's scores on the test split."""
+    from custom_classifier.inference.text_classifier import TextClassifier
+    from custom_classifier.training.evaluation import evaluate_predictions
+
+    test = context.split.test
+    predictions = TextClassifier.load(model_dir).predict([doc.text for doc in test])
+    return evaluate_predictions(
+        [doc.label for doc in test], [p["label"] for p in predictions], context.labels
+    )
+
+
 def _tag_candidate(report: ProgressCallback, name: str, index: int, count: int) -> ProgressCallback:
     """Progress reports that say which candidate of the bake-off is training."""
     from dataclasses import replace
@@ -348,7 +453,7 @@ def _tag_candidate(report: ProgressCallback, name: str, index: int, count: int) 
     return tagged
 
 
-def _child_run(context: _RunContext, name: str) -> Any:
+def _child_run(context: _RunContext, name: str) -> AbstractContextManager[RunLogger]:
     from custom_classifier.registry.tags import TAGS
 
     tags = {"mlflow.parentRunId": context.run.run_id, TAGS.candidate: name}
@@ -406,7 +511,7 @@ def _classifier_settings(model_dir: Path) -> dict[str, Any]:
     return read_settings(model_dir)
 
 
-def _log_models(run: Any, winner: _Trained) -> None:
+def _log_models(run: RunLogger, winner: _Trained) -> None:
     """The merged model for serving; with LoRA, the adapters and head beside it (`adapter/`),
     with the base model they apply to."""
     import json
