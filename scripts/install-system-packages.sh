@@ -163,7 +163,15 @@ if [ -n "$packages" ] || [ -n "$services" ]; then
   if ! is_root || { [ -n "$packages" ] && ! has apt-get; }; then
     refuse "$packages" "$services"
   fi
-  [ -z "$packages" ] || install_packages "$packages"
+  if [ -n "$packages" ]; then
+    install_packages "$packages"
+    still=$(missing_packages)
+    if [ -n "$still" ]; then
+      echo "apt-get installed $packages, but these are still not found: $still" \
+        "(looked in $SEARCH_PATH and $NGINX_MIME_TYPES)" >&2
+      exit 1
+    fi
+  fi
   start_services "$(down_services)"
 fi
 check_postgres_login

@@ -161,6 +161,15 @@ def test_as_root_with_apt_get_it_installs_what_is_missing(system: FakeSystem) ->
     assert system.logged_calls() == ["update -qq", "install -y -qq nginx"]
 
 
+def test_a_package_still_missing_after_apt_get_is_named(system: FakeSystem) -> None:
+    system.program("apt-get", f'echo "$@" >> "{system.calls}"')  # installs nothing
+    system.hide("chromium")
+    result = system.run(uid=0)
+    assert result.returncode == 1
+    assert "apt-get installed chromium, but these are still not found: chromium" in result.stderr
+    assert system.logged_calls() == ["update -qq", "install -y -qq chromium"]
+
+
 def test_as_root_it_starts_a_service_that_is_down_and_waits_for_it(system: FakeSystem) -> None:
     system.program("redis-server", f'echo "redis-server $@" >> "{system.calls}"')
     port = system.stop("REDIS")
