@@ -57,6 +57,10 @@ class Reaper:
         self._before_release = before_release
         self._stopping = threading.Event()
         self._thread: threading.Thread | None = None
+        # One settlement at a time in this process: the reaper's round and the embedded
+        # runner's dispatcher (a worker exited) raced to end the same run, and MLflow's
+        # SQLite store refused the second tag insert (UNIQUE constraint failed).
+        self._settling = threading.Lock()
 
     def reap(self) -> list[str]:
         """One round: settle every running job whose worker is gone; returns their ids."""
@@ -80,12 +84,25 @@ class Reaper:
 
     def settle(self, job: JobRecord, reason: str) -> JobStatus | None:
         """End the job's runs, then re-queue (and schedule), fail or cancel it."""
-        if self._before_release is not None:
-            self._before_release(job)
-        status = release(self._database, job, reason, self._end_runs)
+        with self._settling:
+            if not self._still_running(job):
+                return None
+            if self._before_release is not None:
+                self._before_release(job)
+            status = release(self._database, job, reason, self._end_runs)
         if status == JobStatus.QUEUED:
             self._on_requeued(job.id)
         return status
+
+    def _still_running(self, job: JobRecord) -> bool:
+        """The job is still on the attempt `job` shows (another settlement did not move it)."""
+        with self._database.session() as session:
+            current = jobs.find_job(session, job.id)
+        return (
+            current is not None
+            and current.status == JobStatus.RUNNING
+            and current.attempts == job.attempts
+        )
 
     def start(self) -> None:
         if self._thread is not None:
