@@ -8,13 +8,14 @@ from fastapi import APIRouter, Form, Request, UploadFile
 from starlette.responses import RedirectResponse, Response
 
 from custom_classifier import limits
+from custom_classifier.api.deps import get_runtime
 from custom_classifier.errors import InvalidRequestError, UploadTooLargeError
 from custom_classifier.registry.info import ClassifierInfo
 from custom_classifier.registry.tags import CHAMPION
 from custom_classifier.services import classifiers, jobs, predictions
 from custom_classifier.services.users import Identity
 from custom_classifier.ui.rendering import UiRoute, render, wants_json
-from custom_classifier.ui.session import CsrfChecked, UiUser, runtime_of
+from custom_classifier.ui.session import CsrfChecked, UiUser
 
 router = APIRouter(route_class=UiRoute)
 
@@ -37,7 +38,7 @@ def _page(
     version: str = "",
     status_code: int = 200,
 ) -> Response:
-    runtime = runtime_of(request)
+    runtime = get_runtime(request)
     info = classifiers.get_classifier(runtime.registry, user, name)
     context = {
         "classifier": info,
@@ -55,7 +56,7 @@ def _page(
 
 def _reports_by_run(request: Request, user: Identity, name: str) -> dict[str, str]:
     """run id -> the job whose report describes it."""
-    runtime = runtime_of(request)
+    runtime = get_runtime(request)
     with runtime.databases.metadata.sessions() as session:
         records = jobs.list_jobs(session, user, limit=1000)
         return {r.run_id: r.id for r in records if r.name == name and r.run_id}
@@ -75,7 +76,7 @@ def move_alias(
     alias: Annotated[str, Form()] = CHAMPION,
 ) -> Response:
     """Point an alias (by default `champion`) at a version; predictions follow at once."""
-    classifiers.move_alias(runtime_of(request).registry, user, name, alias, version)
+    classifiers.move_alias(get_runtime(request).registry, user, name, alias, version)
     return RedirectResponse(f"/ui/classifiers/{name}#versions", status_code=303)
 
 
@@ -108,7 +109,7 @@ def _predict(
     version: str | None,
     file: UploadFile | None,
 ) -> dict[str, Any]:
-    runtime = runtime_of(request)
+    runtime = get_runtime(request)
     named = (runtime.predictor, runtime.registry, user, name, version)
     if file is not None and file.filename:
         limit = runtime.settings.max_upload_bytes

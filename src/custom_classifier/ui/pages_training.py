@@ -2,21 +2,20 @@
 
 from __future__ import annotations
 
-import asyncio
 import json
 import logging
 import re
-from collections.abc import AsyncIterator
 from typing import Any
 from urllib.parse import urlencode
 
 from fastapi import APIRouter, Request, UploadFile
 from fastapi.concurrency import run_in_threadpool
 from itsdangerous import BadSignature
-from sse_starlette import EventSourceResponse
 from starlette.datastructures import FormData
 from starlette.responses import JSONResponse, RedirectResponse, Response
 
+from custom_classifier.api.deps import RuntimeDep, SessionDep, get_runtime
+from custom_classifier.api.events import job_event_stream
 from custom_classifier.errors import (
     CustomClassifierError,
     InvalidDatasetError,
@@ -39,13 +38,12 @@ from custom_classifier.training.arguments import (
     TrainingArguments,
 )
 from custom_classifier.ui.rendering import UiRoute, render, wants_json
-from custom_classifier.ui.session import CsrfChecked, UiUser, form_serializer, runtime_of
+from custom_classifier.ui.session import CsrfChecked, UiUser, form_serializer
 from custom_classifier.ui.views import base_model_choices, job_curves, job_view, report_view
 
 logger = logging.getLogger(__name__)
 router = APIRouter(route_class=UiRoute)
 
-EVENT_POLL_SECONDS = 0.5
 REFUSED_FORM_SECONDS = 3600
 """How long the address of a refused form shows it again (a reload, the back button)."""
 MAX_CARRIED_PROBLEMS = 20
@@ -76,7 +74,7 @@ def new_classifier(
 ) -> Response:
     """The form: browse or upload, pick labels, fold-away options. After a refused submission
     (`retry`: its signed values and problems), the same form with every problem shown once."""
-    settings = runtime_of(request).settings
+    settings = get_runtime(request).settings
     if retry is not None:
         refused = _read_refused(settings, user, retry)
         if refused is not None:
@@ -106,13 +104,13 @@ def _failed(preview: dict[str, Any] | None) -> bool:
 
 @router.get("/new/browse")
 def browse_fragment(request: Request, user: UiUser, path: str | None = None) -> Response:
-    browse = _browse(user, runtime_of(request).settings, path)
+    browse = _browse(user, get_runtime(request).settings, path)
     return render(request, "_browse.html", {"browse": browse})
 
 
 @router.get("/new/labels")
 def labels_fragment(request: Request, user: UiUser, location: str) -> Response:
-    settings = runtime_of(request).settings
+    settings = get_runtime(request).settings
     context = {"preview": _preview(user, settings, location), "selected": None}
     return render(request, "_labels.html", context | {"min_docs": settings.min_docs_per_label})
 
@@ -146,7 +144,7 @@ def _preview(user: Identity, settings: Any, location: str) -> dict[str, Any]:
 @router.post("/datasets", dependencies=[CsrfChecked])
 def upload_dataset(request: Request, user: UiUser, file: UploadFile) -> Response:
     """A zip of label folders, unpacked into the user's area (the page shows upload progress)."""
-    settings = runtime_of(request).settings
+    settings = get_runtime(request).settings
     info = datasets.unpack_dataset(
         file.file, file.filename or "dataset.zip", user.username, settings
     )
@@ -167,7 +165,7 @@ def suggested_name(folder: str) -> str:
 async def create_classifier(request: Request, user: UiUser) -> Response:
     """Queue the training, or show the form again with every problem beside its field."""
     form = await request.form()
-    runtime = runtime_of(request)
+    runtime = get_runtime(request)
     values = _form_values(form)
     try:
         asked = _request(form)
@@ -264,7 +262,7 @@ async def _form_again(
     values and problems, signed into the address."""
     refused: dict[str, Any] = {"user": user.username, "values": values, "message": message}
     refused["problems"] = (problems or [])[:MAX_CARRIED_PROBLEMS]
-    token = form_serializer(runtime_of(request).settings).dumps(refused)
+    token = form_serializer(get_runtime(request).settings).dumps(refused)
     return RedirectResponse(f"/ui/new?{urlencode({'retry': token})}", status_code=303)
 
 
@@ -286,7 +284,7 @@ def _form_with_problems(
     problems: list[dict[str, Any]] | None,
     message: str | None,
 ) -> Response:
-    settings = runtime_of(request).settings
+    settings = get_runtime(request).settings
     location = values.get("location") or ""
     preview = _preview(user, settings, location) if location else None
     if preview and preview["report"]:
@@ -315,13 +313,11 @@ def _form_with_problems(
 
 
 @router.get("/jobs/{job_id}")
-def job_page(request: Request, job_id: str, user: UiUser) -> Response:
+def job_page(request: Request, job_id: str, user: UiUser, session: SessionDep) -> Response:
     """Live progress: bar, time left, curves, state, cancel."""
-    runtime = runtime_of(request)
-    with runtime.databases.metadata.sessions() as session:
-        job = jobs.get_job(session, user, job_id)
-        view, points = job_view(job), _curves(request, job)
-        created = job.created_at
+    job = jobs.get_job(session, user, job_id)
+    view, points = job_view(job), _curves(request, job)
+    created = job.created_at
     context = {"job": view, "points": points, "created": created, "nav": "jobs"}
     return render(request, "job.html", context)
 
@@ -332,67 +328,50 @@ def _curves(request: Request, job: JobRecord) -> dict[str, Any]:
     if job.curves is not None or not job.run_id:
         return job_curves(job)
     try:
-        return run_history.curves_by_epoch(runtime_of(request).registry, job.run_id)
+        return run_history.curves_by_epoch(get_runtime(request).registry, job.run_id)
     except Exception:  # noqa: BLE001 - the curve is a nicety; the page must still show
         logger.warning("could not read the curves of run %s", job.run_id)
         return job_curves(job)
 
 
 @router.get("/jobs/{job_id}/events")
-def job_events(request: Request, job_id: str, user: UiUser) -> Response:
+def job_events(
+    request: Request, job_id: str, user: UiUser, session: SessionDep, runtime: RuntimeDep
+) -> Response:
     """Server-sent events: `job` (the job page's view, with its curves) at each change, `end`
     when it ends."""
-    runtime = runtime_of(request)
-    with runtime.databases.metadata.sessions() as session:
-        jobs.get_job(session, user, job_id)  # not found before the stream starts
-    return EventSourceResponse(_events(request, user, job_id), ping=15)
+    jobs.get_job(session, user, job_id)  # not found before the stream starts
 
+    def load() -> dict[str, Any]:
+        with runtime.databases.metadata.sessions() as session:
+            job = jobs.get_job(session, user, job_id)
+            return job_view(job) | {"points": _curves(request, job)}
 
-async def _events(request: Request, user: Identity, job_id: str) -> AsyncIterator[dict[str, str]]:
-    runtime = runtime_of(request)
-    last = None
-    while True:
-
-        def load() -> dict[str, Any]:
-            with runtime.databases.metadata.sessions() as session:
-                job = jobs.get_job(session, user, job_id)
-                return job_view(job) | {"points": _curves(request, job)}
-
-        view = await run_in_threadpool(load)
-        payload = json.dumps(view)
-        if payload != last:
-            last = payload
-            yield {"event": "job", "data": payload}
-        if view["terminal"]:
-            yield {"event": "end", "data": payload}
-            return
-        await asyncio.sleep(EVENT_POLL_SECONDS)
+    return job_event_stream(load, encode=json.dumps, ended=lambda view: view["terminal"])
 
 
 @router.post("/jobs/{job_id}/cancel", dependencies=[CsrfChecked])
-def cancel_job(request: Request, job_id: str, user: UiUser) -> Response:
-    runtime = runtime_of(request)
-    with runtime.databases.metadata.sessions() as session:
-        jobs.cancel_job(session, runtime.queue, user, job_id)
+def cancel_job(job_id: str, user: UiUser, session: SessionDep, runtime: RuntimeDep) -> Response:
+    jobs.cancel_job(session, runtime.queue, user, job_id)
     return RedirectResponse(f"/ui/jobs/{job_id}", status_code=303)
 
 
 @router.get("/jobs/{job_id}/report")
-def report_page(request: Request, job_id: str, user: UiUser) -> Response:
+def report_page(
+    request: Request, job_id: str, user: UiUser, session: SessionDep, runtime: RuntimeDep
+) -> Response:
     """Accepted or rejected and why; scores beside the baseline; per label; confusion; data."""
-    runtime = runtime_of(request)
-    with runtime.databases.metadata.sessions() as session:
-        job = jobs.get_job(session, user, job_id)
-        view = job_view(job)
-        if not view["terminal"]:
-            return RedirectResponse(f"/ui/jobs/{job_id}", status_code=303)
-        if not job.metrics:
-            raise ReportNotFoundError(
-                f"job {job.name!r} ended {job.status} before its model was evaluated, so it has "
-                f"no report; its page /ui/jobs/{job_id} says what happened",
-                details={"job_id": job_id, "status": job.status},
-            )
-        report = report_view(job, runtime.settings)
-        registered, points = job.registered_version, _curves(request, job)
+    job = jobs.get_job(session, user, job_id)
+    view = job_view(job)
+    if not view["terminal"]:
+        return RedirectResponse(f"/ui/jobs/{job_id}", status_code=303)
+    if not job.metrics:
+        raise ReportNotFoundError(
+            f"job {job.name!r} ended {job.status} before its model was evaluated, so it has "
+            f"no report; its page /ui/jobs/{job_id} says what happened",
+            details={"job_id": job_id, "status": job.status},
+        )
+    report = report_view(job, runtime.settings)
+    registered, points = job.registered_version, _curves(request, job)
     context = {"job": view, "report": report, "version": registered, "points": points}
     return render(request, "report.html", context | {"nav": "jobs"})

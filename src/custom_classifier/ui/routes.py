@@ -12,6 +12,7 @@ from fastapi import APIRouter, FastAPI, Form, Request
 from fastapi.staticfiles import StaticFiles
 from starlette.responses import RedirectResponse, Response
 
+from custom_classifier.api.deps import get_runtime
 from custom_classifier.errors import AuthenticationError
 from custom_classifier.services import classifiers, jobs, sample_dataset, web_sessions
 from custom_classifier.ui import pages_admin, pages_classifiers, pages_training
@@ -20,7 +21,6 @@ from custom_classifier.ui.session import (
     CsrfChecked,
     UiUser,
     end_session,
-    runtime_of,
     start_session,
 )
 from custom_classifier.ui.views import job_view
@@ -51,7 +51,7 @@ def login_page(request: Request, next: str = "/ui/", signed_out: bool = False) -
 def login(
     request: Request, api_key: Annotated[str, Form()] = "", next: Annotated[str, Form()] = "/ui/"
 ) -> Response:
-    runtime = runtime_of(request)
+    runtime = get_runtime(request)
     try:
         with runtime.databases.admin.session() as session:
             signed_in = web_sessions.sign_in(session, api_key)
@@ -87,7 +87,7 @@ def logout() -> Response:
 @router.get("/")
 def dashboard(request: Request, user: UiUser) -> Response:
     """The user's classifiers and jobs, newest first; a welcome on an empty install."""
-    runtime = runtime_of(request)
+    runtime = get_runtime(request)
     with runtime.databases.metadata.sessions() as session:
         records = jobs.list_jobs(session, user, limit=50)
         job_rows = [{**job_view(r), "created_at": r.created_at} for r in records]
@@ -100,7 +100,7 @@ def dashboard(request: Request, user: UiUser) -> Response:
 @router.post("/sample", dependencies=[CsrfChecked])
 def create_sample(request: Request, user: UiUser) -> Response:
     """Write the sample data set into the user's area and open the new-classifier form on it."""
-    info = sample_dataset.create_sample_dataset(runtime_of(request).settings, user.username)
+    info = sample_dataset.create_sample_dataset(get_runtime(request).settings, user.username)
     query = urlencode({"location": info.location, "preset": "sample"})
     return RedirectResponse(f"/ui/new?{query}", status_code=303)
 

@@ -18,10 +18,10 @@ from fastapi import Depends, Request
 from itsdangerous import BadSignature, URLSafeTimedSerializer
 from starlette.responses import Response
 
+from custom_classifier.api.deps import get_runtime
 from custom_classifier.config import DEFAULT_SECRET, Settings
 from custom_classifier.errors import AuthenticationError, PermissionDeniedError
 from custom_classifier.services import web_sessions
-from custom_classifier.services.runtime import Runtime
 from custom_classifier.services.users import Identity
 from custom_classifier.services.web_sessions import WebSignIn
 
@@ -44,11 +44,6 @@ class SignInRequired(Exception):
 
 class CsrfRejected(Exception):
     """A form came without the page's CSRF token (or from another site)."""
-
-
-def runtime_of(request: Request) -> Runtime:
-    runtime: Runtime = request.app.state.runtime
-    return runtime
 
 
 def _serializer(settings: Settings) -> URLSafeTimedSerializer:
@@ -85,7 +80,7 @@ def start_session(request: Request, response: Response, signed_in: WebSignIn) ->
         "p": signed_in.key_prefix,
         "c": signed_in.key_check,
     }
-    value = _serializer(runtime_of(request).settings).dumps(payload)
+    value = _serializer(get_runtime(request).settings).dumps(payload)
     response.set_cookie(
         SESSION_COOKIE,
         value,
@@ -111,7 +106,7 @@ def current_user(request: Request) -> Identity:
     cached = getattr(request.state, "ui_user", None)
     if isinstance(cached, Identity):
         return cached
-    runtime = runtime_of(request)
+    runtime = get_runtime(request)
     payload = _read_session(request, runtime.settings)
     if payload is None:
         raise SignInRequired()

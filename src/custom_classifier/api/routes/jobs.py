@@ -2,16 +2,15 @@
 
 from __future__ import annotations
 
-import asyncio
-from collections.abc import AsyncIterator
+from functools import partial
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query
-from fastapi.concurrency import run_in_threadpool
 from sse_starlette import EventSourceResponse
 
 from custom_classifier.api import examples
 from custom_classifier.api.deps import CurrentUser, RuntimeDep, SessionDep
+from custom_classifier.api.events import job_event_stream
 from custom_classifier.api.responses import errors
 from custom_classifier.api.schemas import JobPublic, JobsPublic
 from custom_classifier.jobs.status import TERMINAL_STATUSES, JobStatus
@@ -20,8 +19,6 @@ from custom_classifier.services.runtime import Runtime
 from custom_classifier.services.users import Identity
 
 router = APIRouter(prefix="/jobs", tags=["jobs"])
-
-EVENT_POLL_SECONDS = 0.5
 
 
 @router.get("", response_model=JobsPublic, summary="List your training jobs", responses=errors(422))
@@ -79,23 +76,11 @@ def job_events(job_id: str, user: CurrentUser, session: SessionDep, runtime: Run
     change, then `end` when the job has ended. Try `curl -N -H "Authorization: Bearer
     $CC_API_KEY" http://localhost:8000/api/v1/jobs/{id}/events`."""
     jobs.get_job(session, user, job_id)  # 404 before the stream starts
-    return EventSourceResponse(_job_events(runtime, user, job_id), ping=15)
-
-
-async def _job_events(
-    runtime: Runtime, user: Identity, job_id: str
-) -> AsyncIterator[dict[str, str]]:
-    last = None
-    while True:
-        job = await run_in_threadpool(_load_public, runtime, user, job_id)
-        payload = job.model_dump_json(exclude={"history"})
-        if payload != last:
-            last = payload
-            yield {"event": "job", "data": payload}
-        if job.status in TERMINAL_STATUSES:
-            yield {"event": "end", "data": payload}
-            return
-        await asyncio.sleep(EVENT_POLL_SECONDS)
+    return job_event_stream(
+        partial(_load_public, runtime, user, job_id),
+        encode=lambda job: job.model_dump_json(exclude={"history"}),
+        ended=lambda job: job.status in TERMINAL_STATUSES,
+    )
 
 
 def _load_public(runtime: Runtime, user: Identity, job_id: str) -> JobPublic:
