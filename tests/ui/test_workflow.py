@@ -16,6 +16,7 @@ from typing import Any
 
 import pytest
 
+from custom_classifier.services.sample_dataset import PER_LABEL
 from factories import FROZEN_LEARNING_RATE, make_labeled_folder, make_zip, topic_folder_files
 from ui.pages import MIN_DOCS, UiServer, shot, sign_in
 
@@ -54,14 +55,21 @@ def test_sign_in_refuses_a_wrong_key_then_opens_the_first_run_page(
 
 
 def test_the_sample_data_set_opens_the_form_ready_to_train(page: Any) -> None:
+    welcome = page.locator(".welcome")
+    expect(welcome).to_contain_text(f"{PER_LABEL * 3} short customer-support messages")
+    expect(welcome.locator("#sample-off-topic")).to_contain_text("even a text about something")
     page.get_by_role("button", name="Use the sample data set").click()
     page.wait_for_url("**/ui/new?**")
     for label in ("billing", "shipping", "technical"):
         row = page.locator(".label-row", has_text=label)
-        expect(row).to_contain_text("120 usable")
+        expect(row).to_contain_text(f"{PER_LABEL} usable")
         expect(row.get_by_role("checkbox")).to_be_checked()
     expect(page.get_by_label("Classifier name")).to_have_value("support-messages")
-    expect(page.get_by_label("Window length (tokens)")).to_have_value("48")
+    # The sample's own options, said so; the general defaults stay for real documents.
+    expect(page.locator("#form-notice")).to_contain_text("set for this small sample")
+    expect(page.get_by_label("Window length (tokens)")).to_have_value("64")
+    expect(page.get_by_label("Batch size")).to_have_value("8")
+    expect(page.get_by_label("Learning rate")).to_have_value("0.0002")
 
 
 def test_create_a_classifier_from_a_folder_and_watch_it_train(

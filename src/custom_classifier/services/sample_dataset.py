@@ -16,58 +16,139 @@ from custom_classifier.services.datasets import DatasetInfo, user_area
 
 SAMPLE_NAME = "sample-support-messages"
 SAMPLE_CLASSIFIER_NAME = "support-messages"
-PER_LABEL = 120
+PER_LABEL = 200
 SEED = 20240601
-SAMPLE_TRAINING = {"epochs": 2, "max_length": 48, "batch_size": 16}
-"""Options that train the sample in a minute or two on a laptop CPU with the bundled MiniLM."""
+SAMPLE_TRAINING: dict[str, int | float] = {
+    "epochs": 2,
+    "max_length": 64,
+    "batch_size": 8,
+    "learning_rate": 2e-4,
+}
+"""The new-classifier form's options for the sample, where they differ from the general defaults
+(which suit real documents: BENCHMARKS.md, "Choosing the training defaults"). The sample's
+messages are short and its labels easy, so the first epoch already scores a perfect validation
+macro-F1 and early stopping ends the training there: that epoch must make the model confident.
+With the general batch of 16 and learning rate 5e-5 it took 18 small steps and answered obvious
+messages with 36-42 %; batches of 8 at 2e-4 take 60 larger ones (BENCHMARKS.md, "The sample
+data set"). A 64-token window holds a whole message (the longest has 59 tokens)."""
+OBVIOUS_MESSAGES: dict[str, list[str]] = {
+    "billing": [
+        "I was charged twice this month, please refund me.",
+        "My invoice shows the wrong amount.",
+        "How do I update the credit card for my subscription?",
+        "Why is my bill higher than last month?",
+        "Please send me a receipt for my last payment.",
+    ],
+    "shipping": [
+        "My package has not arrived yet.",
+        "Where is my order? The tracking number does not work.",
+        "The parcel arrived damaged.",
+        "Can you deliver to a different address?",
+        "How long does shipping take to Germany?",
+    ],
+    "technical": [
+        "The app crashes every time I open it.",
+        "I cannot log in, it says error 500.",
+        "The page is blank after the update.",
+        "Sync is broken on my phone.",
+        "I get an error message when I upload a file.",
+    ],
+}
+"""Messages written by hand, none of them a template's, that the sample's model must give their
+label with a high score (its end-to-end test and `benchmarks/sample_dataset.py` check it)."""
 
-_OPENINGS = ["Hello,", "Hi team,", "Good morning,", "Dear support,", "Hey,", ""]
-_CLOSINGS = ["Thanks.", "Thank you for your help.", "Regards.", "Cheers.", "Best wishes.", ""]
+_OPENINGS = ["Hello,", "Hi team,", "Hi there,", "Good morning,", "Good afternoon,", "Dear support,"]
+_OPENINGS += ["Hey,", ""]
+_CLOSINGS = ["Thanks.", "Thank you for your help.", "Regards.", "Kind regards, {name}.", "Cheers."]
+_CLOSINGS += ["Best wishes.", "Thanks in advance, {name}.", ""]
+_ASIDES = [
+    "I have been a customer since {year}.",
+    "This is the second time I write about this.",
+    "My account is {email}.",
+    "It is rather urgent.",
+    "I tried again this morning.",
+    "A colleague of mine has the same problem.",
+    "I could not find the answer in your help pages.",
+]
+"""Sentences of any label, so that none is told apart by its small talk."""
+_SHARED_SLOTS = {
+    "name": ["Anna", "Tom", "Priya", "Lukas", "Sofia", "James", "Mei", "Omar"],
+    "month": ["January", "March", "May", "July", "September", "November"],
+    "weekday": ["Monday", "Wednesday", "Friday", "the weekend"],
+}
 _TOPICS: dict[str, dict[str, list[str]]] = {
     "billing": {
         "templates": [
-            "I was charged {amount} twice for {thing} on my {card}.",
-            "My invoice {ref} shows {amount} but my plan costs less.",
-            "Please refund the {amount} taken for {thing}; I cancelled it.",
-            "How do I change the {card} used for my monthly payment?",
-            "The receipt for {thing} is missing the VAT number of my company.",
-            "Why did my subscription price go up by {amount} this month?",
-            "Can I get invoice {ref} reissued with my new billing address?",
-            "The payment for {thing} failed although my {card} is valid.",
+            "I was charged {amount} twice for {plan}.",
+            "My invoice {ref} shows {amount}, but my plan costs less.",
+            "Please refund the {amount} you took for {plan}; I cancelled it.",
+            "How do I change the {card} I pay with?",
+            "The receipt for {plan} is missing the VAT number of my company.",
+            "Why did the price of my subscription go up by {amount}?",
+            "Can you reissue invoice {ref} with my new billing address?",
+            "My payment for {plan} was declined although my {card} is fine.",
+            "There is a charge of {amount} on my statement that I do not recognise.",
+            "Please cancel my subscription before the next payment is taken.",
+            "Can I pay for {plan} yearly instead of monthly to get the discount?",
+            "The bill for {month} is higher than usual.",
+            "I was promised a discount on {plan} but billed the full price.",
+            "When will the refund of {amount} reach my {card}?",
+            "Please send me the invoices for {month} and the month before.",
+            "Do you accept a bank transfer as payment for {plan}?",
         ],
-        "thing": ["the premium plan", "the annual licence", "two extra seats", "the upgrade"],
+        "plan": ["the premium plan", "the annual licence", "two extra seats", "the upgrade"],
         "card": ["credit card", "debit card", "bank account", "company card"],
     },
     "technical": {
         "templates": [
-            "The app crashes when I open {screen} after the latest update.",
+            "The app crashes when I open {screen}.",
             "I get error {code} every time I try to {action}.",
-            "Since yesterday {screen} loads forever and then shows a blank page.",
-            "Login fails with {code} on {device} but works in the browser.",
+            "Since {month}, {screen} loads forever and then shows a blank page.",
+            "Login fails with error {code} on my {device}.",
             "Sync stopped working: my {device} does not show the new files.",
-            "The export to PDF produces an empty document when I {action}.",
-            "Notifications no longer arrive on my {device} since version {version}.",
-            "After version {version} the search in {screen} returns no results.",
+            "The export to PDF gives an empty file when I {action}.",
+            "Notifications stopped on my {device} after version {version}.",
+            "Since version {version} the search in {screen} finds nothing.",
+            "I cannot {action}: the button does nothing.",
+            "The password reset link says it has expired.",
+            "The app has been very slow on my {device} since the last update.",
+            "After installing version {version} the app will not start on my {device}.",
+            "{screen} freezes and I have to restart the app.",
+            "Two-factor codes are rejected when I sign in on my {device}.",
+            "Is there a bug? Changes I make in {screen} are not saved.",
+            "The installer stops with error {code} on my {device}.",
         ],
         "screen": ["the settings page", "the dashboard", "the reports tab", "my profile"],
         "action": ["upload a photo", "save a draft", "connect my calendar", "reset my password"],
-        "device": ["Android phone", "iPhone", "tablet", "Windows laptop"],
+        "device": ["Android phone", "iPhone", "tablet", "Windows laptop", "Mac"],
     },
     "shipping": {
         "templates": [
             "My parcel {ref} has been stuck in {place} for {days} days.",
-            "The tracking page for order {ref} says delivered but nothing arrived.",
-            "Can you ship order {ref} to {place} instead of my home address?",
+            "Tracking for order {ref} says delivered, but nothing arrived.",
+            "Can you send order {ref} to {place} instead of my home address?",
             "The box arrived damaged and the {item} inside is broken.",
-            "How long does delivery to {place} usually take with express shipping?",
+            "How long does express delivery to {place} take?",
             "The courier left my {item} with a neighbour I do not know.",
-            "Order {ref} was split in two parcels and only one came after {days} days.",
-            "I need the {item} before Friday; can the delivery be sped up?",
+            "Order {ref} came in two parcels and only one arrived after {days} days.",
+            "I need the {item} before {weekday}; can the delivery be faster?",
+            "My order {ref} still has not shipped after {days} days.",
+            "The tracking number of my {item} does not work on the courier's site.",
+            "I was not at home when the driver came; how do I arrange a new delivery?",
+            "The wrong {item} was delivered; I ordered something else.",
+            "Do you ship to {place}, and what does the postage cost?",
+            "The package with my {item} went back to your warehouse by mistake.",
+            "How do I send the {item} back? I need a return label.",
+            "The delivery of order {ref} is {days} days late.",
         ],
-        "place": ["Lyon", "the depot in Hamburg", "my office in Leeds", "customs in Milan"],
-        "item": ["lamp", "keyboard", "coffee machine", "pair of boots"],
+        "place": ["Lyon", "the depot in Hamburg", "my office in Leeds", "customs in Milan", "Oslo"],
+        "item": ["lamp", "keyboard", "coffee machine", "pair of boots", "desk chair"],
     },
 }
+"""Sixteen kinds of request per label, each in many variants (slots, small talk, greetings):
+varied enough that a held-out message is not a copy of a training one, and in the words people
+use, so that an obvious message written by hand is recognised."""
+SAMPLE_LABELS = sorted(_TOPICS)
 
 
 def generate_sample_texts(per_label: int = PER_LABEL, seed: int = SEED) -> dict[str, list[str]]:
@@ -90,13 +171,22 @@ def _message(rng: random.Random, topic: dict[str, list[str]]) -> str:
         "code": f"E{rng.randint(100, 999)}",
         "version": f"{rng.randint(2, 9)}.{rng.randint(0, 20)}",
         "days": str(rng.randint(2, 14)),
+        "year": str(rng.randint(2012, 2024)),
+        "email": f"{rng.choice(_SHARED_SLOTS['name']).lower()}{rng.randint(1, 99)}@example.com",
+        **{slot: rng.choice(choices) for slot, choices in _SHARED_SLOTS.items()},
         **{slot: rng.choice(choices) for slot, choices in topic.items() if slot != "templates"},
     }
-    body = [first.format(**values)]
-    if rng.random() < 0.6:
-        body.append(second.format(**values))
+    body = [first]
+    if rng.random() < 0.3:
+        body.insert(rng.randint(0, 1), rng.choice(_ASIDES))
+    if rng.random() < 0.5:
+        body.append(second)
     parts = [rng.choice(_OPENINGS), *body, rng.choice(_CLOSINGS)]
-    return " ".join(part for part in parts if part)
+    return " ".join(_sentence(part.format(**values)) for part in parts if part)
+
+
+def _sentence(text: str) -> str:
+    return text[0].upper() + text[1:]
 
 
 def write_sample_dataset(target: Path) -> Path:

@@ -134,6 +134,17 @@ def inclusive_bounds(cls: type, name: str) -> tuple[int | float, int | float]:
     return interval.ge, interval.le  # type: ignore[return-value]
 
 
+def declared_limits(cls: type, name: str) -> tuple[int | float, int | float]:
+    """The two ends of a field's declared interval, each included or not (`ge` or `gt`, `le` or
+    `lt`): for a form's `min` and `max`, whose values `check_bounds` then checks exactly."""
+    _, interval = _bounded_fields(cls)[name]
+    low = interval.ge if interval.ge is not None else interval.gt
+    high = interval.le if interval.le is not None else interval.lt
+    if low is None or high is None:
+        raise ValueError(f"{cls.__name__}.{name} has no declared ends: {interval}")
+    return low, high  # type: ignore[return-value]
+
+
 def _bounded_fields(cls: type) -> dict[str, tuple[type, Interval]]:
     hints = get_type_hints(cls, include_extras=True)
     bounded = {}

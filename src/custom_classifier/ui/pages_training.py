@@ -36,6 +36,7 @@ from custom_classifier.training.arguments import (
     AcceptanceCriteria,
     LongDocumentStrategy,
     TrainingArguments,
+    declared_limits,
 )
 from custom_classifier.ui.rendering import UiRoute, render, wants_json
 from custom_classifier.ui.session import CsrfChecked, UiUser, form_serializer
@@ -47,16 +48,35 @@ router = APIRouter(route_class=UiRoute)
 REFUSED_FORM_SECONDS = 3600
 """How long the address of a refused form shows it again (a reload, the back button)."""
 MAX_CARRIED_PROBLEMS = 20
-# Advanced numeric options: form field (= dataclass field) -> (type, lowest, highest).
-TRAINING_FIELDS: dict[str, tuple[type, float, float]] = {
-    "epochs": (int, 1, 50),
-    "max_length": (int, 16, 512),
-    "batch_size": (int, 1, 256),
+# Advanced numeric options: form field (= dataclass field) -> its type. Their bounds are the
+# ones declared on the dataclass (the form's min and max show them; the dataclass checks them).
+TRAINING_FIELDS: dict[str, type] = {
+    "epochs": int,
+    "max_length": int,
+    "batch_size": int,
+    "learning_rate": float,
 }
-ACCEPTANCE_FIELDS: dict[str, tuple[type, float, float]] = {
-    "min_macro_f1": (float, 0, 1),
-    "min_label_f1": (float, 0, 1),
+ACCEPTANCE_FIELDS: dict[str, type] = {"min_macro_f1": float, "min_label_f1": float}
+
+FIELD_LIMITS: dict[str, dict[str, int | float]] = {
+    name: dict(zip(("min", "max"), declared_limits(arguments, name), strict=True))
+    for arguments, names in (
+        (TrainingArguments, TRAINING_FIELDS),
+        (AcceptanceCriteria, ACCEPTANCE_FIELDS),
+    )
+    for name in names
 }
+_OPTION_WORDS = {
+    "epochs": "at most {:g} epochs",
+    "max_length": "a {:g}-token window",
+    "batch_size": "batches of {:g}",
+    "learning_rate": "learning rate {:g}",
+}
+SAMPLE_NOTICE = (
+    "The advanced options are set for this small sample: "
+    + ", ".join(_OPTION_WORDS[k].format(v) for k, v in sample_dataset.SAMPLE_TRAINING.items())
+    + ". Your own documents start from the general defaults."
+)
 
 
 # --- new classifier --------------------------------------------------------------------------
@@ -80,9 +100,11 @@ def new_classifier(
         if refused is not None:
             return _form_with_problems(request, user, **refused)
     options = _default_options()
+    notice = "That form has expired; fill it in again." if retry is not None else None
     if preset == "sample":
         options.update({k: str(v) for k, v in sample_dataset.SAMPLE_TRAINING.items()})
         name = name or sample_dataset.SAMPLE_CLASSIFIER_NAME
+        notice = SAMPLE_NOTICE
     preview = _preview(user, settings, location) if location else None
     context = {
         "nav": "new",
@@ -92,8 +114,9 @@ def new_classifier(
         "selected": None,
         "min_docs": settings.min_docs_per_label,
         "default_base_model": "the bundled all-MiniLM-L6-v2",
-        "form_notice": "That form has expired; fill it in again." if retry is not None else None,
+        "form_notice": notice,
         "base_models": _base_model_choices(settings),
+        "limits": FIELD_LIMITS,
     }
     return render(request, "new.html", context)
 
@@ -232,21 +255,21 @@ def _request(form: FormData) -> TrainingRequest:
     )
 
 
-def _numbers(values: dict[str, Any], spec: dict[str, tuple[type, float, float]]) -> dict[str, Any]:
+def _numbers(values: dict[str, Any], spec: dict[str, type]) -> dict[str, Any]:
+    """The numbers filled in (an empty field takes the default); the dataclass checks bounds."""
     numbers: dict[str, Any] = {}
-    for name, (kind, low, high) in spec.items():
+    for name, kind in spec.items():
         text = values.get(name) or ""
         if not text:
             continue
         try:
-            number = kind(text)
+            numbers[name] = kind(text)
         except ValueError:
-            number = None
-        if number is None or not low <= number <= high:
             word = "a whole number" if kind is int else "a number"
-            label = name.replace("_", " ")
-            raise InvalidRequestError(f"{label} must be {word} from {low:g} to {high:g}")
-        numbers[name] = number
+            low, high = FIELD_LIMITS[name]["min"], FIELD_LIMITS[name]["max"]
+            raise InvalidRequestError(
+                f"{name.replace('_', ' ')} must be {word} from {low:g} to {high:g}; got {text!r}"
+            ) from None
     return numbers
 
 
@@ -303,6 +326,7 @@ def _form_with_problems(
         "min_docs": settings.min_docs_per_label,
         "default_base_model": "the bundled all-MiniLM-L6-v2",
         "base_models": _base_model_choices(settings),
+        "limits": FIELD_LIMITS,
         "options_open": bool(values["base_models"])
         or any(values.get(k) != v for k, v in _default_options().items()),
     }

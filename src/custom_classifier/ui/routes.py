@@ -94,7 +94,13 @@ def dashboard(request: Request, user: UiUser) -> Response:
     infos = classifiers.list_classifiers(runtime.registry, user)
     infos.sort(key=lambda c: c.versions[0].created_at if c.versions else c.created_at)
     context = {"jobs": job_rows, "classifiers": infos[::-1], "nav": "dashboard"}
-    return render(request, "dashboard.html", context)
+    return render(request, "dashboard.html", context | {"sample": _SAMPLE_FACTS})
+
+
+_SAMPLE_FACTS = {
+    "messages": sample_dataset.PER_LABEL * len(sample_dataset.SAMPLE_LABELS),
+    "labels": sample_dataset.SAMPLE_LABELS,
+}
 
 
 @router.post("/sample", dependencies=[CsrfChecked])
