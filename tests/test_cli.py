@@ -92,7 +92,9 @@ def test_train_accepts_and_registers(trained: tuple[Path, dict]) -> None:
     assert outcome["metrics"]["macro_f1"] >= 0.8
     assert set(outcome["metrics"]["per_label"]) == {"sport", "finance"}
     assert 0 <= outcome["baseline"]["macro_f1"] <= 1
-    assert outcome["registered_model"] == {"name": "news", "version": 1}
+    assert outcome["registered_model"] == {"name": "news", "version": 1, "alias": "champion"}
+    assert outcome["gate"]["baseline"]["verdict"] != "significant regression"
+    assert outcome["gate"]["alias"] == "champion"
     assert len(outcome["run_id"]) == 32
 
 

@@ -39,6 +39,11 @@ EXIT_REJECTED = 3
 EXIT_ERROR = 1
 
 
+class Promotion(StrEnum):
+    not_worse = "not_worse"
+    better = "better"
+
+
 class Strategy(StrEnum):
     head = "head"
     chunks = "chunks"
@@ -71,6 +76,7 @@ def _bounds(arguments: type, name: str) -> dict[str, Any]:
 
 DEFAULT_ACCEPTANCE = AcceptanceCriteria()
 DEFAULT_STRATEGY = Strategy(DEFAULT_TRAINING.long_document_strategy)
+DEFAULT_PROMOTION = Promotion(DEFAULT_ACCEPTANCE.promote)
 
 
 def _fail(error: CustomClassifierError, as_json: bool) -> NoReturn:
@@ -151,17 +157,67 @@ def _print_evaluation(outcome: dict[str, Any]) -> None:
         f"accuracy {metrics['accuracy']:.3f}  macro-F1 {metrics['macro_f1']:.3f}  "
         f"(TF-IDF baseline macro-F1 {baseline['macro_f1']:.3f})"
     )
+    if outcome.get("gate"):
+        _print_gate(outcome["gate"])
     if outcome["accepted"]:
         model = outcome["registered_model"]
+        alias = model.get("alias") or "champion"
         console.print(
             f"[bold green]accepted[/]: registered as {model['name']!r} version {model['version']} "
-            f"(alias champion) of {outcome['owner']}; run {outcome['run_id']}\n"
+            f"(alias {alias}) of {outcome['owner']}; run {outcome['run_id']}\n"
             f"  custom-classifier predict {model['name']} --text '...'"
         )
+        for note in outcome["gate"]["notes"] if outcome.get("gate") else []:
+            console.print(f"  - {note}")
     else:
         console.print(f"[bold yellow]rejected[/]: run {outcome['run_id']}, nothing registered")
         for reason in outcome["reasons"]:
             console.print(f"  - {reason}")
+
+
+def _interval(estimate: dict[str, float]) -> str:
+    return f"{estimate['value']:.3f} [{estimate['low']:.3f}, {estimate['high']:.3f}]"
+
+
+def _print_gate(gate: dict[str, Any]) -> None:
+    """Intervals, the paired verdicts, what serves and the calibration, one line each."""
+    intervals = gate["intervals"]
+    console.print(
+        f"95 % intervals over {intervals['documents']} test documents: "
+        f"macro-F1 {_interval(intervals['macro_f1'])}  accuracy {_interval(intervals['accuracy'])}"
+    )
+    for who in ("baseline", "champion"):
+        comparison = gate.get(who)
+        if comparison:
+            named = (
+                "TF-IDF baseline" if who == "baseline" else f"champion v{gate['champion_version']}"
+            )
+            console.print(
+                f"vs {named}: {comparison['verdict']}, difference {comparison['difference']:+.3f} "
+                f"[{comparison['low']:+.3f}, {comparison['high']:+.3f}], "
+                f"McNemar p {comparison['mcnemar_p']:.3g}"
+            )
+    served = gate["served"]
+    int8 = served.get("int8_macro_f1")
+    line = f"serves on CPU: {served['backend']}"
+    if int8 is not None:
+        line += (
+            f" (int8 macro-F1 {int8:.3f}, exact {served['exact_macro_f1']:.3f}, "
+            f"label agreement {100 * served['agreement']:.1f} %)"
+        )
+    console.print(line)
+    calibration = gate["calibration"]
+    console.print(
+        f"calibration: temperature {calibration['temperature']:.2f}, test ECE "
+        f"{calibration['test_ece_before']:.3f} -> {calibration['test_ece_after']:.3f}"
+    )
+    suggested = calibration.get("suggested")
+    if suggested:
+        console.print(
+            f"  for {100 * suggested['target_precision']:.0f} % precision: --min-score "
+            f"{suggested['min_score']:.2f} would label {100 * suggested['coverage']:.0f} % of the "
+            "validation documents"
+        )
 
 
 def _print_bakeoff(rows: list[dict[str, Any]]) -> None:
@@ -266,6 +322,29 @@ def train(
             help="Register only if every label's test F1 reaches this.",
         ),
     ] = DEFAULT_ACCEPTANCE.min_label_f1,
+    beat_baseline: Annotated[
+        bool,
+        typer.Option(
+            help="Reject a model significantly worse than the TF-IDF baseline on the same "
+            "test documents (paired bootstrap and McNemar's test)."
+        ),
+    ] = DEFAULT_ACCEPTANCE.beat_baseline,
+    promote: Annotated[
+        Promotion,
+        typer.Option(
+            help="Against the current champion on the same test documents: `not_worse` "
+            "promotes unless a significant regression, `better` only a significant "
+            "improvement; otherwise the version is registered as `challenger`."
+        ),
+    ] = DEFAULT_PROMOTION,
+    min_score: Annotated[
+        float,
+        typer.Option(
+            **_bounds(TrainingArguments, "min_score"),
+            help="Abstain threshold: predictions whose calibrated score is below it answer "
+            "no label (unsure). 0 never abstains.",
+        ),
+    ] = DEFAULT_TRAINING.min_score,
     user: UserOption = None,
     as_json: Annotated[
         bool, typer.Option("--json", help="Print one JSON object on stdout.")
@@ -296,8 +375,14 @@ def train(
             max_length=max_length,
             batch_size=batch_size,
             long_document_strategy=long_document_strategy.value,
+            min_score=min_score,
         )
-        acceptance = AcceptanceCriteria(min_macro_f1=min_macro_f1, min_label_f1=min_label_f1)
+        acceptance = AcceptanceCriteria(
+            min_macro_f1=min_macro_f1,
+            min_label_f1=min_label_f1,
+            beat_baseline=beat_baseline,
+            promote=promote.value,
+        )
     except CustomClassifierError as error:
         _fail(error, as_json)
     request = TrainingRequest(
@@ -317,17 +402,25 @@ def train(
             outcome = run_training(request, settings, on_progress=bar.update)
     except CustomClassifierError as error:
         _fail(error, as_json)
-    result = outcome.to_dict() | {"owner": owner.username}
-    if outcome.registered_model:  # users name classifiers; `<owner>.<name>` is the registry's
-        result["registered_model"] = {"name": name, "version": outcome.registered_model["version"]}
+    _print_outcome(outcome.to_dict() | {"owner": owner.username}, name, as_json)
+    raise typer.Exit(EXIT_ACCEPTED if outcome.accepted else EXIT_REJECTED)
+
+
+def _print_outcome(result: dict[str, Any], name: str, as_json: bool) -> None:
+    registered = result["registered_model"]
+    if registered:  # users name classifiers; `<owner>.<name>` is the registry's
+        result["registered_model"] = {
+            "name": name,
+            "version": registered["version"],
+            "alias": registered.get("alias"),
+        }
     if as_json:
         typer.echo(json.dumps(result, default=str))
-    else:
-        _print_data_report(result["data_report"])
-        if result.get("bakeoff"):
-            _print_bakeoff(result["bakeoff"])
-        _print_evaluation(result)
-    raise typer.Exit(EXIT_ACCEPTED if outcome.accepted else EXIT_REJECTED)
+        return
+    _print_data_report(result["data_report"])
+    if result.get("bakeoff"):
+        _print_bakeoff(result["bakeoff"])
+    _print_evaluation(result)
 
 
 @app.command()
@@ -402,7 +495,8 @@ def predict(
         typer.echo(json.dumps(results if len(results) > 1 else results[0]))
         return
     for result in results:
-        console.print(f"{result['label']}  {result['score']:.3f}  {result['input']}")
+        label = "unsure" if result.get("abstained") else result["label"]
+        console.print(f"{label}  {result['score']:.3f}  {result['input']}")
 
 
 def _predict_folder(

@@ -49,6 +49,7 @@ def test_predict_returns_labels_with_probabilities(classifier_dir: Path) -> None
         assert set(prediction["scores"]) == set(LABELS)
         assert sum(prediction["scores"].values()) == pytest.approx(1.0)
         assert prediction["score"] == prediction["scores"][prediction["label"]]
+        assert prediction["abstained"] is False
 
 
 def test_predict_proba_keeps_the_input_order(classifier_dir: Path) -> None:
@@ -120,3 +121,29 @@ def test_the_model_code_files_need_nothing_but_each_other(path: Path) -> None:
                 guarded.add(id(imported))
     ours = [n for n in _imports(tree) if any(m.startswith("custom_classifier") for m in _names(n))]
     assert [ast.unparse(node) for node in ours if id(node) not in guarded] == []
+
+
+def test_temperature_and_min_score_from_classifier_json(classifier_dir: Path) -> None:
+    import json
+
+    from custom_classifier.inference.classifier_folder import CLASSIFIER_FILE
+
+    texts = ["a goal", "soup", "bank"]
+    raw = TextClassifier.load(classifier_dir).predict_proba(texts)
+    settings_file = classifier_dir / CLASSIFIER_FILE
+    original = settings_file.read_text()
+    settings = json.loads(original)
+    try:
+        settings_file.write_text(json.dumps({**settings, "temperature": 100.0, "min_score": 0.9}))
+        cooled = TextClassifier.load(classifier_dir)
+        probabilities = cooled.predict_proba(texts)
+        predictions = cooled.predict(texts)
+    finally:
+        settings_file.write_text(original)
+
+    assert (probabilities.argmax(axis=1) == raw.argmax(axis=1)).all()
+    assert probabilities.max() < raw.max()  # a high temperature flattens the scores
+    for prediction in predictions:  # 3 labels near 1/3 each: every one abstains
+        assert prediction["label"] is None
+        assert prediction["abstained"] is True
+        assert sum(prediction["scores"].values()) == pytest.approx(1.0)

@@ -90,6 +90,7 @@ UNSUPPORTED_UPLOAD: dict[str, Any] = error(
 PREDICTION: dict[str, Any] = {
     "label": "invoice",
     "score": 0.93,
+    "abstained": False,
     "scores": {"invoice": 0.93, "other": 0.07},
 }
 

@@ -217,6 +217,14 @@ class JobPublic(BaseModel):
         description="A bake-off's table: per candidate its validation and test macro-F1, "
         "training seconds, CPU/GPU milliseconds per document, size and `winner`.",
     )
+    gate: dict[str, Any] | None = Field(
+        default=None,
+        description="What the acceptance gate measured: `intervals` (95 % bootstrap of macro-F1, "
+        "accuracy, each label's F1), the paired comparisons with the TF-IDF `baseline` and the "
+        "`champion` (verdict, difference and its interval, McNemar p), `served` (the int8 file "
+        "beside the exact model), `calibration` (temperature, ECE before and after, a suggested "
+        "`min_score`), and the decision: `accepted`, `promoted`, `alias`, `reasons`, `notes`.",
+    )
     run_id: str | None = None
     registered_model: RegisteredModelPublic | None = None
     error: ErrorPublic | None = None
@@ -250,6 +258,7 @@ class JobPublic(BaseModel):
             reasons=result.reasons,
             base_model=result.base_model,
             bakeoff=result.bakeoff,
+            gate=result.gate,
             run_id=job.run_id,
             registered_model=registered,
             error=error,
@@ -353,8 +362,12 @@ class PredictCreate(BaseModel):
 class PredictionPublic(BaseModel):
     model_config = ConfigDict(json_schema_extra={"examples": [examples.PREDICTION]})
 
-    label: str
-    score: float
+    label: str | None = Field(
+        description="The most likely label; null when its score is below the classifier's "
+        "`min_score` (then `abstained` is true)."
+    )
+    score: float = Field(description="The calibrated probability of the most likely label.")
+    abstained: bool = False
     scores: dict[str, float]
 
 

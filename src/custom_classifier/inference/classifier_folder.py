@@ -12,7 +12,9 @@ from pathlib import Path
 from typing import Any
 
 CLASSIFIER_FILE = "classifier.json"
-"""`labels`, `max_length`, `long_document_strategy`, `chunk_stride` and `kind`."""
+"""`labels`, `max_length`, `long_document_strategy`, `chunk_stride` and `kind`; after the
+acceptance gate, `temperature` and `min_score` (calibrated scores, abstention) and `served`
+(which CPU backend serves, and why)."""
 ONNX_FILE = "model.int8.onnx"
 """The int8 ONNX copy of the model that training writes next to the weights, for CPU prediction."""
 
@@ -32,3 +34,11 @@ def read_settings(model_dir: str | Path) -> dict[str, Any]:
 def read_labels(model_dir: str | Path) -> list[str]:
     """The classifier's labels, in the order of its outputs."""
     return list(read_settings(model_dir)["labels"])
+
+
+def update_settings(model_dir: str | Path, **values: Any) -> dict[str, Any]:
+    """Merge `values` into the folder's `classifier.json`; return the new settings."""
+    settings = read_settings(model_dir) | values
+    settings_file = Path(model_dir) / CLASSIFIER_FILE
+    settings_file.write_text(json.dumps(settings, indent=2), encoding="utf-8")
+    return settings

@@ -58,11 +58,13 @@ __all__ = [
     "build_windows",
     "cpu_has_bf16_units",
     "default_device",
+    "document_logits",
     "document_probabilities",
     "effective_stride",
     "length_sorted_batches",
     "pad_id_of",
     "pad_windows",
+    "softmax",
     "window_logits",
 ]
 
@@ -132,16 +134,28 @@ def _keep_windows(mapping: Sequence[int], max_windows: int | None) -> list[int]:
     return kept
 
 
-def document_probabilities(
-    logits: np.ndarray, doc_index: np.ndarray, n_documents: int
-) -> np.ndarray:
-    """Softmax of each document's mean window logits; rows sum to 1."""
+def document_logits(logits: np.ndarray, doc_index: np.ndarray, n_documents: int) -> np.ndarray:
+    """Each document's mean window logits (float64)."""
     sums = np.zeros((n_documents, logits.shape[1]), dtype=np.float64)
     np.add.at(sums, doc_index, logits)
     counts = np.bincount(doc_index, minlength=n_documents).clip(min=1)
-    mean = sums / counts[:, None]
-    exp = np.exp(mean - mean.max(axis=1, keepdims=True))
-    return exp / exp.sum(axis=1, keepdims=True)
+    mean: np.ndarray = sums / counts[:, None]
+    return mean
+
+
+def softmax(logits: np.ndarray, temperature: float = 1.0) -> np.ndarray:
+    """Row-wise softmax of `logits / temperature`; rows sum to 1."""
+    scaled = np.asarray(logits, dtype=np.float64) / temperature
+    exp = np.exp(scaled - scaled.max(axis=1, keepdims=True))
+    result: np.ndarray = exp / exp.sum(axis=1, keepdims=True)
+    return result
+
+
+def document_probabilities(
+    logits: np.ndarray, doc_index: np.ndarray, n_documents: int, temperature: float = 1.0
+) -> np.ndarray:
+    """Softmax of each document's mean window logits divided by `temperature`; rows sum to 1."""
+    return softmax(document_logits(logits, doc_index, n_documents), temperature)
 
 
 def default_device() -> torch.device:
@@ -155,7 +169,12 @@ def pad_id_of(tokenizer: Any) -> int:
 
 
 class TextClassifier:
-    """A fine-tuned model, its tokenizer and its labels; `predict` returns label strings."""
+    """A fine-tuned model, its tokenizer and its labels; `predict` returns label strings.
+
+    Scores are calibrated: the mean window logits are divided by `temperature` (fitted on the
+    validation split at training, stored in `classifier.json`) before the softmax. A best score
+    below `min_score` abstains: `label` None and `abstained` true, the scores still there.
+    """
 
     def __init__(
         self,
@@ -170,8 +189,12 @@ class TextClassifier:
         backend: Backend = "torch",
         onnx_path: Path | None = None,
         kind: str = "encoder",
+        temperature: float = 1.0,
+        min_score: float = 0.0,
     ) -> None:
         self.device = device or default_device()
+        self.temperature = temperature
+        self.min_score = min_score
         self.model = model
         self.model.to(self.device)  # type: ignore[arg-type]  # transformers types `to` oddly
         self.model.eval()
@@ -212,16 +235,22 @@ class TextClassifier:
             backend=backend,
             onnx_path=folder / ONNX_FILE,
             kind=settings.get("kind", "encoder"),
+            temperature=float(settings.get("temperature", 1.0)),
+            min_score=float(settings.get("min_score", 0.0)),
         )
 
     def predict_proba(self, texts: Sequence[str], batch_size: int = 32) -> np.ndarray:
         """One row of label probabilities per text, columns in `labels` order."""
+        return softmax(self.document_logits(texts, batch_size=batch_size), self.temperature)
+
+    def document_logits(self, texts: Sequence[str], batch_size: int = 32) -> np.ndarray:
+        """One row of uncalibrated logits per text (the mean of its windows')."""
         texts = list(texts)
         if not texts:
             return np.zeros((0, len(self.labels)), dtype=np.float64)
         windows, doc_index = self.windows(texts)
         logits = self.window_logits(windows, batch_size=batch_size)
-        return document_probabilities(logits, doc_index, len(texts))
+        return document_logits(logits, doc_index, len(texts))
 
     def windows(self, texts: Sequence[str]) -> tuple[list[np.ndarray], np.ndarray]:
         """The token windows of `texts` and the text each window comes from."""
@@ -238,14 +267,17 @@ class TextClassifier:
         return self.scorer(windows, batch_size=batch_size)
 
     def predict(self, texts: Sequence[str], batch_size: int = 32) -> list[dict[str, Any]]:
-        """For each text: the most likely `label`, its `score` and every label's probability."""
+        """For each text: the most likely `label` (None when its score is below `min_score`),
+        its `score`, `abstained` and every label's calibrated probability."""
         results = []
         for row in self.predict_proba(texts, batch_size=batch_size):
             best = int(row.argmax())
+            abstained = bool(row[best] < self.min_score)
             results.append(
                 {
-                    "label": self.labels[best],
+                    "label": None if abstained else self.labels[best],
                     "score": float(row[best]),
+                    "abstained": abstained,
                     "scores": {label: float(p) for label, p in zip(self.labels, row, strict=True)},
                 }
             )

@@ -168,6 +168,8 @@ class JobResult:
     """The base model of the judged model: a bake-off's winner."""
     bakeoff: list[dict[str, Any]] | None = None
     """A bake-off's table, one row per candidate."""
+    gate: dict[str, Any] | None = None
+    """What the acceptance gate measured and decided (`jobs.gate.GateReport.to_dict`)."""
     details: dict[str, Any] | None = None
     """A failed job's error details (`report`: the data report of invalid data)."""
 
@@ -193,5 +195,6 @@ class JobResult:
             timings=row.get("timings"),
             base_model=row.get("base_model"),
             bakeoff=row.get("bakeoff"),
+            gate=row.get("gate"),
             details=row.get("details"),
         )

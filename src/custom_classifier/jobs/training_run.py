@@ -25,9 +25,11 @@ from custom_classifier.training.arguments import (
 if TYPE_CHECKING:
     from custom_classifier.config import Settings
     from custom_classifier.corpus.models import Corpus, Split
+    from custom_classifier.jobs.gate import GateReport
     from custom_classifier.registry.run_logger import RunLogger
     from custom_classifier.registry.tracking import Registry
     from custom_classifier.training.acceptance import AcceptanceDecision
+    from custom_classifier.training.baseline_process import BaselineProcess
     from custom_classifier.training.evaluation import Evaluation
 
 
@@ -47,9 +49,12 @@ class TrainingOutcome:
     """The base model of the registered (or judged) model: the bake-off's winner."""
     bakeoff: list[dict[str, Any]] | None = None
     """With several base models: one row per candidate (`bakeoff.Candidate` and `winner`)."""
+    gate: dict[str, Any] | None = None
+    """What the acceptance gate measured and decided (`jobs.gate.GateReport.to_dict`)."""
 
     def to_dict(self) -> dict[str, Any]:
         return {
+            "gate": self.gate,
             "base_model": self.base_model,
             "bakeoff": self.bakeoff,
             "run_id": self.run_id,
@@ -71,6 +76,7 @@ class TrainingOutcome:
             timings=self.timings,
             base_model=self.base_model,
             bakeoff=self.bakeoff,
+            gate=self.gate,
         )
 
 
@@ -123,7 +129,8 @@ def run_training(
                 for index, name in enumerate(prepared.names)
             ]
             winner, table = _pick_winner(context, trained)
-            judged = _judge(request, winner, table, baseline_job.result())
+            report(Progress.entering(Phase.EVALUATING))
+            judged = _judge(context, winner, table, baseline_job)
             timings.values.update(winner.timings)
             _record(run, judged)
             report(Progress.entering(Phase.LOGGING))
@@ -246,23 +253,43 @@ class _Judged:
     winner: _Trained
     bakeoff: list[dict[str, Any]] | None
     baseline: Evaluation
-    decision: AcceptanceDecision
+    gate: GateReport
+
+    @property
+    def decision(self) -> AcceptanceDecision:
+        return self.gate.decision
 
     @property
     def evaluation(self) -> Evaluation:
-        return self.winner.evaluation
+        """Of the artifact that serves on a CPU (`jobs.gate`)."""
+        return self.gate.evaluation
 
 
 def _judge(
-    request: TrainingRequest,
+    context: _RunContext,
     winner: _Trained,
     bakeoff: list[dict[str, Any]] | None,
-    baseline: Evaluation,
+    baseline_job: BaselineProcess,
 ) -> _Judged:
-    from custom_classifier.training.acceptance import decide
+    """The acceptance gate (`jobs.gate`): the served artifact against the thresholds, the
+    baseline and the champion, on the same test documents; its scores calibrated."""
+    from custom_classifier.jobs.gate import judge, score_champion
 
-    decision = decide(winner.evaluation, request.acceptance)
-    return _Judged(winner=winner, bakeoff=bakeoff, baseline=baseline, decision=decision)
+    request, split, labels = context.request, context.split, context.labels
+    baseline = baseline_job.result()
+    champion = score_champion(
+        context.registry, request.owner, request.name, [d.text for d in split.test], labels
+    )
+    gate = judge(
+        winner.model_dir,
+        split,
+        labels,
+        request.acceptance,
+        baseline_predictions=baseline_job.predictions,
+        champion=champion,
+        min_score=request.training.min_score,
+    )
+    return _Judged(winner=winner, bakeoff=bakeoff, baseline=baseline, gate=gate)
 
 
 def _record(run: RunLogger, judged: _Judged) -> None:
@@ -281,11 +308,15 @@ def _record(run: RunLogger, judged: _Judged) -> None:
     run.log_dict(evaluation.to_dict(), "evaluation.json")
     run.log_dict(baseline.to_dict(), "baseline_evaluation.json")
     run.log_confusion_matrix(evaluation)
+    run.log_metrics(judged.gate.metrics())
+    run.set_tags(judged.gate.tags())
+    run.log_dict(judged.gate.to_dict(), "gate.json")
 
 
 def _register(context: _RunContext, judged: _Judged) -> dict[str, Any] | None:
-    """An accepted model is logged and registered (`champion` moves to it); a rejected run is
-    tagged with the reasons. The registered name and version, or None."""
+    """An accepted model is logged and registered (`champion` moves to it, or `challenger` when
+    the gate did not promote it); a rejected run is tagged with the reasons. The registered
+    name, version and alias, or None."""
     from custom_classifier.registry.tags import TAGS
 
     run, registry, request = context.run, context.registry, context.request
@@ -293,9 +324,11 @@ def _register(context: _RunContext, judged: _Judged) -> dict[str, Any] | None:
         registry.mark_rejected(run.run_id, judged.decision.reasons)
         return None
     _log_models(run, judged.winner)
-    version = registry.register(run.run_id, request.owner, request.name)
+    alias = judged.decision.alias or "champion"
+    version = registry.register(run.run_id, request.owner, request.name, alias=alias)
     run.set_tags({TAGS.outcome: "accepted"})
-    return {"name": registry.registered_model_name(request.owner, request.name), "version": version}
+    name = registry.registered_model_name(request.owner, request.name)
+    return {"name": name, "version": version, "alias": alias}
 
 
 def _outcome(
@@ -316,6 +349,7 @@ def _outcome(
         timings=timings.values,
         base_model=judged.winner.name,
         bakeoff=judged.bakeoff,
+        gate=judged.gate.to_dict(),
     )
 
 

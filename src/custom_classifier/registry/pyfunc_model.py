@@ -54,7 +54,10 @@ class TextClassifierModel(PythonModel):
         best = probabilities.argmax(axis=1) if len(probabilities) else []
         frame = pd.DataFrame(
             {
-                "label": [labels[i] for i in best],
+                "label": [
+                    labels[i] if probabilities[row, i] >= self.classifier.min_score else None
+                    for row, i in enumerate(best)
+                ],
                 "score": [float(probabilities[row, i]) for row, i in enumerate(best)],
             }
         )

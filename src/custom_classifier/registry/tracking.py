@@ -139,8 +139,11 @@ class Registry:
 
     # -- registered classifiers -----------------------------------------------------------------
 
-    def register(self, run_id: str, owner: str | None, classifier_name: str) -> int:
-        """Register the run's model as a new version and move `champion` to it.
+    def register(
+        self, run_id: str, owner: str | None, classifier_name: str, *, alias: str = keys.CHAMPION
+    ) -> int:
+        """Register the run's model as a new version and move `alias` (`champion`, or
+        `challenger` for a version the gate did not promote) to it.
 
         The version remembers where `champion` was: should the run not finish, the version is
         deleted and `champion` goes back (`run_endings.discard_versions`).
@@ -156,7 +159,7 @@ class Registry:
         version = self._client.create_model_version(
             name, source, run_id=run_id, tags=version_tags, await_creation_for=60
         )
-        self._client.set_registered_model_alias(name, keys.CHAMPION, version.version)
+        self._client.set_registered_model_alias(name, alias, version.version)
         self._client.set_tag(run_id, TAGS.outcome, keys.OUTCOME_ACCEPTED)
         return int(version.version)
 

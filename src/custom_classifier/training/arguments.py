@@ -21,6 +21,7 @@ from custom_classifier.errors import InvalidRequestError
 
 LongDocumentStrategy = Literal["head", "chunks"]
 FineTuning = Literal["auto", "full", "lora"]
+Promotion = Literal["not_worse", "better"]
 
 Count = Annotated[int, Strict()]
 """A whole number, never a boolean (`true` is not 1 epoch)."""
@@ -83,6 +84,9 @@ class TrainingArguments:
     export_onnx: Flag = True
     """Write an int8 ONNX copy of the model next to it at the end (a few seconds on a CPU), so
     that CPU prediction runs on ONNX Runtime."""
+    min_score: Annotated[float, Interval(ge=0, le=1)] = 0.0
+    """Abstain threshold: a prediction whose calibrated score is below it answers no label
+    (`"label": null, "abstained": true`, the scores still there). 0 never abstains."""
 
     def __post_init__(self) -> None:
         check_bounds(self)
@@ -93,10 +97,20 @@ class TrainingArguments:
 
 @dataclass(frozen=True)
 class AcceptanceCriteria:
-    """A model is registered only when its test scores meet these thresholds."""
+    """A model is registered only when its test scores meet these thresholds and it is not
+    significantly worse than the TF-IDF baseline; it becomes `champion` only when it also
+    passes the `promote` policy against the current champion."""
 
     min_macro_f1: Annotated[float, Interval(ge=0, le=1)] = 0.80
     min_label_f1: Annotated[float, Interval(ge=0, le=1)] = 0.50
+    beat_baseline: Flag = True
+    """Reject a model significantly worse than the TF-IDF baseline on the same test documents
+    (paired bootstrap of the macro-F1 difference and McNemar's exact test)."""
+    promote: Promotion = "not_worse"
+    """When the classifier has a `champion`, the challenger is re-compared with it on the same
+    test documents: `not_worse` promotes unless it is a significant regression, `better` only
+    on a significant improvement. A model that passes the thresholds but not this policy is
+    registered with the alias `challenger` and `champion` stays."""
 
     def __post_init__(self) -> None:
         check_bounds(self)

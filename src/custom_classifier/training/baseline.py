@@ -19,6 +19,14 @@ def train_baseline(
     train_docs: Sequence[Document], test_docs: Sequence[Document], labels: Sequence[str]
 ) -> Evaluation:
     """Fit TF-IDF (words and word pairs) + balanced logistic regression; score it on `test_docs`."""
+    predicted = baseline_predictions(train_docs, test_docs)
+    return evaluate_predictions([d.label for d in test_docs], predicted, labels)
+
+
+def baseline_predictions(
+    train_docs: Sequence[Document], test_docs: Sequence[Document]
+) -> list[str]:
+    """The baseline's label for each of `test_docs` (for paired comparisons with the model)."""
     vectorizer = TfidfVectorizer(
         sublinear_tf=True,
         ngram_range=(1, 2),
@@ -29,4 +37,4 @@ def train_baseline(
     pipeline = make_pipeline(vectorizer, classifier)
     pipeline.fit([d.text for d in train_docs], [d.label for d in train_docs])
     predicted = pipeline.predict([d.text for d in test_docs]) if test_docs else []
-    return evaluate_predictions([d.label for d in test_docs], list(predicted), labels)
+    return [str(label) for label in predicted]

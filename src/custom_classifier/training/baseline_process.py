@@ -4,7 +4,7 @@ In a thread it would share the interpreter lock with the training loop, whose Py
 the GPU's kernels: on an H100, BBC's fine-tuning took 11.5 s beside a baseline thread against
 4.5 s alone. A subprocess (not `multiprocessing`: Celery's prefork children are daemonic and
 may not start its children) reads its inputs from a pickle file and writes the `Evaluation`
-to another.
+and the predicted labels to another.
 """
 
 from __future__ import annotations
@@ -35,6 +35,8 @@ class BaselineProcess:
         self._inputs, self._output = folder / "inputs.pkl", folder / "evaluation.pkl"
         self._inputs.write_bytes(pickle.dumps((list(train_docs), list(test_docs), list(labels))))
         self._log = folder / "stderr.log"
+        self.predictions: list[str] = []
+        """The baseline's label for each test document, once `result()` returned."""
         command = [sys.executable, "-m", __name__, str(self._inputs), str(self._output)]
         with self._log.open("wb") as log:
             self._process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=log)
@@ -47,7 +49,8 @@ class BaselineProcess:
             raise TrainingError(
                 f"the TF-IDF baseline failed (exit code {self._process.returncode}): {reason}"
             )
-        evaluation: Evaluation = pickle.loads(self._output.read_bytes())
+        evaluation: Evaluation
+        evaluation, self.predictions = pickle.loads(self._output.read_bytes())
         return evaluation
 
     def __enter__(self) -> BaselineProcess:
@@ -66,10 +69,13 @@ class BaselineProcess:
 
 
 def _main(inputs: Path, output: Path) -> None:
-    from custom_classifier.training.baseline import train_baseline
+    from custom_classifier.training.baseline import baseline_predictions
+    from custom_classifier.training.evaluation import evaluate_predictions
 
     train_docs, test_docs, labels = pickle.loads(inputs.read_bytes())
-    output.write_bytes(pickle.dumps(train_baseline(train_docs, test_docs, labels)))
+    predicted = baseline_predictions(train_docs, test_docs)
+    evaluation = evaluate_predictions([d.label for d in test_docs], predicted, labels)
+    output.write_bytes(pickle.dumps((evaluation, predicted)))
 
 
 if __name__ == "__main__":

@@ -128,4 +128,9 @@ def _predict(
 
 def _ranked(answer: dict[str, Any]) -> dict[str, Any]:
     scores = sorted(answer["scores"].items(), key=lambda item: item[1], reverse=True)
-    return {"label": answer["label"], "score": answer["score"], "scores": scores}
+    return {
+        "label": answer["label"],
+        "score": answer["score"],
+        "scores": scores,
+        "abstained": answer.get("abstained", False),
+    }

@@ -55,6 +55,7 @@ TRAINING_FIELDS: dict[str, type] = {
     "max_length": int,
     "batch_size": int,
     "learning_rate": float,
+    "min_score": float,
 }
 ACCEPTANCE_FIELDS: dict[str, type] = {"min_macro_f1": float, "min_label_f1": float}
 
@@ -218,11 +219,12 @@ def _default_options() -> dict[str, str]:
     options = {name: str(getattr(training, name)) for name in TRAINING_FIELDS}
     options |= {name: str(getattr(acceptance, name)) for name in ACCEPTANCE_FIELDS}
     options |= {"long_document_strategy": training.long_document_strategy, "base_model": ""}
+    options |= {"promote": acceptance.promote, "beat_baseline": "yes"}
     return options
 
 
 def _form_values(form: FormData) -> dict[str, Any]:
-    names = ["name", "location", "base_model", "long_document_strategy"]
+    names = ["name", "location", "base_model", "long_document_strategy", "promote", "beat_baseline"]
     names += [*TRAINING_FIELDS, *ACCEPTANCE_FIELDS]
     return {name: str(form.get(name) or "").strip() for name in names} | {
         "labels": [str(v) for v in form.getlist("labels")],
@@ -242,7 +244,11 @@ def _request(form: FormData) -> TrainingRequest:
     training = TrainingArguments(
         **_numbers(values, TRAINING_FIELDS), long_document_strategy=strategy
     )
-    acceptance = AcceptanceCriteria(**_numbers(values, ACCEPTANCE_FIELDS))
+    acceptance = AcceptanceCriteria(
+        **_numbers(values, ACCEPTANCE_FIELDS),
+        beat_baseline=values["beat_baseline"] != "no",
+        promote="better" if values["promote"] == "better" else "not_worse",
+    )
     chosen = values["base_models"] + ([values["base_model"]] if values["base_model"] else [])
     return TrainingRequest(
         name=values["name"],

@@ -208,6 +208,7 @@ def report_view(job: JobRecord, settings: Settings) -> dict[str, Any]:
         "timings": result.timings or {},
         "base_model": result.base_model,
         "bakeoff": result.bakeoff or [],
+        "gate": result.gate or {},
         "training": request.training.to_dict(),
         "mlflow": mlflow_link(settings, job.run_id) if job.run_id else None,
     }

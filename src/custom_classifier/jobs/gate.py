@@ -1,0 +1,201 @@
+"""The acceptance gate of a training run: judge the artifact that will serve, with intervals,
+against the TF-IDF baseline and the current champion on the same test documents, and calibrate
+its scores.
+
+Worker side (it loads models). `judge` writes the temperature and `min_score` into the model
+folder (and drops an unfaithful int8 file) before the folder is logged, so the registered model
+serves what was judged.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from custom_classifier.training.acceptance import AcceptanceDecision, decide
+from custom_classifier.training.calibration import Calibration, calibrate
+from custom_classifier.training.evaluation import Evaluation, evaluate_predictions
+from custom_classifier.training.statistics import (
+    Comparison,
+    Intervals,
+    bootstrap_intervals,
+    compare,
+)
+
+if TYPE_CHECKING:
+    from custom_classifier.corpus.models import Split
+    from custom_classifier.registry.tracking import Registry
+    from custom_classifier.training.arguments import AcceptanceCriteria
+    from custom_classifier.training.served import ServedCheck
+
+
+@dataclass(frozen=True)
+class ChampionScores:
+    """The current champion re-scored on the challenger's test documents."""
+
+    version: int
+    predictions: list[str] | None
+    """None when it cannot be compared (its labels differ)."""
+    note: str | None = None
+
+
+@dataclass(frozen=True)
+class GateReport:
+    """Everything the gate measured and decided; recorded in MLflow, the job and the report."""
+
+    decision: AcceptanceDecision
+    evaluation: Evaluation
+    """Of the backend that serves on a CPU."""
+    intervals: Intervals
+    baseline: Comparison | None
+    champion: Comparison | None
+    champion_version: int | None
+    champion_note: str | None
+    served: ServedCheck
+    calibration: Calibration
+    min_score: float
+    seconds: float
+    notes: list[str] = field(default_factory=list)
+
+    def to_dict(self) -> dict[str, Any]:
+        """The job result's `gate` (JSON-ready)."""
+        return {
+            "accepted": self.decision.accepted,
+            "promoted": self.decision.promoted,
+            "alias": self.decision.alias,
+            "reasons": self.decision.reasons,
+            "notes": self.decision.notes + self.notes,
+            "intervals": self.intervals.to_dict(),
+            "baseline": None if self.baseline is None else self.baseline.to_dict(),
+            "champion": None if self.champion is None else self.champion.to_dict(),
+            "champion_version": self.champion_version,
+            "champion_note": self.champion_note,
+            "served": self.served.to_dict(),
+            "calibration": self.calibration.to_dict(),
+            "min_score": self.min_score,
+            "seconds": self.seconds,
+        }
+
+    def metrics(self) -> dict[str, float]:
+        """Flat MLflow metrics: intervals, differences, int8 check, calibration, the gate's time."""
+        values = self.intervals.metrics("test")
+        for prefix, comparison in (("baseline", self.baseline), ("champion", self.champion)):
+            if comparison is not None:
+                values |= {
+                    f"{prefix}_difference": comparison.difference,
+                    f"{prefix}_difference_low": comparison.low,
+                    f"{prefix}_difference_high": comparison.high,
+                    f"{prefix}_mcnemar_p": comparison.mcnemar_p,
+                }
+        return (
+            values
+            | self.served.metrics()
+            | self.calibration.metrics()
+            | {"time_gate_seconds": self.seconds}
+        )
+
+    def tags(self) -> dict[str, str]:
+        tags = {
+            "cc.served_backend": self.served.backend,
+            "cc.promoted": str(self.decision.promoted),
+        }
+        if self.baseline is not None:
+            tags["cc.baseline_verdict"] = self.baseline.verdict
+        if self.champion is not None:
+            tags["cc.champion_verdict"] = self.champion.verdict
+            tags["cc.champion_version"] = str(self.champion_version)
+        return tags
+
+
+def judge(
+    model_dir: Path,
+    split: Split,
+    labels: list[str],
+    criteria: AcceptanceCriteria,
+    *,
+    baseline_predictions: Sequence[str] | None,
+    champion: ChampionScores | None,
+    min_score: float,
+) -> GateReport:
+    """Score the served artifact, calibrate it, compare it with the baseline and the champion,
+    and decide. Writes `temperature` and `min_score` into the folder's `classifier.json`."""
+    from custom_classifier.inference.classifier_folder import update_settings
+    from custom_classifier.training.served import score_served_artifact
+
+    started = time.perf_counter()
+    truth = [doc.label for doc in split.test]
+    scores = score_served_artifact(
+        model_dir,
+        [doc.text for doc in split.test],
+        truth,
+        [doc.text for doc in split.validation],
+        labels,
+    )
+    index = {label: i for i, label in enumerate(labels)}
+    calibration = calibrate(
+        scores.validation_logits,
+        np.asarray([index[doc.label] for doc in split.validation], dtype=np.int64),
+        scores.test_logits,
+        np.asarray([index[label] for label in truth], dtype=np.int64),
+    )
+    update_settings(model_dir, temperature=calibration.temperature, min_score=min_score)
+    predicted = [labels[i] for i in scores.test_logits.argmax(axis=1)] if truth else []
+    evaluation = evaluate_predictions(truth, predicted, labels)
+    baseline = None
+    if baseline_predictions is not None and truth:
+        baseline = compare(truth, predicted, list(baseline_predictions), labels)
+    champion_comparison = None
+    if champion is not None and champion.predictions is not None and truth:
+        champion_comparison = compare(truth, predicted, champion.predictions, labels)
+    decision = decide(
+        evaluation,
+        criteria,
+        baseline=baseline,
+        champion=champion_comparison,
+        champion_version=None if champion is None else champion.version,
+    )
+    notes = [] if scores.check.reason in (None, "no int8 file") else [str(scores.check.reason)]
+    return GateReport(
+        decision=decision,
+        evaluation=evaluation,
+        intervals=bootstrap_intervals(truth, predicted, labels),
+        baseline=baseline,
+        champion=champion_comparison,
+        champion_version=None if champion is None else champion.version,
+        champion_note=None if champion is None else champion.note,
+        served=scores.check,
+        calibration=calibration,
+        min_score=min_score,
+        seconds=time.perf_counter() - started,
+        notes=notes,
+    )
+
+
+def score_champion(
+    registry: Registry, owner: str | None, name: str, texts: Sequence[str], labels: Sequence[str]
+) -> ChampionScores | None:
+    """The classifier's current champion, re-scored on `texts`; None when it has none."""
+    from custom_classifier.errors import ModelNotFoundError
+
+    registered = registry.registered_model_name(owner, name)
+    try:
+        pinned = registry.resolve_alias(f"models:/{registered}@champion")
+    except ModelNotFoundError:
+        return None
+    version = int(pinned.rpartition("/")[2])
+    classifier = registry.load_text_classifier(pinned)
+    if sorted(classifier.labels) != sorted(labels):
+        note = (
+            f"champion version {version} has the labels {', '.join(classifier.labels)}, not "
+            f"{', '.join(labels)}: the two cannot be compared on the same documents"
+        )
+        return ChampionScores(version, None, note)
+    # The argmax, not `predict`: the champion's abstentions would count as mistakes here.
+    logits = classifier.document_logits(list(texts))
+    predictions = [classifier.labels[i] for i in logits.argmax(axis=1)] if len(logits) else []
+    return ChampionScores(version, predictions)

@@ -1,0 +1,66 @@
+"""Temperature scaling, the calibration error and the abstain threshold."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from custom_classifier.training.calibration import (
+    calibrate,
+    expected_calibration_error,
+    fit_temperature,
+    softmax,
+    threshold_for_precision,
+)
+
+
+def _overconfident(n: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
+    """Logits of a 3-label model right 70 % of the time yet sure of itself (about 0.99)."""
+    rng = np.random.default_rng(seed)
+    truth = rng.integers(0, 3, n)
+    predicted = np.where(rng.random(n) < 0.7, truth, (truth + 1) % 3)
+    logits = rng.normal(0, 0.5, (n, 3))
+    logits[np.arange(n), predicted] += 6.0
+    return logits, truth
+
+
+def test_temperature_scaling_lowers_the_error_of_an_overconfident_model() -> None:
+    validation, validation_truth = _overconfident(400, seed=1)
+    test, test_truth = _overconfident(400, seed=2)
+    calibration = calibrate(validation, validation_truth, test, test_truth)
+    assert calibration.temperature > 2  # it had to cool the scores down
+    assert calibration.test_ece_before > 0.2
+    assert calibration.test_ece_after < calibration.test_ece_before / 3
+    assert calibration.validation_ece_after < calibration.validation_ece_before
+
+
+def test_temperature_changes_no_prediction() -> None:
+    logits, truth = _overconfident(50, seed=3)
+    t = fit_temperature(logits, truth)
+    assert (softmax(logits, t).argmax(axis=1) == logits.argmax(axis=1)).all()
+
+
+def test_few_validation_documents_keep_temperature_one() -> None:
+    logits, truth = _overconfident(6, seed=4)
+    calibration = calibrate(logits, truth, logits, truth)
+    assert calibration.temperature == 1.0
+    assert "6 documents" in (calibration.note or "")
+
+
+def test_a_perfectly_calibrated_model_has_no_error() -> None:
+    probabilities = np.array([[1.0, 0.0], [0.0, 1.0]])
+    assert expected_calibration_error(probabilities, np.array([0, 1])) == 0.0
+    assert expected_calibration_error(probabilities, np.array([1, 0])) == 1.0
+
+
+def test_threshold_for_precision_keeps_the_widest_coverage_that_reaches_it() -> None:
+    # Scores 0.9 .. 0.55 (right, right, right, wrong, right, wrong ...)
+    scores = np.array([0.95, 0.9, 0.85, 0.8, 0.75, 0.7])
+    correct = np.array([True, True, True, False, True, False])
+    probabilities = np.stack([scores, 1 - scores], axis=1)
+    truth = np.where(correct, 0, 1)
+    threshold = threshold_for_precision(probabilities, truth, target=0.75)
+    assert threshold is not None
+    assert threshold.min_score == pytest.approx(0.75)  # 4 right of the 5 kept: 0.8 >= 0.75
+    assert threshold.coverage == pytest.approx(5 / 6)
+    assert threshold_for_precision(probabilities[3:4], truth[3:4]) is None
