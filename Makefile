@@ -7,7 +7,7 @@ export MLFLOW_DISABLE_TELEMETRY := true
 export HF_HUB_OFFLINE := 1
 export TOKENIZERS_PARALLELISM := false
 
-.PHONY: run test lint typecheck unit test-topology images install system clean
+.PHONY: run test lint typecheck unit test-topology test-images images install system clean
 
 $(STAMP): pyproject.toml
 	@command -v $(PYTHON) >/dev/null || { echo "Python 3.11 is required ($(PYTHON) not found)"; exit 1; }
@@ -32,7 +32,7 @@ typecheck: $(STAMP)
 	$(BIN)/mypy
 
 unit: system $(STAMP)
-	$(BIN)/pytest -q -m "not topology"
+	$(BIN)/pytest -q -m "not topology and not images"
 
 # The Debian packages and running services the tests need: installed and started where we are
 # root with apt-get, else one message saying what is missing and how to install it (before
@@ -52,6 +52,10 @@ test-topology: system $(STAMP)
 # IMAGE_OPTIONS="--debian-base" where no registry can be reached (scripts/build-images.sh).
 images:
 	bash scripts/build-images.sh $(IMAGE_OPTIONS)
+
+# The images built with podman and the compose file run with podman-compose, end to end.
+test-images: system $(STAMP)
+	CC_TEST_IMAGES=1 $(BIN)/pytest -q -m images
 
 clean:
 	rm -rf $(VENV) .cc-data

@@ -75,8 +75,9 @@ def where(url: str) -> str:
 
 
 def reason(error: BaseException) -> str:
+    """The first line of the error ("... failed: Connection refused"), without the hints."""
     text = str(error).strip().splitlines()
-    return text[-1] if text else type(error).__name__
+    return text[0].strip() if text else type(error).__name__
 
 
 def wait_for(name: str, url: str, log_every: float) -> None:
