@@ -34,7 +34,7 @@ SOURCES = {"bbc": "bbc", "20news": "20news-train"}
 
 
 def sample_folder(dataset: str, per_label: int, target: Path, seed: int = 0) -> list[str]:
-    """Link `per_label` files of each label into `target/<label>/`; return the labels."""
+    """Copy `per_label` files of each label into `target/<label>/`; return the labels."""
     root = dataset_folder(SOURCES[dataset])
     rng = random.Random(seed)
     labels = label_folders(root)
@@ -42,7 +42,7 @@ def sample_folder(dataset: str, per_label: int, target: Path, seed: int = 0) -> 
         files = sorted(p for p in (root / label).iterdir() if p.is_file())
         (target / label).mkdir(parents=True)
         for file in rng.sample(files, min(per_label, len(files))):
-            (target / label / f"{file.name}.txt").symlink_to(file)
+            (target / label / f"{file.name}.txt").write_bytes(file.read_bytes())
     return labels
 
 

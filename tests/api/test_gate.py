@@ -7,6 +7,7 @@ stays; a classifier trained with a `min_score` above its scores answers "unsure"
 
 from __future__ import annotations
 
+import re
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -121,3 +122,23 @@ def test_a_prediction_below_min_score_abstains(
     assert prediction["abstained"] is True
     assert set(prediction["scores"]) == set(LABELS)
     assert champion.json()["abstained"] is False  # min_score belongs to the version
+
+
+def test_the_report_page_shows_intervals_verdicts_and_the_challenger(
+    client: TestClient, alice: dict[str, str], challenger: Any
+) -> None:
+    page = client.get("/ui/login")
+    token = re.search(r'name="csrf_token" value="([^"]+)"', page.text)
+    assert token is not None
+    key = alice["Authorization"].removeprefix("Bearer ")
+    form = {"api_key": key, "csrf_token": token.group(1), "next": "/ui/"}
+    assert client.post("/ui/login", data=form, follow_redirects=False).status_code == 303
+
+    report = client.get(f"/ui/jobs/{challenger['id']}/report")
+
+    assert report.status_code == 200, report.text[:300]
+    text = report.text
+    assert 'id="interval-macro_f1"' in text and "95 % interval" in text
+    assert "as <code>challenger</code>" in text
+    assert "significant regression" in text  # against the champion
+    assert 'id="gate-calibration"' in text and 'id="gate-served"' in text
