@@ -47,6 +47,17 @@ def test_few_validation_documents_keep_temperature_one() -> None:
     assert "6 documents" in (calibration.note or "")
 
 
+def test_a_validation_split_without_errors_keeps_temperature_one() -> None:
+    rng = np.random.default_rng(5)
+    truth = rng.integers(0, 3, 40)
+    logits = rng.normal(0, 0.5, (40, 3))
+    logits[np.arange(40), truth] += 3.0  # all right, at about 0.9
+    calibration = calibrate(logits, truth, logits, truth)
+    assert fit_temperature(logits, truth) < 0.1  # what the unguarded fit would have done
+    assert calibration.temperature == 1.0
+    assert "every validation document right" in (calibration.note or "")
+
+
 def test_a_perfectly_calibrated_model_has_no_error() -> None:
     probabilities = np.array([[1.0, 0.0], [0.0, 1.0]])
     assert expected_calibration_error(probabilities, np.array([0, 1])) == 0.0

@@ -139,6 +139,21 @@ class Calibration:
         return values
 
 
+def _temperature_for(logits: np.ndarray, truth: np.ndarray) -> tuple[float, str | None]:
+    """The fitted temperature, or 1 with the reason where the validation split cannot tell."""
+    if len(truth) < MIN_VALIDATION_DOCUMENTS:
+        return 1.0, (
+            f"temperature kept at 1: the validation split has {len(truth)} "
+            f"documents, fewer than the {MIN_VALIDATION_DOCUMENTS} a fit needs"
+        )
+    if (np.asarray(logits).argmax(axis=1) == truth).all():
+        return 1.0, (
+            "temperature kept at 1: the model got every validation document right, so the fit "
+            "would sharpen its scores without limit and make even off-topic text look certain"
+        )
+    return fit_temperature(logits, truth), None
+
+
 def calibrate(
     validation_logits: np.ndarray,
     validation_truth: np.ndarray,
@@ -146,15 +161,7 @@ def calibrate(
     test_truth: np.ndarray,
 ) -> Calibration:
     """Fit the temperature on the validation documents; measure the ECE on both splits."""
-    note = None
-    if len(validation_truth) >= MIN_VALIDATION_DOCUMENTS:
-        temperature = fit_temperature(validation_logits, validation_truth)
-    else:
-        temperature = 1.0
-        note = (
-            f"temperature kept at 1: the validation split has {len(validation_truth)} "
-            f"documents, fewer than the {MIN_VALIDATION_DOCUMENTS} a fit needs"
-        )
+    temperature, note = _temperature_for(validation_logits, validation_truth)
 
     def ece(logits: np.ndarray, truth: np.ndarray, t: float) -> float:
         return expected_calibration_error(softmax(logits, t), truth) if len(truth) else 0.0
