@@ -55,7 +55,7 @@ images:
 
 # The images built with podman and the compose file run with podman-compose, end to end.
 test-images: system $(STAMP)
-	CC_TEST_IMAGES=1 $(BIN)/pytest -q -m images
+	$(BIN)/pytest -q -m images
 
 clean:
 	rm -rf $(VENV) .cc-data

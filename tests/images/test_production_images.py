@@ -34,19 +34,7 @@ from support.compose_stack import (
 )
 from support.summary import add_summary_line
 
-# Opt-in for now: on this 2-core machine shared by several sessions (load 15-20) the build, the
-# start, the users, the data set, the first training and /readyz passed, but not yet every
-# check in one run (a first prediction past 60 s, MLflow too busy to create a user in time),
-# and a failing test on main blocks every change. `make test-images` (CC_TEST_IMAGES=1) runs it.
-OPTED_IN = os.environ.get("CC_TEST_IMAGES") == "1"
-pytestmark = [
-    pytest.mark.images,
-    pytest.mark.timeout(3600),
-    pytest.mark.skipif(
-        not OPTED_IN,
-        reason="the production-images test runs with CC_TEST_IMAGES=1 (make test-images)",
-    ),
-]
+pytestmark = [pytest.mark.images, pytest.mark.timeout(3600)]
 
 LABELS = ["sport", "finance"]
 FAST = {"epochs": 1, "max_length": 32, "batch_size": 8}
