@@ -159,7 +159,8 @@ def test_upload_train_follow_and_predict_by_run_id(
     one = server.client.post(url, headers=alice, json={"text": SPORT}).json()
     many = server.client.post(url, headers=alice, json={"texts": [SPORT, "bank"]}).json()
 
-    assert set(one) == {"label", "score", "scores"} and set(one["scores"]) == set(LABELS)
+    assert set(one) == {"label", "score", "scores", "abstained"}
+    assert one["abstained"] is False and set(one["scores"]) == set(LABELS)
     assert len(many) == 2 and many[0]["label"] == one["label"]
     assert many[0]["score"] == pytest.approx(one["score"], abs=1e-4)
 
