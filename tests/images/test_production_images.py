@@ -13,7 +13,6 @@ fails and says so rather than skip: a machine that runs `make test` is expected 
 
 from __future__ import annotations
 
-import json
 import os
 import signal
 import time
@@ -32,6 +31,7 @@ from support.compose_stack import (
     missing_requirements,
     running_stack,
 )
+from support.job_events import follow_events, wait_for_job
 from support.summary import add_summary_line
 
 pytestmark = [pytest.mark.images, pytest.mark.timeout(3600)]
@@ -93,29 +93,11 @@ def bob(stack: Stack) -> Iterator[httpx.Client]:
 
 def follow(client: httpx.Client, job_id: str) -> list[tuple[str, dict[str, Any]]]:
     """The job's server-sent events through NGINX, until `end`."""
-    events: list[tuple[str, dict[str, Any]]] = []
-    with client.stream("GET", f"/api/v1/jobs/{job_id}/events", timeout=600) as response:
-        assert response.headers["content-type"].startswith("text/event-stream")
-        name = ""
-        for line in response.iter_lines():
-            if line.startswith("event:"):
-                name = line.partition(":")[2].strip()
-            elif line.startswith("data:"):
-                events.append((name, json.loads(line.partition(":")[2])))
-                if name == "end":
-                    break
-    return events
+    return follow_events(client, job_id, timeout=600)
 
 
 def wait_for(client: httpx.Client, job_id: str, until: Any, timeout: float = 300) -> Any:
-    deadline = time.monotonic() + timeout
-    job: Any = None
-    while time.monotonic() < deadline:
-        job = client.get(f"/api/v1/jobs/{job_id}").json()
-        if until(job):
-            return job
-        time.sleep(0.3)
-    raise AssertionError(f"job {job_id} never reached the state wanted: {job}")
+    return wait_for_job(client, job_id, until, timeout, poll_seconds=0.3)
 
 
 def train(client: httpx.Client, location: str, training: dict[str, Any]) -> dict[str, Any]:

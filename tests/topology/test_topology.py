@@ -7,8 +7,6 @@ workers, two API replicas and NGINX with the repository's configuration; see
 
 from __future__ import annotations
 
-import json
-import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -17,6 +15,7 @@ import httpx
 import pytest
 
 from factories import make_zip, topic_folder_files
+from support.job_events import follow_events, wait_for_job
 from support.topology import (
     INSTALL_HINT,
     Topology,
@@ -67,28 +66,11 @@ def bob(topology: Topology) -> Iterator[httpx.Client]:
 
 def follow(client: httpx.Client, job_id: str) -> list[tuple[str, dict[str, Any]]]:
     """The job's server-sent events through NGINX, until `end`."""
-    events: list[tuple[str, dict[str, Any]]] = []
-    with client.stream("GET", f"/api/v1/jobs/{job_id}/events", timeout=300) as response:
-        assert response.headers["content-type"].startswith("text/event-stream")
-        name = ""
-        for line in response.iter_lines():
-            if line.startswith("event:"):
-                name = line.partition(":")[2].strip()
-            elif line.startswith("data:"):
-                events.append((name, json.loads(line.partition(":")[2])))
-                if name == "end":
-                    break
-    return events
+    return follow_events(client, job_id, timeout=300)
 
 
 def wait_for(client: httpx.Client, job_id: str, until: Any, timeout: float = 180) -> Any:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        job = client.get(f"/api/v1/jobs/{job_id}").json()
-        if until(job):
-            return job
-        time.sleep(0.2)
-    raise AssertionError(f"job {job_id} never reached the state wanted: {job}")
+    return wait_for_job(client, job_id, until, timeout, poll_seconds=0.2)
 
 
 def train(client: httpx.Client, location: str, training: dict[str, Any]) -> dict[str, Any]:
