@@ -44,6 +44,12 @@ class Promotion(StrEnum):
     better = "better"
 
 
+class Mode(StrEnum):
+    single = "single"
+    multi = "multi"
+    auto = "auto"
+
+
 class Strategy(StrEnum):
     head = "head"
     chunks = "chunks"
@@ -77,6 +83,7 @@ def _bounds(arguments: type, name: str) -> dict[str, Any]:
 DEFAULT_ACCEPTANCE = AcceptanceCriteria()
 DEFAULT_STRATEGY = Strategy(DEFAULT_TRAINING.long_document_strategy)
 DEFAULT_PROMOTION = Promotion(DEFAULT_ACCEPTANCE.promote)
+DEFAULT_MODE = Mode(DEFAULT_TRAINING.mode)
 
 
 def _fail(error: CustomClassifierError, as_json: bool) -> NoReturn:
@@ -135,6 +142,8 @@ def _print_data_report(report: dict[str, Any]) -> None:
         skipped = ", ".join(f"{n} {reason}" for reason, n in sorted(label["skipped"].items()))
         table.add_row(label["label"], str(label["found"]), str(label["used"]), skipped or "-")
     console.print(table)
+    if report.get("mode_note"):
+        console.print(report["mode_note"])
     for problem in report["problems"]:
         console.print(f"[red]problem[/]: {problem['message']}")
 
@@ -259,7 +268,9 @@ def inspect(
     settings = get_settings()
     try:
         labels = label or list_label_folders(data_dir)
-        corpus = inspect_corpus(data_dir, labels, min_docs_per_label=settings.min_docs_per_label)
+        corpus = inspect_corpus(
+            data_dir, labels, min_docs_per_label=settings.min_docs_per_label, mode="auto"
+        )
     except CustomClassifierError as error:
         _fail(error, as_json)
     report = corpus.report.to_dict()
@@ -308,6 +319,13 @@ def train(
     long_document_strategy: Annotated[
         Strategy, typer.Option(help="`head` truncates; `chunks` uses overlapping windows.")
     ] = DEFAULT_STRATEGY,
+    mode: Annotated[
+        Mode,
+        typer.Option(
+            help="`single`: one label per document; `multi`: a document in several label "
+            "folders carries all of them; `auto`: multi when at least 1 % of the documents do."
+        ),
+    ] = DEFAULT_MODE,
     min_macro_f1: Annotated[
         float,
         typer.Option(
@@ -375,6 +393,7 @@ def train(
             max_length=max_length,
             batch_size=batch_size,
             long_document_strategy=long_document_strategy.value,
+            mode=mode.value,
             min_score=min_score,
         )
         acceptance = AcceptanceCriteria(

@@ -246,3 +246,50 @@ def test_reading_reports_progress_against_a_total_counted_first(tmp_path: Path) 
     assert {total for _, total in heard} == {501}
     read = [done for done, _ in heard]
     assert read == sorted(read) and len(heard) <= 102  # a hundredth at a time, not every file
+
+
+def shared_folder(tmp_path: Path, shared_count: int, own_count: int = 40) -> Path:
+    shared = [f"a text about both subjects, number {i}" for i in range(shared_count)]
+    return make_labeled_folder(
+        tmp_path,
+        {
+            "spam": [*distinct_texts("spam", own_count), *shared],
+            "ham": [*shared, *distinct_texts("ham", own_count)],
+        },
+    )
+
+
+def test_multi_mode_gives_a_shared_text_every_label_whose_folder_holds_it(tmp_path: Path) -> None:
+    root = shared_folder(tmp_path, shared_count=2, own_count=3)
+    corpus = inspect_corpus(root, ["spam", "ham"], min_docs_per_label=5, mode="multi")
+    carried = {doc.text: doc.label_set for doc in corpus.documents}
+    assert len(corpus.documents) == 8
+    assert carried["a text about both subjects, number 0"] == ("spam", "ham")
+    assert sum(1 for labels in carried.values() if labels == ("ham",)) == 3
+    assert corpus.report.mode == "multi"
+    assert corpus.report.shared_documents == 2
+    assert [(r.used, r.skipped) for r in corpus.report.labels] == [(5, {}), (5, {})]
+
+
+def test_auto_mode_reads_multi_label_from_one_percent_of_shared_texts(tmp_path: Path) -> None:
+    many = inspect_corpus(
+        shared_folder(tmp_path / "many", shared_count=1), ["spam", "ham"], min_docs_per_label=1, mode="auto"
+    )  # fmt: skip
+    assert many.report.mode == "multi"
+    assert "1 of 81 documents (1.2 %)" in str(many.report.mode_note)
+    few = inspect_corpus(
+        shared_folder(tmp_path / "few", shared_count=1, own_count=60),
+        ["spam", "ham"],
+        min_docs_per_label=1,
+        mode="auto",
+    )
+    assert few.report.mode == "single"
+    assert "0.8 %" in str(few.report.mode_note)
+    assert all(len(doc.label_set) == 1 for doc in few.documents)
+
+
+def test_fingerprint_counts_every_label_of_a_multi_label_document(tmp_path: Path) -> None:
+    root = shared_folder(tmp_path, shared_count=2, own_count=3)
+    multi = inspect_corpus(root, ["spam", "ham"], min_docs_per_label=1, mode="multi")
+    single = inspect_corpus(root, ["spam", "ham"], min_docs_per_label=1, mode="single")
+    assert multi.fingerprint != single.fingerprint

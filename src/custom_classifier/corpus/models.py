@@ -25,7 +25,15 @@ class Document:
 
     id: str
     label: str
+    """The label (in multi-label mode, the first of `labels`: the split stratifies by it)."""
     text: str
+    labels: tuple[str, ...] = ()
+    """Multi-label mode: every label whose folder holds this text, in the request's order."""
+
+    @property
+    def label_set(self) -> tuple[str, ...]:
+        """The labels this document carries: `labels`, or `(label,)` in single-label mode."""
+        return self.labels or (self.label,)
 
 
 @dataclass
@@ -55,6 +63,12 @@ class DataReport:
     available_labels: list[str]
     problems: list[Problem] = field(default_factory=list)
     min_docs_per_label: int = 100
+    mode: str = "single"
+    """The mode the documents were read in: `single` or `multi` (`auto` resolved)."""
+    shared_documents: int = 0
+    """Documents (distinct texts) found in more than one label folder."""
+    mode_note: str | None = None
+    """How `auto` chose the mode, in words."""
 
     @property
     def ok(self) -> bool:

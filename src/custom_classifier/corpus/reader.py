@@ -8,6 +8,7 @@ from collections import Counter
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Literal
 
 from custom_classifier.corpus.extract import extract_text
 from custom_classifier.corpus.models import (
@@ -24,9 +25,13 @@ from custom_classifier.errors import (
 )
 
 DEFAULT_MIN_CHARS = 20
+AUTO_MULTI_SHARE = 0.01
+"""Mode `auto` reads the folder as multi-label when at least this share of its documents
+(distinct texts) sits in more than one label folder."""
 _PROGRESS_REPORTS = 100
 """`on_read` hears about every hundredth of the files (and the first and the last)."""
 
+Mode = Literal["single", "multi", "auto"]
 ReadProgress = Callable[[int, int], None]
 """`on_read(files_read, files_total)`, called while the documents are read."""
 
@@ -58,11 +63,15 @@ def inspect_corpus(
     min_docs_per_label: int,
     min_chars: int = DEFAULT_MIN_CHARS,
     on_read: ReadProgress | None = None,
+    mode: Mode = "single",
 ) -> Corpus:
     """Read the requested label folders under `root` and report every problem in `report.problems`.
 
     Data problems never raise; only a `root` that is not a folder raises `LocationNotFoundError`.
     The files are listed first, so `on_read(read, total)` knows the total from the start.
+    A text found under several labels is a conflict, left out, in `single` mode; in `multi`
+    mode it is one document carrying all those labels; `auto` picks `multi` when at least
+    `AUTO_MULTI_SHARE` of the documents are such texts (`report.mode`, `report.mode_note`).
     """
     root = _require_folder(root)
     available = list_label_folders(root)
@@ -78,7 +87,8 @@ def inspect_corpus(
     candidates: list[_Candidate] = []
     for label, paths in files.items():
         candidates += _read_label(root, label, paths, reports[label], min_chars, progress)
-    documents = _drop_conflicts(candidates, reports)
+    labeling = _assign_labels(candidates, reports, wanted, mode)
+    documents = labeling.documents
     problems += [
         _too_few_documents(reports[label], min_docs_per_label)
         for label in wanted
@@ -90,6 +100,9 @@ def inspect_corpus(
         available_labels=available,
         problems=problems,
         min_docs_per_label=min_docs_per_label,
+        mode=labeling.mode,
+        shared_documents=labeling.shared,
+        mode_note=labeling.note,
     )
     return Corpus(
         documents=documents, report=report, labels=wanted, fingerprint=fingerprint(documents)
@@ -103,10 +116,16 @@ def load_corpus(
     min_docs_per_label: int,
     min_chars: int = DEFAULT_MIN_CHARS,
     on_read: ReadProgress | None = None,
+    mode: Mode = "single",
 ) -> Corpus:
     """Like `inspect_corpus`, but raise `InvalidDatasetError` listing every problem found."""
     corpus = inspect_corpus(
-        root, labels, min_docs_per_label=min_docs_per_label, min_chars=min_chars, on_read=on_read
+        root,
+        labels,
+        min_docs_per_label=min_docs_per_label,
+        min_chars=min_chars,
+        on_read=on_read,
+        mode=mode,
     )
     report = corpus.report
     if report.problems:
@@ -120,7 +139,7 @@ def load_corpus(
 
 def fingerprint(documents: Sequence[Document]) -> str:
     """sha256 over the sorted (label, sha256(text)) pairs: equal for the same labeled texts."""
-    pairs = sorted((doc.label, _sha256(doc.text)) for doc in documents)
+    pairs = sorted((label, _sha256(doc.text)) for doc in documents for label in doc.label_set)
     digest = hashlib.sha256()
     for label, text_hash in pairs:
         digest.update(f"{label}\t{text_hash}\n".encode())
@@ -232,6 +251,61 @@ def _walk(root: Path, folder: Path, report: LabelReport, visited: set[Path]) -> 
         else:  # a broken link, a FIFO or a device: reading it would fail or block
             report.found += 1
             report.skip("unreadable")
+
+
+@dataclass(frozen=True)
+class _Labeling:
+    documents: list[Document]
+    mode: str
+    shared: int
+    note: str | None
+
+
+def _assign_labels(
+    candidates: list[_Candidate], reports: dict[str, LabelReport], wanted: list[str], mode: Mode
+) -> _Labeling:
+    """The documents in the resolved mode, and how many texts sit under several labels."""
+    labels_by_key: dict[str, set[str]] = {}
+    for candidate in candidates:
+        labels_by_key.setdefault(candidate.key, set()).add(candidate.document.label)
+    shared = sum(1 for found in labels_by_key.values() if len(found) > 1)
+    note = None
+    if mode == "auto":
+        share = shared / len(labels_by_key) if labels_by_key else 0.0
+        mode = "multi" if labels_by_key and share >= AUTO_MULTI_SHARE else "single"
+        note = (
+            f"mode auto chose '{mode}': {shared} of {len(labels_by_key)} documents "
+            f"({100 * share:.1f} %) sit in more than one label folder; multi-label is chosen "
+            f"from {100 * AUTO_MULTI_SHARE:.0f} %"
+        )
+    if mode == "multi":
+        documents = _merge_labels(candidates, reports, labels_by_key, wanted)
+    else:
+        documents = _drop_conflicts(candidates, reports)
+    return _Labeling(documents, mode, shared, note)
+
+
+def _merge_labels(
+    candidates: list[_Candidate],
+    reports: dict[str, LabelReport],
+    labels_by_key: dict[str, set[str]],
+    wanted: list[str],
+) -> list[Document]:
+    """One document per text, carrying every label whose folder holds it (the first copy's
+    path is its id); each label counts it as used."""
+    documents = []
+    seen: set[str] = set()
+    for candidate in candidates:
+        reports[candidate.document.label].used += 1
+        if candidate.key in seen:
+            continue
+        seen.add(candidate.key)
+        carried = tuple(label for label in wanted if label in labels_by_key[candidate.key])
+        document = candidate.document
+        documents.append(
+            Document(id=document.id, label=carried[0], text=document.text, labels=carried)
+        )
+    return documents
 
 
 def _drop_conflicts(

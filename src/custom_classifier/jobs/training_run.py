@@ -111,6 +111,7 @@ def run_training(
     stop = should_stop or _never_stop
     timings = _Timings()
     prepared = _prepare(request, settings, report, timings)
+    request = prepared.request
     registry = open_registry(settings)
     with registry.start_run(request.owner, request.name, _run_tags(request, prepared)) as run:
         _log_inputs(run, request, prepared)
@@ -167,6 +168,8 @@ class _Timings:
 class _Prepared:
     """The data read and split, and what will train on it."""
 
+    request: TrainingRequest
+    """As asked, with the mode resolved (`auto` becomes what the data report chose)."""
     corpus: Corpus
     split: Split
     names: list[str]
@@ -183,6 +186,8 @@ def _prepare(
     request: TrainingRequest, settings: Settings, report: ProgressCallback, timings: _Timings
 ) -> _Prepared:
     """Read and validate the folder, split it, and choose the base models and processes."""
+    from dataclasses import replace
+
     from custom_classifier.corpus.reader import load_corpus
     from custom_classifier.corpus.split import split_corpus
     from custom_classifier.jobs.bakeoff import expand_candidates
@@ -199,8 +204,10 @@ def _prepare(
         request.labels,
         min_docs_per_label=settings.min_docs_per_label,
         on_read=reading,
+        mode=request.training.mode,
     )
-    args = request.training
+    args = replace(request.training, mode="multi" if corpus.report.mode == "multi" else "single")
+    request = replace(request, training=args)
     split = split_corpus(
         corpus.documents,
         validation_fraction=args.validation_fraction,
@@ -211,7 +218,7 @@ def _prepare(
     report(Progress.entering(Phase.PREPARING))
     names = _candidate_names(request, settings, expand_candidates)
     processes = training_processes(settings.training_gpus, estimated_training_tokens(split, args))
-    return _Prepared(corpus=corpus, split=split, names=names, processes=processes)
+    return _Prepared(request=request, corpus=corpus, split=split, names=names, processes=processes)
 
 
 def _run_tags(request: TrainingRequest, prepared: _Prepared) -> dict[str, str]:

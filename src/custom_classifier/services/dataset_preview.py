@@ -21,5 +21,8 @@ def preview_location(
     """
     root = resolve_user_location(location, user.username, settings)
     wanted = list(labels) if labels is not None else list_label_folders(root)
-    corpus = inspect_corpus(root, wanted, min_docs_per_label=settings.min_docs_per_label)
+    # The default training mode, `auto`: the report says whether the folder reads as multi-label.
+    corpus = inspect_corpus(
+        root, wanted, min_docs_per_label=settings.min_docs_per_label, mode="auto"
+    )
     return corpus.report

@@ -71,7 +71,12 @@ def submit_training(
     for base_model in request.chosen_base_models(settings.base_model):
         check_base_model(base_model, settings)
     root = resolve_user_location(request.location, user.username, settings)
-    corpus = inspect_corpus(root, request.labels, min_docs_per_label=settings.min_docs_per_label)
+    corpus = inspect_corpus(
+        root,
+        request.labels,
+        min_docs_per_label=settings.min_docs_per_label,
+        mode=request.training.mode,
+    )
     if corpus.report.problems:
         count = len(corpus.report.problems)
         raise InvalidDatasetError(

@@ -22,6 +22,9 @@ from custom_classifier.errors import InvalidRequestError
 LongDocumentStrategy = Literal["head", "chunks"]
 FineTuning = Literal["auto", "full", "lora"]
 Promotion = Literal["not_worse", "better"]
+Mode = Literal["single", "multi", "auto"]
+"""`single`: one label per document; `multi`: every label whose folder holds the document;
+`auto`: `multi` when at least 1 % of the documents sit in more than one label folder."""
 
 Count = Annotated[int, Strict()]
 """A whole number, never a boolean (`true` is not 1 epoch)."""
@@ -84,6 +87,11 @@ class TrainingArguments:
     export_onnx: Flag = True
     """Write an int8 ONNX copy of the model next to it at the end (a few seconds on a CPU), so
     that CPU prediction runs on ONNX Runtime."""
+    mode: Mode = "auto"
+    """`single` (one label per document; a text in two label folders is a conflict, left out),
+    `multi` (it carries both labels: one sigmoid per label, thresholds tuned per label) or
+    `auto` (`multi` when at least 1 % of the documents sit in several folders; the data report
+    says which it chose)."""
     min_score: Annotated[float, Interval(ge=0, le=1)] = 0.0
     """Abstain threshold: a prediction whose calibrated score is below it answers no label
     (`"label": null, "abstained": true`, the scores still there). 0 never abstains."""

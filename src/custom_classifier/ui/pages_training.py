@@ -35,6 +35,7 @@ from custom_classifier.storage.tables import JobRecord
 from custom_classifier.training.arguments import (
     AcceptanceCriteria,
     LongDocumentStrategy,
+    Mode,
     TrainingArguments,
     declared_limits,
 )
@@ -219,12 +220,14 @@ def _default_options() -> dict[str, str]:
     options = {name: str(getattr(training, name)) for name in TRAINING_FIELDS}
     options |= {name: str(getattr(acceptance, name)) for name in ACCEPTANCE_FIELDS}
     options |= {"long_document_strategy": training.long_document_strategy, "base_model": ""}
+    options |= {"mode": training.mode}
     options |= {"promote": acceptance.promote, "beat_baseline": "yes"}
     return options
 
 
 def _form_values(form: FormData) -> dict[str, Any]:
     names = ["name", "location", "base_model", "long_document_strategy", "promote", "beat_baseline"]
+    names += ["mode"]
     names += [*TRAINING_FIELDS, *ACCEPTANCE_FIELDS]
     return {name: str(form.get(name) or "").strip() for name in names} | {
         "labels": [str(v) for v in form.getlist("labels")],
@@ -241,8 +244,9 @@ def _request(form: FormData) -> TrainingRequest:
     strategy: LongDocumentStrategy = (
         "chunks" if values["long_document_strategy"] == "chunks" else "head"
     )
+    mode: Mode = values["mode"] if values["mode"] in ("single", "multi") else "auto"
     training = TrainingArguments(
-        **_numbers(values, TRAINING_FIELDS), long_document_strategy=strategy
+        **_numbers(values, TRAINING_FIELDS), long_document_strategy=strategy, mode=mode
     )
     acceptance = AcceptanceCriteria(
         **_numbers(values, ACCEPTANCE_FIELDS),
