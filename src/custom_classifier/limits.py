@@ -7,8 +7,12 @@ from __future__ import annotations
 
 MAX_LABELS = 1000
 """Labels one training request may name."""
-MAX_LABEL_CHARS = 255
-"""A label is a folder name: Linux allows 255 bytes."""
+MAX_LABEL_CHARS = 1024
+"""A label is a folder name (Linux allows 255 bytes) or a path of nested folders."""
+MAX_LABEL_DEPTH = 8
+"""Levels of nested label folders (`sport/football` is level 2) read as a label tree."""
+MAX_TREE_NODES = 1000
+"""Folders a data report's tree shows; beyond it, the levels under the labels are left out."""
 MAX_LOCATION_CHARS = 4095
 """A location is a path: Linux allows 4095 bytes (PATH_MAX less the NUL)."""
 MAX_BASE_MODEL_CHARS = 4095

@@ -47,6 +47,24 @@ class LabelReport:
         self.skipped[reason] = self.skipped.get(reason, 0) + 1
 
 
+@dataclass
+class LabelNode:
+    """A folder of the label tree: the files found and used below it (`corpus.label_tree`)."""
+
+    label: str
+    """Its path from the root, `sport/football`: a label when `trained`."""
+    name: str
+    documents: int = 0
+    """Files found below it."""
+    used: int = 0
+    """Usable documents below it."""
+    left_out: int = 0
+    """Files directly in it, above the level trained: no label takes them."""
+    trained: bool = False
+    """One of the labels trained."""
+    children: list[LabelNode] = field(default_factory=list)
+
+
 @dataclass(frozen=True)
 class Problem:
     """A reason the data cannot be trained on: what was expected, what was found, how to fix it."""
@@ -69,6 +87,11 @@ class DataReport:
     """Documents (distinct texts) found in more than one label folder."""
     mode_note: str | None = None
     """How `auto` chose the mode, in words."""
+    depth: int | None = None
+    """The level of the label tree trained (`corpus.label_tree.Levels`); None: flat."""
+    hierarchical: bool = False
+    tree: list[LabelNode] = field(default_factory=list)
+    """The folders read, with counts per node."""
 
     @property
     def ok(self) -> bool:

@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Literal
 
 from custom_classifier.corpus.extract import extract_text
+from custom_classifier.corpus.label_tree import Levels, build_tree, expand_labels, label_folder
 from custom_classifier.corpus.models import (
     Corpus,
     DataReport,
@@ -23,6 +24,7 @@ from custom_classifier.errors import (
     LocationNotFoundError,
     UnreadableDocumentError,
 )
+from custom_classifier.limits import MAX_TREE_NODES
 
 DEFAULT_MIN_CHARS = 20
 AUTO_MULTI_SHARE = 0.01
@@ -32,6 +34,9 @@ _PROGRESS_REPORTS = 100
 """`on_read` hears about every hundredth of the files (and the first and the last)."""
 
 Mode = Literal["single", "multi", "auto"]
+FLAT = Levels()
+"""Each requested folder is a label, everything below it counted for it."""
+
 ReadProgress = Callable[[int, int], None]
 """`on_read(files_read, files_total)`, called while the documents are read."""
 
@@ -64,9 +69,12 @@ def inspect_corpus(
     min_chars: int = DEFAULT_MIN_CHARS,
     on_read: ReadProgress | None = None,
     mode: Mode = "single",
+    levels: Levels = FLAT,
 ) -> Corpus:
     """Read the requested label folders under `root` and report every problem in `report.problems`.
 
+    A label may be a path of nested folders (`sport/football`); `levels` picks the level of the
+    label tree trained (`corpus.label_tree`), flat by default: each requested folder is a label.
     Data problems never raise; only a `root` that is not a folder raises `LocationNotFoundError`.
     The files are listed first, so `on_read(read, total)` knows the total from the start.
     A text found under several labels is a conflict, left out, in `single` mode; in `multi`
@@ -76,24 +84,28 @@ def inspect_corpus(
     root = _require_folder(root)
     available = list_label_folders(root)
     wanted = list(dict.fromkeys(labels))
-    problems = _request_problems(labels, wanted, available)
-    reports = {label: LabelReport(label) for label in wanted}
+    missing = [label for label in wanted if label_folder(root, label) is None]
+    classes = expand_labels(root, [label for label in wanted if label not in missing], levels)
+    trained = [name for label in wanted for name in classes.expanded.get(label, [label])]
+    problems = _request_problems(labels, trained, available, missing, levels)
+    problems += classes.problems
+    reports = {label: LabelReport(label) for label in trained}
     files = {
         label: list(_walk(root, root / label, reports[label], visited=set()))
-        for label in wanted
-        if label in available
+        for label in classes.labels
     }
     progress = _Progress(sum(len(paths) for paths in files.values()), on_read)
     candidates: list[_Candidate] = []
     for label, paths in files.items():
         candidates += _read_label(root, label, paths, reports[label], min_chars, progress)
-    labeling = _assign_labels(candidates, reports, wanted, mode)
+    labeling = _assign_labels(candidates, reports, trained, mode)
     documents = labeling.documents
     problems += [
         _too_few_documents(reports[label], min_docs_per_label)
-        for label in wanted
-        if label in available and reports[label].used < min_docs_per_label
+        for label in classes.labels
+        if reports[label].used < min_docs_per_label
     ]
+    file_ids = [path.relative_to(root).as_posix() for paths in files.values() for path in paths]
     report = DataReport(
         root=str(root),
         labels=list(reports.values()),
@@ -103,9 +115,12 @@ def inspect_corpus(
         mode=labeling.mode,
         shared_documents=labeling.shared,
         mode_note=labeling.note,
+        depth=levels.depth,
+        hierarchical=levels.hierarchical,
+        tree=build_tree(file_ids, [doc.id for doc in documents], classes, MAX_TREE_NODES),
     )
     return Corpus(
-        documents=documents, report=report, labels=wanted, fingerprint=fingerprint(documents)
+        documents=documents, report=report, labels=trained, fingerprint=fingerprint(documents)
     )
 
 
@@ -117,6 +132,7 @@ def load_corpus(
     min_chars: int = DEFAULT_MIN_CHARS,
     on_read: ReadProgress | None = None,
     mode: Mode = "single",
+    levels: Levels = FLAT,
 ) -> Corpus:
     """Like `inspect_corpus`, but raise `InvalidDatasetError` listing every problem found."""
     corpus = inspect_corpus(
@@ -126,6 +142,7 @@ def load_corpus(
         min_chars=min_chars,
         on_read=on_read,
         mode=mode,
+        levels=levels,
     )
     report = corpus.report
     if report.problems:
@@ -327,7 +344,11 @@ def _drop_conflicts(
 
 
 def _request_problems(
-    labels: Sequence[str], wanted: list[str], available: list[str]
+    labels: Sequence[str],
+    wanted: list[str],
+    available: list[str],
+    missing: list[str],
+    levels: Levels,
 ) -> list[Problem]:
     existing = _quoted(available) or "none"
     problems = [
@@ -340,15 +361,15 @@ def _request_problems(
         if count > 1
     ]
     if len(wanted) < 2:
+        names = "the request names" if levels.flat else f"at {levels.describe()} the request gives"
         problems.append(
             Problem(
                 "too_few_labels",
-                f"a classifier needs at least 2 labels; the request names {len(wanted)}"
+                f"a classifier needs at least 2 labels; {names} {len(wanted)}"
                 f" ({', '.join(repr(name) for name in wanted) or 'none'}). "
                 f"Name at least two label folders (sub-folders found: {existing}).",
             )
         )
-    missing = [label for label in wanted if label not in available]
     # The lists go into the first problem only: N unknown labels must not cost N * N names.
     problems += [
         Problem(
