@@ -206,6 +206,13 @@ def _print_gate(gate: dict[str, Any]) -> None:
                 f"[{comparison['low']:+.3f}, {comparison['high']:+.3f}], "
                 f"McNemar p {comparison['mcnemar_p']:.3g}"
             )
+    shared = gate.get("shared_test")
+    if shared:
+        console.print(
+            f"test documents shared with champion v{shared['champion_version']}: "
+            f"{shared['shared']} of {shared['test_documents']} "
+            f"(the champion had {shared['champion_documents']})"
+        )
     served = gate["served"]
     int8 = served.get("int8_macro_f1")
     line = f"serves on CPU: {served['backend']}"
@@ -516,6 +523,44 @@ def predict(
     for result in results:
         label = "unsure" if result.get("abstained") else result["label"]
         console.print(f"{label}  {result['score']:.3f}  {result['input']}")
+
+
+@app.command("min-score")
+def min_score(
+    name: Annotated[str, typer.Argument(help="The classifier.")],
+    value: Annotated[
+        float,
+        typer.Argument(
+            help="The abstain threshold: a prediction whose calibrated score is below it answers "
+            "no label (abstained). 0 never abstains.",
+            **_bounds(TrainingArguments, "min_score"),
+        ),
+    ],
+    alias: Annotated[
+        str, typer.Option("--alias", help="Whose version gets it; other aliases keep theirs.")
+    ] = "champion",
+    user: UserOption = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON on stdout.")] = False,
+) -> None:
+    """Set the abstain threshold of a classifier's alias after training (recorded in MLflow on
+    the version it points at; predictions apply it at once)."""
+    from custom_classifier.registry.connect import open_registry
+    from custom_classifier.services import classifiers
+
+    identity = _acting_user(user, as_json)
+    try:
+        info = classifiers.set_min_score(
+            open_registry(get_settings()), identity, name, alias, value
+        )
+    except CustomClassifierError as error:
+        _fail(error, as_json)
+    version = info.aliases[alias]
+    if as_json:
+        typer.echo(
+            json.dumps({"name": name, "alias": alias, "version": version, "min_score": value})
+        )
+        return
+    console.print(f"{name}@{alias} (version {version}) now abstains below {value:g}")
 
 
 def _predict_folder(

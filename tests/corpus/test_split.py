@@ -4,7 +4,7 @@ from collections import Counter
 
 import pytest
 
-from custom_classifier.corpus.models import Document
+from custom_classifier.corpus.models import Document, TestDocuments
 from custom_classifier.corpus.split import part_sizes, split_corpus
 from custom_classifier.errors import InvalidRequestError
 
@@ -72,3 +72,32 @@ def test_zero_fractions_put_everything_in_training() -> None:
 def test_impossible_fractions_are_refused(validation: float, test: float) -> None:
     with pytest.raises(InvalidRequestError, match="fractions"):
         split_corpus(documents({"a": 10}), validation_fraction=validation, test_fraction=test)
+
+
+def test_a_grown_folder_keeps_the_old_test_documents_out_of_training() -> None:
+    before = split_corpus(documents({"a": 50, "b": 50}))
+    frozen = before.test_documents()
+
+    after = split_corpus(documents({"a": 80, "b": 70}), frozen_test=frozenset(frozen.paths))
+
+    old_test = {doc.id for doc in before.test}
+    assert old_test <= {doc.id for doc in after.test}
+    assert not old_test & {doc.id for doc in after.train + after.validation}
+    assert label_counts(after.test) == {"a": 8, "b": 7}  # topped up to the usual size
+
+
+def test_frozen_test_documents_are_found_by_content_under_another_path() -> None:
+    moved = [Document(id=f"moved/{d.id}", label=d.label, text=d.text) for d in documents({"a": 9})]
+    frozen = {moved[0].content_hash, moved[1].content_hash}
+
+    split = split_corpus(moved, frozen_test=frozen)
+
+    assert {moved[0].id, moved[1].id} <= {doc.id for doc in split.test}
+    assert len(split.train) >= 1
+
+
+def test_test_documents_read_back_as_written() -> None:
+    recorded = split_corpus(documents({"a": 20, "b": 20})).test_documents()
+
+    assert TestDocuments.from_row(recorded.to_row()) == recorded
+    assert sorted(recorded.paths.values())[0].startswith("a/")

@@ -142,3 +142,25 @@ def test_concurrent_requests_load_a_cold_model_once() -> None:
 
     assert len(loads) == 1
     assert cache.stats().misses == 1 and cache.stats().hits == 3
+
+
+def test_a_min_score_set_on_an_alias_applies_at_once_and_only_to_its_version(
+    registry: Registry, tiny_classifier_dir: Path
+) -> None:
+    for _ in range(2):
+        registry.register(log_classifier_run(registry, tiny_classifier_dir), "alice", "spam-filter")
+    registry.set_alias("alice", "spam-filter", "old", 1)
+    predictor = Predictor(registry)
+    champion, old = "models:/alice.spam-filter@champion", "models:/alice.spam-filter@old"
+    assert predictor.predict_texts(champion, ["free money"])[0]["abstained"] is False  # cached
+
+    assert registry.set_min_score("alice", "spam-filter", "champion", 1.0) == 2
+
+    (unsure,) = predictor.predict_texts(champion, ["free money"])
+    assert unsure["label"] is None and unsure["abstained"] is True
+    assert set(unsure["scores"]) == set(TINY_LABELS)
+    assert predictor.predict_texts("models:/alice.spam-filter/2", ["x"])[0]["abstained"] is True
+    assert predictor.predict_texts(old, ["free money"])[0]["abstained"] is False
+    assert predictor.cache_stats().misses == 2  # one load per version: no reload for the tag
+    info = registry.get_classifier("alice", "spam-filter")
+    assert [(v.version, v.min_score) for v in info.versions] == [(2, 1.0), (1, None)]

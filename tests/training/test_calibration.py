@@ -9,6 +9,7 @@ from custom_classifier.training.calibration import (
     calibrate,
     expected_calibration_error,
     fit_temperature,
+    reliability,
     softmax,
     threshold_for_precision,
 )
@@ -75,3 +76,32 @@ def test_threshold_for_precision_keeps_the_widest_coverage_that_reaches_it() -> 
     assert threshold.min_score == pytest.approx(0.75)  # 4 right of the 5 kept: 0.8 >= 0.75
     assert threshold.coverage == pytest.approx(5 / 6)
     assert threshold_for_precision(probabilities[3:4], truth[3:4]) is None
+
+
+def test_reliability_bins_count_every_document_and_give_the_ece() -> None:
+    # Eight documents at 0.9 of which six are right, two at 0.6 both right.
+    probabilities = np.array([[0.9, 0.1]] * 8 + [[0.6, 0.4]] * 2)
+    truth = np.array([0] * 6 + [1] * 2 + [0] * 2)
+
+    bins = reliability(probabilities, truth)
+
+    assert [(b.low, b.count) for b in bins] == [(pytest.approx(0.5), 2), (pytest.approx(0.8), 8)]
+    assert bins[1].confidence == pytest.approx(0.9) and bins[1].accuracy == pytest.approx(0.75)
+    assert bins[0].accuracy == 1.0
+    expected = 0.8 * abs(0.75 - 0.9) + 0.2 * abs(1.0 - 0.6)
+    assert expected_calibration_error(probabilities, truth) == pytest.approx(expected)
+
+
+def test_calibration_records_the_diagram_before_and_after_for_both_splits() -> None:
+    rng = np.random.default_rng(0)
+    truth = rng.integers(0, 2, size=200)
+    logits = np.where(rng.random(200) < 0.7, truth, 1 - truth)[:, None] == np.arange(2)
+    logits = logits * 8.0  # over-confident: 70 % right, scores near 1
+
+    result = calibrate(logits, truth, logits, truth)
+
+    for split in ("validation", "test"):
+        diagram = result.reliability[split]
+        assert sum(b.count for b in diagram["before"]) == sum(b.count for b in diagram["after"])
+        assert diagram["before"][-1].confidence > diagram["after"][-1].confidence
+    assert result.to_dict()["reliability"]["test"]["after"][0]["count"] > 0

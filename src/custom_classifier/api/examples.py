@@ -101,6 +101,7 @@ VERSION: dict[str, Any] = {
     "model_uri": "models:/alice.invoices/2",
     "aliases": ["champion"],
     "metrics": {"test_macro_f1": 0.94, "test_accuracy": 0.95, "baseline_macro_f1": 0.88},
+    "min_score": 0.0,
 }
 CLASSIFIER: dict[str, Any] = {
     "name": "invoices",

@@ -25,7 +25,11 @@ from custom_classifier.registry.info import ClassifierInfo, VersionInfo
 from custom_classifier.services.datasets import DatasetInfo, FolderListing
 from custom_classifier.storage.clock import as_utc
 from custom_classifier.storage.tables import ApiKeyRecord, JobRecord, UserRecord
-from custom_classifier.training.arguments import AcceptanceCriteria, TrainingArguments
+from custom_classifier.training.arguments import (
+    AcceptanceCriteria,
+    TrainingArguments,
+    declared_limits,
+)
 from custom_classifier.training.curves import TrainingCurves
 
 MAX_TEXTS = limits.MAX_TEXTS
@@ -223,7 +227,9 @@ class JobPublic(BaseModel):
         "accuracy, each label's F1), the paired comparisons with the TF-IDF `baseline` and the "
         "`champion` (verdict, difference and its interval, McNemar p), `served` (the int8 file "
         "beside the exact model), `calibration` (temperature, ECE before and after, a suggested "
-        "`min_score`), and the decision: `accepted`, `promoted`, `alias`, `reasons`, `notes`.",
+        "`min_score`, the reliability diagram's bins), `shared_test` (how many test documents "
+        "were the champion's too: they stay test documents), and the decision: `accepted`, "
+        "`promoted`, `alias`, `reasons`, `notes`.",
     )
     run_id: str | None = None
     registered_model: RegisteredModelPublic | None = None
@@ -287,6 +293,11 @@ class VersionPublic(BaseModel):
     model_uri: str
     aliases: list[str]
     metrics: dict[str, float]
+    min_score: float | None = Field(
+        default=None,
+        description="The abstain threshold predictions of this version apply (null: a version "
+        "registered before it was recorded here; it applies the one set at training).",
+    )
 
     @classmethod
     def from_info(cls, info: VersionInfo) -> VersionPublic:
@@ -326,6 +337,21 @@ class AliasUpdate(BaseModel):
     model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [{"version": 2}]})
 
     version: StrictInt = Field(ge=1, le=limits.MAX_VERSION, description="Not a boolean.")
+
+
+_MIN_SCORE_LIMITS = declared_limits(TrainingArguments, "min_score")
+
+
+class MinScoreUpdate(BaseModel):
+    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [{"min_score": 0.9}]})
+
+    min_score: float = Field(
+        ge=_MIN_SCORE_LIMITS[0],
+        le=_MIN_SCORE_LIMITS[1],
+        strict=True,
+        description="Abstain threshold: a prediction whose calibrated score is below it answers "
+        "`label` null and `abstained` true, the scores still there. 0 never abstains.",
+    )
 
 
 class PredictCreate(BaseModel):

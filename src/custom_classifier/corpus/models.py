@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
@@ -34,6 +35,11 @@ class Document:
     def label_set(self) -> tuple[str, ...]:
         """The labels this document carries: `labels`, or `(label,)` in single-label mode."""
         return self.labels or (self.label,)
+
+    @property
+    def content_hash(self) -> str:
+        """sha256 of the text: the same document under another path is the same document."""
+        return hashlib.sha256(self.text.encode("utf-8", "surrogatepass")).hexdigest()
 
 
 @dataclass
@@ -123,3 +129,33 @@ class Split:
             "validation": [d.id for d in self.validation],
             "test": [d.id for d in self.test],
         }
+
+    def test_documents(self) -> TestDocuments:
+        """The test documents by content hash, to keep them for the next training."""
+        return TestDocuments({d.content_hash: d.id for d in self.test})
+
+
+@dataclass(frozen=True)
+class TestDocuments:
+    """A run's test documents: content hash -> path relative to the corpus root. Recorded in
+    MLflow (`test_documents.json`) so a later training of the classifier tests on them again."""
+
+    __test__ = False  # not a pytest test class
+
+    paths: dict[str, str]
+
+    def to_row(self) -> dict[str, Any]:
+        return {"documents": [{"sha256": h, "path": p} for h, p in self.paths.items()]}
+
+    @classmethod
+    def from_row(cls, row: dict[str, Any]) -> TestDocuments:
+        return cls({str(d["sha256"]): str(d["path"]) for d in row.get("documents", [])})
+
+
+@dataclass(frozen=True)
+class FrozenTest:
+    """The test documents of the classifier's champion, which stay test documents when it is
+    trained again from a folder that has grown, so the two versions are compared on them."""
+
+    version: int
+    documents: TestDocuments

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 
 from sklearn.model_selection import train_test_split
 
@@ -16,11 +16,15 @@ def split_corpus(
     validation_fraction: float = 0.1,
     test_fraction: float = 0.1,
     seed: int = 42,
+    frozen_test: Collection[str] = (),
 ) -> Split:
     """Split each label on its own, so every part keeps the label proportions.
 
     Each label keeps at least one training document, and gets at least one validation and one
     test document whenever it has enough documents (3 for both; 2 gives test priority).
+    Documents whose content hash is in `frozen_test` (the champion's test documents) are test
+    documents, whatever their number; the label's other test documents, if it needs more, and
+    its validation and training documents are drawn from the rest as usual.
     """
     _check_fractions(validation_fraction, test_fraction)
     by_label: dict[str, list[Document]] = {}
@@ -31,11 +35,13 @@ def split_corpus(
     test: list[Document] = []
     for group in by_label.values():
         n_validation, n_test = part_sizes(len(group), validation_fraction, test_fraction)
-        rest, group_test = _take(group, n_test, seed)
-        group_train, group_validation = _take(rest, n_validation, seed)
+        kept = [d for d in group if d.content_hash in frozen_test]
+        rest = [d for d in group if d.content_hash not in frozen_test]
+        rest, group_test = _take(rest, max(0, n_test - len(kept)), seed)
+        group_train, group_validation = _take(rest, min(n_validation, max(0, len(rest) - 1)), seed)
         train += group_train
         validation += group_validation
-        test += group_test
+        test += kept + group_test
     return Split(train=train, validation=validation, test=test)
 
 

@@ -45,8 +45,15 @@ class Predictor:
 
     def classifier(self, model_uri: str) -> TextClassifier:
         """The loaded model; an alias is resolved first, so moving it takes effect at once."""
-        pinned = self._registry.resolve_alias(resolve_model_uri(model_uri))
-        return self._cache.get(pinned, lambda: self._registry.load_text_classifier(pinned))
+        return self._resolved(model_uri)[0]
+
+    def _resolved(self, model_uri: str) -> tuple[TextClassifier, float | None]:
+        """The loaded model and its version's abstain threshold, read on every call: a
+        threshold changed after training applies at once, in every process."""
+        resolved = self._registry.resolve_model(resolve_model_uri(model_uri))
+        pinned = resolved.uri
+        loaded = self._cache.get(pinned, lambda: self._registry.load_text_classifier(pinned))
+        return loaded, resolved.min_score
 
     def predict_texts(self, model_uri: str, texts: Sequence[str]) -> list[dict[str, Any]]:
         """For each text: `{"label", "score", "scores"}` with probabilities summing to 1."""
@@ -54,7 +61,8 @@ class Predictor:
             raise InvalidRequestError("texts must be a list of strings")
         if not texts:
             return []
-        return self.classifier(model_uri).predict(list(texts))
+        classifier, min_score = self._resolved(model_uri)
+        return classifier.predict(list(texts), min_score=min_score)
 
     def predict_file(self, model_uri: str, filename: str, data: bytes) -> dict[str, Any]:
         """Extract the text of an uploaded document and classify it."""

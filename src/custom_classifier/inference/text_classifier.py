@@ -266,13 +266,17 @@ class TextClassifier:
         """Float32 logits of each window, from the chosen scorer."""
         return self.scorer(windows, batch_size=batch_size)
 
-    def predict(self, texts: Sequence[str], batch_size: int = 32) -> list[dict[str, Any]]:
-        """For each text: the most likely `label` (None when its score is below `min_score`),
-        its `score`, `abstained` and every label's calibrated probability."""
+    def predict(
+        self, texts: Sequence[str], batch_size: int = 32, min_score: float | None = None
+    ) -> list[dict[str, Any]]:
+        """For each text: the most likely `label` (None when its score is below `min_score`:
+        the argument, else the one the model was trained with), its `score`, `abstained` and
+        every label's calibrated probability."""
+        threshold = self.min_score if min_score is None else min_score
         results = []
         for row in self.predict_proba(texts, batch_size=batch_size):
             best = int(row.argmax())
-            abstained = bool(row[best] < self.min_score)
+            abstained = bool(row[best] < threshold)
             results.append(
                 {
                     "label": None if abstained else self.labels[best],

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -28,7 +28,7 @@ from custom_classifier.training.statistics import (
 )
 
 if TYPE_CHECKING:
-    from custom_classifier.corpus.models import Split
+    from custom_classifier.corpus.models import FrozenTest, Split
     from custom_classifier.registry.tracking import Registry
     from custom_classifier.training.arguments import AcceptanceCriteria
     from custom_classifier.training.served import ServedCheck
@@ -42,6 +42,29 @@ class ChampionScores:
     predictions: list[str] | None
     """None when it cannot be compared (its labels differ)."""
     note: str | None = None
+
+
+@dataclass(frozen=True)
+class SharedTest:
+    """How many of this run's test documents were the champion's (`corpus.split`)."""
+
+    champion_version: int
+    champion_documents: int
+    """The champion's test documents."""
+    shared: int
+    """Of this run's test documents, those that were the champion's too."""
+    test_documents: int
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def shared_test(split: Split, frozen: FrozenTest | None) -> SharedTest | None:
+    """None when the classifier has no champion whose test documents were recorded."""
+    if frozen is None:
+        return None
+    shared = sum(doc.content_hash in frozen.documents.paths for doc in split.test)
+    return SharedTest(frozen.version, len(frozen.documents.paths), shared, len(split.test))
 
 
 @dataclass(frozen=True)
@@ -61,6 +84,8 @@ class GateReport:
     min_score: float
     seconds: float
     notes: list[str] = field(default_factory=list)
+    shared: SharedTest | None = None
+    """The test documents shared with the champion's."""
 
     def to_dict(self) -> dict[str, Any]:
         """The job result's `gate` (JSON-ready)."""
@@ -79,6 +104,7 @@ class GateReport:
             "calibration": self.calibration.to_dict(),
             "min_score": self.min_score,
             "seconds": self.seconds,
+            "shared_test": None if self.shared is None else self.shared.to_dict(),
         }
 
     def metrics(self) -> dict[str, float]:
@@ -92,6 +118,8 @@ class GateReport:
                     f"{prefix}_difference_high": comparison.high,
                     f"{prefix}_mcnemar_p": comparison.mcnemar_p,
                 }
+        if self.shared is not None:
+            values["shared_test_documents"] = self.shared.shared
         return (
             values
             | self.served.metrics()
@@ -121,6 +149,7 @@ def judge(
     baseline_predictions: Sequence[str] | None,
     champion: ChampionScores | None,
     min_score: float,
+    shared: SharedTest | None = None,
 ) -> GateReport:
     """Score the served artifact, calibrate it, compare it with the baseline and the champion,
     and decide. Writes `temperature` and `min_score` into the folder's `classifier.json`."""
@@ -173,6 +202,7 @@ def judge(
         min_score=min_score,
         seconds=time.perf_counter() - started,
         notes=notes,
+        shared=shared,
     )
 
 

@@ -24,7 +24,7 @@ from custom_classifier.training.arguments import (
 
 if TYPE_CHECKING:
     from custom_classifier.config import Settings
-    from custom_classifier.corpus.models import Corpus, Split
+    from custom_classifier.corpus.models import Corpus, FrozenTest, Split
     from custom_classifier.jobs.gate import GateReport
     from custom_classifier.registry.run_logger import RunLogger
     from custom_classifier.registry.tracking import Registry
@@ -110,13 +110,20 @@ def run_training(
     report = on_progress or _noop_progress
     stop = should_stop or _never_stop
     timings = _Timings()
-    prepared = _prepare(request, settings, report, timings)
-    request = prepared.request
     registry = open_registry(settings)
+    prepared = _prepare(request, settings, report, timings, registry)
+    request = prepared.request
     with registry.start_run(request.owner, request.name, _run_tags(request, prepared)) as run:
         _log_inputs(run, request, prepared)
         context = _RunContext(
-            request, settings, registry, run, prepared.split, prepared.labels, prepared.processes
+            request,
+            settings,
+            registry,
+            run,
+            prepared.split,
+            prepared.labels,
+            prepared.processes,
+            frozen=prepared.frozen,
         )
         split, labels = prepared.split, prepared.labels
         with (
@@ -176,6 +183,8 @@ class _Prepared:
     """The base models to train (several: a bake-off)."""
     processes: int
     """Training processes (one per GPU for a large training)."""
+    frozen: FrozenTest | None = None
+    """The champion's test documents, which stay test documents."""
 
     @property
     def labels(self) -> list[str]:
@@ -183,14 +192,20 @@ class _Prepared:
 
 
 def _prepare(
-    request: TrainingRequest, settings: Settings, report: ProgressCallback, timings: _Timings
+    request: TrainingRequest,
+    settings: Settings,
+    report: ProgressCallback,
+    timings: _Timings,
+    registry: Registry,
 ) -> _Prepared:
-    """Read and validate the folder, split it, and choose the base models and processes."""
+    """Read and validate the folder, split it (the champion's test documents stay test
+    documents), and choose the base models and processes."""
     from dataclasses import replace
 
     from custom_classifier.corpus.reader import load_corpus
     from custom_classifier.corpus.split import split_corpus
     from custom_classifier.jobs.bakeoff import expand_candidates
+    from custom_classifier.registry.test_documents import find_champion_test
     from custom_classifier.training.data_parallel import (
         estimated_training_tokens,
         training_processes,
@@ -208,17 +223,19 @@ def _prepare(
     )
     args = replace(request.training, mode="multi" if corpus.report.mode == "multi" else "single")
     request = replace(request, training=args)
+    frozen = find_champion_test(registry, request.owner, request.name)
     split = split_corpus(
         corpus.documents,
         validation_fraction=args.validation_fraction,
         test_fraction=args.test_fraction,
         seed=args.seed,
+        frozen_test=frozenset(frozen.documents.paths) if frozen else frozenset(),
     )
     timings.values["read_seconds"] = timings.elapsed()
     report(Progress.entering(Phase.PREPARING))
     names = _candidate_names(request, settings, expand_candidates)
     processes = training_processes(settings.training_gpus, estimated_training_tokens(split, args))
-    return _Prepared(request=request, corpus=corpus, split=split, names=names, processes=processes)
+    return _Prepared(request, corpus, split, names, processes, frozen)
 
 
 def _run_tags(request: TrainingRequest, prepared: _Prepared) -> dict[str, str]:
@@ -236,6 +253,8 @@ def _run_tags(request: TrainingRequest, prepared: _Prepared) -> dict[str, str]:
 
 def _log_inputs(run: RunLogger, request: TrainingRequest, prepared: _Prepared) -> None:
     """The options, the data's sizes, its report and the split, before anything trains."""
+    from custom_classifier.registry.test_documents import log_test_documents
+
     split = prepared.split
     run.log_params(
         {
@@ -251,6 +270,7 @@ def _log_inputs(run: RunLogger, request: TrainingRequest, prepared: _Prepared) -
     )
     run.log_dict(prepared.corpus.report.to_dict(), "data_report.json")
     run.log_dict(split.ids(), "split.json")
+    log_test_documents(run, split.test_documents())
 
 
 @dataclass(frozen=True)
@@ -280,7 +300,7 @@ def _judge(
 ) -> _Judged:
     """The acceptance gate (`jobs.gate`): the served artifact against the thresholds, the
     baseline and the champion, on the same test documents; its scores calibrated."""
-    from custom_classifier.jobs.gate import judge, score_champion
+    from custom_classifier.jobs.gate import judge, score_champion, shared_test
 
     request, split, labels = context.request, context.split, context.labels
     baseline = baseline_job.result()
@@ -295,6 +315,7 @@ def _judge(
         baseline_predictions=baseline_job.predictions,
         champion=champion,
         min_score=request.training.min_score,
+        shared=shared_test(split, context.frozen),
     )
     return _Judged(winner=winner, bakeoff=bakeoff, baseline=baseline, gate=gate)
 
@@ -332,7 +353,9 @@ def _register(context: _RunContext, judged: _Judged) -> dict[str, Any] | None:
         return None
     _log_models(run, judged.winner)
     alias = judged.decision.alias or "champion"
-    version = registry.register(run.run_id, request.owner, request.name, alias=alias)
+    version = registry.register(
+        run.run_id, request.owner, request.name, alias=alias, min_score=request.training.min_score
+    )
     run.set_tags({TAGS.outcome: "accepted"})
     name = registry.registered_model_name(request.owner, request.name)
     return {"name": name, "version": version, "alias": alias}
@@ -388,6 +411,7 @@ class _RunContext:
     split: Split
     labels: list[str]
     processes: int
+    frozen: FrozenTest | None = None
 
 
 @dataclass(frozen=True)

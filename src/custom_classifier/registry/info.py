@@ -40,6 +40,17 @@ class VersionInfo:
     """`models:/<registered name>/<version>`."""
     aliases: list[str] = field(default_factory=list)
     metrics: dict[str, float] = field(default_factory=dict)
+    min_score: float | None = None
+    """The abstain threshold (`TAGS.min_score`); None for a version registered before it was
+    recorded there (its `classifier.json` holds the one set at training)."""
+
+
+@dataclass(frozen=True)
+class ResolvedModel:
+    """A model URI pinned to a version, and the version's abstain threshold when it has one."""
+
+    uri: str
+    min_score: float | None = None
 
 
 @dataclass(frozen=True)

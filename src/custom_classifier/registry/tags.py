@@ -27,6 +27,9 @@ class TagKeys:
     """The base model of the run's model as the user named it (preset, id, folder, .gguf)."""
     candidate: str = "cc.candidate"
     """On a bake-off's child run: the base model that candidate trained."""
+    min_score: str = "cc.min_score"
+    """On a model version: its abstain threshold, set at training or later on an alias that
+    points at it; every loader applies it over the one in `classifier.json`."""
 
 
 TAGS = TagKeys()

@@ -30,7 +30,7 @@ from custom_classifier.errors import (
 )
 from custom_classifier.inference.model_uris import MODEL_ARTIFACT_PATH
 from custom_classifier.registry import tags as keys
-from custom_classifier.registry.info import ClassifierInfo, RunInfo, VersionInfo
+from custom_classifier.registry.info import ClassifierInfo, ResolvedModel, RunInfo, VersionInfo
 from custom_classifier.registry.packaging import MODEL_CODE_LOCK
 from custom_classifier.registry.run_endings import MAX_TAG_CHARS, discard_versions, end_run
 from custom_classifier.registry.run_logger import RunLogger
@@ -140,12 +140,19 @@ class Registry:
     # -- registered classifiers -----------------------------------------------------------------
 
     def register(
-        self, run_id: str, owner: str | None, classifier_name: str, *, alias: str = keys.CHAMPION
+        self,
+        run_id: str,
+        owner: str | None,
+        classifier_name: str,
+        *,
+        alias: str = keys.CHAMPION,
+        min_score: float | None = None,
     ) -> int:
         """Register the run's model as a new version and move `alias` (`champion`, or
         `challenger` for a version the gate did not promote) to it.
 
-        The version remembers where `champion` was: should the run not finish, the version is
+        `min_score`, when given, is recorded on the version (`TAGS.min_score`). The version
+        remembers where `champion` was: should the run not finish, the version is
         deleted and `champion` goes back (`run_endings.discard_versions`).
         """
         name = registered_model_name(owner, classifier_name)
@@ -154,6 +161,8 @@ class Registry:
         source = f"{run.info.artifact_uri}/{MODEL_ARTIFACT_PATH}"
         previous = (self._client.get_registered_model(name).aliases or {}).get(keys.CHAMPION)
         version_tags = {TAGS.previous_champion: str(previous or "")}
+        if min_score is not None:
+            version_tags[TAGS.min_score] = str(min_score)
         if owner is not None:
             version_tags[TAGS.owner] = owner
         version = self._client.create_model_version(
@@ -180,6 +189,29 @@ class Registry:
             self._client.set_registered_model_alias(model.name, alias, str(version))
         except MlflowException as exc:
             raise InvalidRequestError(f"alias {alias!r} cannot be set: {exc.message}") from None
+
+    def set_min_score(self, owner: str | None, name: str, alias: str, min_score: float) -> int:
+        """Set the abstain threshold of the version `alias` points at; returns that version.
+        Predictions read it with the version (`resolve_model`), so no cache keeps the old one."""
+        model = self._owned_model(owner, name)
+        version = self.resolve_alias(f"models:/{model.name}@{alias}").rpartition("/")[2]
+        self._client.set_model_version_tag(model.name, version, TAGS.min_score, str(min_score))
+        return int(version)
+
+    def resolve_model(self, model_uri: str) -> ResolvedModel:
+        """`resolve_alias`, and the abstain threshold of a registered version (one query)."""
+        if not model_uri.startswith("models:/"):
+            return ResolvedModel(model_uri)
+        name, separator, alias = model_uri.removeprefix("models:/").rpartition("@")
+        try:
+            if separator:
+                version = self._client.get_model_version_by_alias(name, alias)
+            else:
+                name, _, number = model_uri.removeprefix("models:/").rpartition("/")
+                version = self._client.get_model_version(name, number)
+        except MlflowException:
+            raise _model_not_found(model_uri) from None
+        return ResolvedModel(f"models:/{name}/{version.version}", _min_score(version))
 
     def resolve_alias(self, model_uri: str) -> str:
         """`models:/<name>@<alias>` -> `models:/<name>/<version>`; other URIs unchanged."""
@@ -355,6 +387,7 @@ class Registry:
             model_uri=f"models:/{registered}/{number}",
             aliases=sorted(a for a, v in aliases.items() if v == number),
             metrics=metrics,
+            min_score=_min_score(version),
         )
 
     def _end_unfinished(self, run_id: str, status: int, outcome_tags: dict[str, str]) -> None:
@@ -388,6 +421,11 @@ def _has_local_artifacts(tracking_uri: str) -> bool:
 
 def _owner_of(model: RegisteredModel) -> str | None:
     return (model.tags or {}).get(TAGS.owner) or None
+
+
+def _min_score(version: ModelVersion) -> float | None:
+    value = (version.tags or {}).get(TAGS.min_score)
+    return None if value is None else float(value)
 
 
 def _datetime(milliseconds: int | None) -> datetime:

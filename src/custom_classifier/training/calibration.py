@@ -8,7 +8,7 @@ one claims to be.
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from typing import Any
 
 import numpy as np
@@ -55,16 +55,48 @@ def expected_calibration_error(
     """Mean |accuracy - confidence| over equal-width confidence bins, weighted by their size."""
     if len(truth) == 0:
         return 0.0
+    total = len(truth)
+    return float(
+        sum(
+            b.count / total * abs(b.accuracy - b.confidence)
+            for b in reliability(probabilities, truth, bins)
+        )
+    )
+
+
+@dataclass(frozen=True)
+class ReliabilityBin:
+    """One confidence bin of a reliability diagram: how sure the predictions in it claimed to
+    be (mean top score) and how often they were right."""
+
+    low: float
+    high: float
+    count: int
+    confidence: float
+    accuracy: float
+
+
+def reliability(
+    probabilities: np.ndarray, truth: np.ndarray, bins: int = BINS
+) -> list[ReliabilityBin]:
+    """The non-empty equal-width bins of the top score, lowest first."""
+    if len(truth) == 0:
+        return []
     confidence = probabilities.max(axis=1)
     correct = probabilities.argmax(axis=1) == truth
     edges = np.linspace(0.0, 1.0, bins + 1)
     which = np.clip(np.digitize(confidence, edges[1:-1], right=True), 0, bins - 1)
-    error = 0.0
-    for b in range(bins):
-        members = which == b
-        if members.any():
-            error += members.mean() * abs(correct[members].mean() - confidence[members].mean())
-    return float(error)
+    return [
+        ReliabilityBin(
+            low=float(edges[b]),
+            high=float(edges[b + 1]),
+            count=int((which == b).sum()),
+            confidence=float(confidence[which == b].mean()),
+            accuracy=float(correct[which == b].mean()),
+        )
+        for b in range(bins)
+        if (which == b).any()
+    ]
 
 
 @dataclass(frozen=True)
@@ -121,6 +153,8 @@ class Calibration:
     """From the calibrated validation scores, for `TARGET_PRECISION`."""
     note: str | None = None
     """Why the temperature stayed 1, when it did."""
+    reliability: dict[str, dict[str, list[ReliabilityBin]]] = field(default_factory=dict)
+    """The reliability diagram's bins: split (`validation`, `test`) -> `before` / `after`."""
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -166,6 +200,12 @@ def calibrate(
     def ece(logits: np.ndarray, truth: np.ndarray, t: float) -> float:
         return expected_calibration_error(softmax(logits, t), truth) if len(truth) else 0.0
 
+    def diagram(logits: np.ndarray, truth: np.ndarray) -> dict[str, list[ReliabilityBin]]:
+        return {
+            "before": reliability(softmax(logits, 1.0), truth) if len(truth) else [],
+            "after": reliability(softmax(logits, temperature), truth) if len(truth) else [],
+        }
+
     suggested = None
     if len(validation_truth):
         suggested = threshold_for_precision(
@@ -180,4 +220,8 @@ def calibrate(
         test_ece_after=ece(test_logits, test_truth, temperature),
         suggested=suggested,
         note=note,
+        reliability={
+            "validation": diagram(validation_logits, validation_truth),
+            "test": diagram(test_logits, test_truth),
+        },
     )

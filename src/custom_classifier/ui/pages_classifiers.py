@@ -14,6 +14,7 @@ from custom_classifier.registry.info import ClassifierInfo
 from custom_classifier.registry.tags import CHAMPION
 from custom_classifier.services import classifiers, jobs, predictions
 from custom_classifier.services.users import Identity
+from custom_classifier.training.arguments import TrainingArguments, declared_limits
 from custom_classifier.ui.rendering import UiRoute, render, wants_json
 from custom_classifier.ui.session import CsrfChecked, UiUser
 
@@ -49,6 +50,7 @@ def _page(
         "text": text,
         "version": version,
         "api_base": str(request.base_url).rstrip("/"),
+        "min_score_limits": declared_limits(TrainingArguments, "min_score"),
         "nav": "dashboard",
     }
     return render(request, "classifier.html", context, status_code=status_code)
@@ -77,6 +79,19 @@ def move_alias(
 ) -> Response:
     """Point an alias (by default `champion`) at a version; predictions follow at once."""
     classifiers.move_alias(get_runtime(request).registry, user, name, alias, version)
+    return RedirectResponse(f"/ui/classifiers/{name}#versions", status_code=303)
+
+
+@router.post("/classifiers/{name}/aliases/{alias}/min-score", dependencies=[CsrfChecked])
+def set_min_score(
+    request: Request,
+    name: str,
+    alias: str,
+    user: UiUser,
+    min_score: Annotated[float, Form()],
+) -> Response:
+    """Set the abstain threshold of the version `alias` points at."""
+    classifiers.set_min_score(get_runtime(request).registry, user, name, alias, min_score)
     return RedirectResponse(f"/ui/classifiers/{name}#versions", status_code=303)
 
 

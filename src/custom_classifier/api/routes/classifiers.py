@@ -13,6 +13,7 @@ from custom_classifier.api.schemas import (
     ClassifierPublic,
     ClassifiersPublic,
     JobPublic,
+    MinScoreUpdate,
 )
 from custom_classifier.services import classifiers, jobs
 
@@ -76,4 +77,20 @@ def move_alias(
     """Point an alias (for example `champion`, which predictions by name use) at a version:
     roll back or forward. The alias is created when it does not exist yet."""
     info = classifiers.move_alias(runtime.registry, user, name, alias, body.version)
+    return ClassifierPublic.from_info(info)
+
+
+@router.put(
+    "/{name}/aliases/{alias}/min-score",
+    response_model=ClassifierPublic,
+    summary="Set an alias's abstain threshold",
+    responses=errors(404, 413, 422),
+)
+def set_min_score(
+    name: str, alias: str, body: MinScoreUpdate, user: CurrentUser, runtime: RuntimeDep
+) -> ClassifierPublic:
+    """Set `min_score` of the version the alias points at (0 to 1; 0 never abstains): below it
+    a prediction answers `label` null and `abstained` true, the scores still there. It applies
+    to the next prediction; other versions keep theirs. Recorded in MLflow on the version."""
+    info = classifiers.set_min_score(runtime.registry, user, name, alias, body.min_score)
     return ClassifierPublic.from_info(info)
