@@ -344,3 +344,44 @@ def api_headers(app: object, username: str, *, is_admin: bool = False) -> dict[s
             users.create_user(session, username, is_admin=is_admin)
         key = users.create_api_key(session, username).key
     return {"Authorization": f"Bearer {key}"}
+
+
+def make_multilabel_documents(
+    counts: dict[tuple[str, ...], int], *, words: int = 12, seed: int = 0, prefix: str = "doc"
+) -> list[Document]:
+    """`counts[labels]` documents carrying `labels`, each `words` words drawn from those
+    labels' topics in turn (a document of two labels talks of both)."""
+    import random
+
+    rng = random.Random(seed)
+    documents = []
+    for labels, count in counts.items():
+        for index in range(count):
+            drawn = [rng.choice(TOPIC_WORDS[labels[i % len(labels)]]) for i in range(words)]
+            documents.append(
+                Document(
+                    id=f"{prefix}/{'+'.join(labels)}/{index}.txt",
+                    label=labels[0],
+                    text=" ".join(drawn),
+                    labels=labels,
+                )
+            )
+    return documents
+
+
+def make_multilabel_split(
+    labels: list[str], *, train: int = 10, validation: int = 4, test: int = 4
+) -> Split:
+    """Topic documents of each single label and of each pair of consecutive labels."""
+    groups = [(label,) for label in labels] + [
+        (first, second) for first, second in zip(labels, labels[1:], strict=False)
+    ]
+
+    def part(count: int, seed: int, prefix: str) -> list[Document]:
+        return make_multilabel_documents(dict.fromkeys(groups, count), seed=seed, prefix=prefix)
+
+    return Split(
+        train=part(train, 1, "train"),
+        validation=part(validation, 2, "val"),
+        test=part(test, 3, "test"),
+    )

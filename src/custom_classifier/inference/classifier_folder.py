@@ -14,7 +14,8 @@ from typing import Any
 CLASSIFIER_FILE = "classifier.json"
 """`labels`, `max_length`, `long_document_strategy`, `chunk_stride` and `kind`; after the
 acceptance gate, `temperature` and `min_score` (calibrated scores, abstention) and `served`
-(which CPU backend serves, and why)."""
+(which CPU backend serves, and why). A multi-label classifier has `multi_label: true` and,
+after the gate, `thresholds` (label -> the score from which it is predicted)."""
 ONNX_FILE = "model.int8.onnx"
 """The int8 ONNX copy of the model that training writes next to the weights, for CPU prediction."""
 

@@ -64,6 +64,7 @@ __all__ = [
     "length_sorted_batches",
     "pad_id_of",
     "pad_windows",
+    "sigmoid",
     "softmax",
     "window_logits",
 ]
@@ -151,6 +152,13 @@ def softmax(logits: np.ndarray, temperature: float = 1.0) -> np.ndarray:
     return result
 
 
+def sigmoid(logits: np.ndarray) -> np.ndarray:
+    """Element-wise logistic function (multi-label scores), float64, without overflow."""
+    values = np.asarray(logits, dtype=np.float64)
+    result: np.ndarray = 0.5 * (1.0 + np.tanh(0.5 * values))
+    return result
+
+
 def document_probabilities(
     logits: np.ndarray, doc_index: np.ndarray, n_documents: int, temperature: float = 1.0
 ) -> np.ndarray:
@@ -174,6 +182,10 @@ class TextClassifier:
     Scores are calibrated: the mean window logits are divided by `temperature` (fitted on the
     validation split at training, stored in `classifier.json`) before the softmax. A best score
     below `min_score` abstains: `label` None and `abstained` true, the scores still there.
+
+    Multi-label (`multi_label` in `classifier.json`): one sigmoid per label, no temperature; a
+    label is predicted when its score reaches its threshold (tuned per label on the validation
+    split at training, `thresholds`; a request may override them).
     """
 
     def __init__(
@@ -191,8 +203,12 @@ class TextClassifier:
         kind: str = "encoder",
         temperature: float = 1.0,
         min_score: float = 0.0,
+        multi_label: bool = False,
+        thresholds: dict[str, float] | None = None,
     ) -> None:
         self.device = device or default_device()
+        self.multi_label = multi_label
+        self.thresholds = {label: 0.5 for label in labels} | (thresholds or {})
         self.temperature = temperature
         self.min_score = min_score
         self.model = model
@@ -237,11 +253,17 @@ class TextClassifier:
             kind=settings.get("kind", "encoder"),
             temperature=float(settings.get("temperature", 1.0)),
             min_score=float(settings.get("min_score", 0.0)),
+            multi_label=bool(settings.get("multi_label", False)),
+            thresholds=settings.get("thresholds"),
         )
 
     def predict_proba(self, texts: Sequence[str], batch_size: int = 32) -> np.ndarray:
-        """One row of label probabilities per text, columns in `labels` order."""
-        return softmax(self.document_logits(texts, batch_size=batch_size), self.temperature)
+        """One row of label probabilities per text, columns in `labels` order (multi-label:
+        each label's own probability, rows do not sum to 1)."""
+        logits = self.document_logits(texts, batch_size=batch_size)
+        if self.multi_label:
+            return sigmoid(logits)
+        return softmax(logits, self.temperature)
 
     def document_logits(self, texts: Sequence[str], batch_size: int = 32) -> np.ndarray:
         """One row of uncalibrated logits per text (the mean of its windows')."""
@@ -267,14 +289,23 @@ class TextClassifier:
         return self.scorer(windows, batch_size=batch_size)
 
     def predict(
-        self, texts: Sequence[str], batch_size: int = 32, min_score: float | None = None
+        self,
+        texts: Sequence[str],
+        batch_size: int = 32,
+        min_score: float | None = None,
+        thresholds: dict[str, float] | None = None,
     ) -> list[dict[str, Any]]:
         """For each text: the most likely `label` (None when its score is below `min_score`:
         the argument, else the one the model was trained with), its `score`, `abstained` and
-        every label's calibrated probability."""
+        every label's calibrated probability. Multi-label: also `labels`, every label whose
+        score reaches its threshold (`thresholds` overrides the tuned ones), best first;
+        `label` is the first of them, `abstained` when there is none."""
         threshold = self.min_score if min_score is None else min_score
+        probabilities = self.predict_proba(texts, batch_size=batch_size)
+        if self.multi_label:
+            return [self._labels_of(row, thresholds) for row in probabilities]
         results = []
-        for row in self.predict_proba(texts, batch_size=batch_size):
+        for row in probabilities:
             best = int(row.argmax())
             abstained = bool(row[best] < threshold)
             results.append(
@@ -286,3 +317,19 @@ class TextClassifier:
                 }
             )
         return results
+
+    def _labels_of(self, row: np.ndarray, thresholds: dict[str, float] | None) -> dict[str, Any]:
+        limits = self.thresholds | (thresholds or {})
+        chosen = [
+            label
+            for label, p in sorted(zip(self.labels, row, strict=True), key=lambda lp: -lp[1])
+            if p >= limits[label]
+        ]
+        best = int(row.argmax())
+        return {
+            "label": chosen[0] if chosen else None,
+            "labels": chosen,
+            "score": float(row[best]),
+            "abstained": not chosen,
+            "scores": {label: float(p) for label, p in zip(self.labels, row, strict=True)},
+        }

@@ -99,8 +99,10 @@ def load_base_model(
     *,
     attention_dropout: float | None = None,
     dtype: torch.dtype | None = None,
+    multi_label: bool = False,
 ) -> tuple[Any, Any]:
-    """The tokenizer and a sequence-classification model with a fresh head for `labels`."""
+    """The tokenizer and a sequence-classification model with a fresh head for `labels` (one
+    sigmoid per label when `multi_label`: the saved config says so)."""
     try:
         tokenizer = AutoTokenizer.from_pretrained(base_model)
         config = AutoConfig.from_pretrained(
@@ -108,7 +110,9 @@ def load_base_model(
             num_labels=len(labels),
             id2label=dict(enumerate(labels)),
             label2id={label: i for i, label in enumerate(labels)},
-            problem_type="single_label_classification",
+            problem_type=(
+                "multi_label_classification" if multi_label else "single_label_classification"
+            ),
         )
         prepare_tokenizer(tokenizer, config)
         if attention_dropout is not None:

@@ -12,7 +12,11 @@ import torch
 from transformers import PreTrainedModel, get_linear_schedule_with_warmup
 
 from custom_classifier.errors import TrainingCancelledError
-from custom_classifier.inference.text_classifier import cpu_has_bf16_units, pad_id_of
+from custom_classifier.inference.text_classifier import (
+    cpu_has_bf16_units,
+    document_logits,
+    pad_id_of,
+)
 from custom_classifier.training import backbones, distributed
 from custom_classifier.training.arguments import (
     EpochCallback,
@@ -28,12 +32,14 @@ from custom_classifier.training.chunking import (
     window_logits,
 )
 from custom_classifier.training.early_stopping import EarlyStopping
-from custom_classifier.training.evaluation import evaluate_predictions
+from custom_classifier.training.evaluation import evaluate_multilabel, evaluate_predictions
+from custom_classifier.training.thresholds import DEFAULT_THRESHOLD, sigmoid
 from custom_classifier.training.windows import (
     EncodedSplit,
     WindowBank,
     batch_policy,
     class_weights,
+    positive_weights,
     shuffled_length_batches,
 )
 
@@ -79,16 +85,25 @@ class TrainingLoop:
         self.scheduler = get_linear_schedule_with_warmup(
             self.optimizer, round(args.warmup_ratio * self.total_steps), self.total_steps
         )
-        self.loss_fn = torch.nn.CrossEntropyLoss(weight=self._loss_weights())
+        self.multi_label = args.mode == "multi"
+        self.loss_fn: torch.nn.Module
+        if self.multi_label:  # one sigmoid per label
+            self.loss_fn = torch.nn.BCEWithLogitsLoss(pos_weight=self._loss_weights())
+        else:
+            self.loss_fn = torch.nn.CrossEntropyLoss(weight=self._loss_weights())
         self.step = 0
         self._interval_sum = torch.zeros((), device=self.device)
         self._interval_steps = 0
         self.started = time.monotonic()
 
     def _loss_weights(self) -> torch.Tensor | None:
+        """Class weights (single-label) or BCE's positive weights (multi-label)."""
         if not self.args.class_weighted_loss:
             return None
-        weights = class_weights(self.train.window_labels, len(self.labels))
+        if self.args.mode == "multi":
+            weights = positive_weights(self.train.window_labels)
+        else:
+            weights = class_weights(self.train.window_labels, len(self.labels))
         return torch.tensor(weights, dtype=torch.float32, device=self.device)
 
     def run(self, on_epoch_end: EpochCallback | None) -> tuple[list[dict[str, float]], int]:
@@ -169,6 +184,8 @@ class TrainingLoop:
             cpu_bf16=self.cpu_bf16,
         )
         truth = self.validation.doc_labels
+        if self.multi_label:
+            return self._validate_multilabel(logits, truth)
         probabilities = document_probabilities(logits, self.validation.doc_index, len(truth))
         evaluation = evaluate_predictions(
             [self.labels[i] for i in truth],
@@ -180,6 +197,26 @@ class TrainingLoop:
             "val_macro_f1": evaluation.macro_f1,
             "val_accuracy": evaluation.accuracy,
             "val_loss": float(-np.log(np.clip(true_probability, 1e-12, None)).mean()),
+        }
+
+    def _validate_multilabel(self, logits: np.ndarray, truth: np.ndarray) -> dict[str, float]:
+        """Scores at the default threshold (the tuned ones come after training, in the gate)
+        and the mean binary cross-entropy, unweighted."""
+        mean_logits = document_logits(logits, self.validation.doc_index, len(truth))
+        probabilities = sigmoid(mean_logits)
+        predicted = probabilities >= DEFAULT_THRESHOLD
+
+        def names(rows: np.ndarray) -> list[list[str]]:
+            return [[self.labels[i] for i in np.flatnonzero(row)] for row in rows]
+
+        evaluation = evaluate_multilabel(names(truth > 0), names(predicted), self.labels)
+        clipped = np.clip(probabilities, 1e-12, 1 - 1e-12)
+        loss = -(truth * np.log(clipped) + (1 - truth) * np.log(1 - clipped)).mean()
+        return {
+            "val_macro_f1": evaluation.macro_f1,
+            "val_accuracy": evaluation.accuracy,
+            "val_micro_f1": float(evaluation.micro_f1 or 0.0),
+            "val_loss": float(loss),
         }
 
     def _check_cancelled(self) -> None:

@@ -133,6 +133,7 @@ def _load_backbone(
         labels,
         attention_dropout=args.attention_dropout,
         dtype=backbones.frozen_weights_dtype(device, lora),
+        multi_label=args.mode == "multi",
     )
     checkpointing = args.gradient_checkpointing
     if checkpointing is None:
@@ -181,5 +182,7 @@ def save_classifier(
         "chunk_stride": args.chunk_stride,
         "kind": kind,
     }
+    if args.mode == "multi":  # one sigmoid per label; the gate adds the tuned `thresholds`
+        settings["multi_label"] = True
     (path / CLASSIFIER_FILE).write_text(json.dumps(settings, indent=2), encoding="utf-8")
     return path

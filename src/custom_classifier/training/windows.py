@@ -25,7 +25,7 @@ class EncodedSplit:
     doc_index: np.ndarray
     """Document of each window."""
     doc_labels: np.ndarray
-    """Label id of each document."""
+    """Label id of each document; multi-label: one row of 0/1 (float32) per document."""
 
     @property
     def window_labels(self) -> np.ndarray:
@@ -40,9 +40,10 @@ def encode_documents(
     *,
     max_windows: int | None = None,
 ) -> EncodedSplit:
-    """Tokenize documents into windows as `args.long_document_strategy` says."""
+    """Tokenize documents into windows as `args.long_document_strategy` says; in multi-label
+    mode each document's targets are a row of 0/1 over `labels`."""
     label_ids = {label: i for i, label in enumerate(labels)}
-    unknown = sorted({d.label for d in documents} - label_ids.keys())
+    unknown = sorted({name for d in documents for name in d.label_set} - label_ids.keys())
     if unknown:
         raise TrainingError(
             f"documents have labels {unknown} that are not among the requested labels {list(labels)}"
@@ -55,8 +56,19 @@ def encode_documents(
         stride=args.chunk_stride,
         max_windows=max_windows if args.long_document_strategy == "chunks" else None,
     )
+    if args.mode == "multi":
+        return EncodedSplit(windows, doc_index, label_matrix(documents, labels))
     doc_labels = np.asarray([label_ids[d.label] for d in documents], dtype=np.int64)
     return EncodedSplit(windows, doc_index, doc_labels)
+
+
+def label_matrix(documents: Sequence[Document], labels: Sequence[str]) -> np.ndarray:
+    """One float32 row per document, 1 in the column of each label it carries."""
+    label_ids = {label: i for i, label in enumerate(labels)}
+    matrix = np.zeros((len(documents), len(labels)), dtype=np.float32)
+    for row, document in enumerate(documents):
+        matrix[row, [label_ids[name] for name in document.label_set]] = 1.0
+    return matrix
 
 
 class WindowBank:
@@ -121,6 +133,18 @@ def shuffled_length_batches(
         bucket = bucket[np.argsort(lengths[bucket], kind="stable")]
         batches.extend(bucket[i : i + batch_size] for i in range(0, len(bucket), batch_size))
     return [batches[i] for i in rng.permutation(len(batches))]
+
+
+def positive_weights(targets: np.ndarray) -> np.ndarray:
+    """Multi-label: each label's `negatives / positives` (BCE's `pos_weight`), so that a rare
+    label's few positives weigh as much as its negatives; 1 for a label with no positive or
+    no negative. The tuned thresholds then move each decision back where F1 is best."""
+    positives = targets.sum(axis=0).astype(np.float64)
+    negatives = len(targets) - positives
+    weights = np.ones(targets.shape[1], dtype=np.float64)
+    both = (positives > 0) & (negatives > 0)
+    weights[both] = negatives[both] / positives[both]
+    return weights
 
 
 def class_weights(label_ids: np.ndarray, num_labels: int) -> np.ndarray:
