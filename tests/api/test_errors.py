@@ -34,6 +34,8 @@ MALFORMED = [
     ("POST", "/api/v1/models/abc/predict", b'{"texts": [1, 2]}'),
     ("POST", "/api/v1/models/abc/predict", b"\xff\xfe\x00binary"),
     ("PUT", "/api/v1/classifiers/x/aliases/champion", b'{"version": 0}'),
+    ("PUT", "/api/v1/classifiers/x/aliases/champion/min-score", b'{"min_score": true}'),
+    ("PUT", "/api/v1/classifiers/x/aliases/champion/min-score", b'{"min_score": NaN}'),
     ("POST", "/api/v1/datasets", b"not multipart"),
     ("GET", "/api/v1/jobs?limit=-1", b""),
     ("GET", "/api/v1/jobs?status=exploded", b""),
