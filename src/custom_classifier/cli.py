@@ -567,8 +567,8 @@ def _predict_folder(
     predictor: Predictor, uri: str, folder: Path, output: Path | None, as_json: bool
 ) -> None:
     """Classify a folder with a progress bar; print where the files are and the summary."""
+    from custom_classifier.inference.folder_predictions import CSV_NAME, JSONL_NAME, classify_folder
     from custom_classifier.progress_bar import FolderProgressBar
-    from custom_classifier.services.batch_predictions import CSV_NAME, JSONL_NAME, classify_folder
 
     output = output or folder.with_name(folder.name + ".predictions")
     with FolderProgressBar(console) as bar:

@@ -95,6 +95,12 @@ class JobNotCancellableError(ConflictError):
     code = "job_not_cancellable"
 
 
+class PredictionsNotReadyError(ConflictError):
+    """A batch prediction's files are downloadable once the job has completed."""
+
+    code = "predictions_not_ready"
+
+
 class AuthenticationError(CustomClassifierError):
     code = "unauthenticated"
 

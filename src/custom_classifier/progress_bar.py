@@ -28,7 +28,7 @@ from rich.text import Text
 from custom_classifier.training.arguments import Phase, Progress
 
 if TYPE_CHECKING:
-    from custom_classifier.services.batch_predictions import BatchProgress
+    from custom_classifier.inference.folder_predictions import BatchProgress
 
 STARTING = "Starting"
 """The first line, before the training reports a phase."""

@@ -28,6 +28,7 @@ from custom_classifier.api.routes import (
     jobs,
     mlflow_access,
     models,
+    predictions,
     users,
 )
 from custom_classifier.config import Settings, get_settings
@@ -80,7 +81,16 @@ def create_api(settings: Settings | None = None, *, run_jobs: bool = True) -> Fa
     api = APIRouter(
         prefix=API_PREFIX, responses=API_ERRORS, dependencies=[Depends(refuse_unknown_query)]
     )
-    for module in (classifiers, jobs, models, base_models, datasets, users, mlflow_access):
+    for module in (
+        classifiers,
+        jobs,
+        models,
+        predictions,
+        base_models,
+        datasets,
+        users,
+        mlflow_access,
+    ):
         api.include_router(module.router)
     api.include_router(health.router, include_in_schema=False)
     app.include_router(api)

@@ -1,4 +1,5 @@
-"""`execute_job`: run one queued training job and record every state transition.
+"""`execute_job`: run one queued job (a training or a batch prediction) and record every state
+transition.
 
 Called by the embedded worker process and by the Celery task. It takes ids only and is
 idempotent: a job that is not `queued` any more is left alone. Every write of the worker names
@@ -20,10 +21,12 @@ from custom_classifier.errors import (
     TrainingCancelledError,
     WorkerInterrupted,
 )
+from custom_classifier.jobs.batch_contract import BatchJobResult, BatchPredictionRequest
+from custom_classifier.jobs.batch_run import BatchProgressWriter, run_batch_prediction
 from custom_classifier.jobs.contract import JobProgress, JobResult, TrainingRequest
 from custom_classifier.jobs.heartbeat import Heartbeat
 from custom_classifier.jobs.recovery import end_runs_in_mlflow, release
-from custom_classifier.jobs.status import JobStatus
+from custom_classifier.jobs.status import JobKind, JobStatus
 from custom_classifier.jobs.training_run import TrainingOutcome, run_training
 from custom_classifier.storage import job_repository as jobs
 from custom_classifier.storage.engine import Database
@@ -45,11 +48,14 @@ def execute_job(job_id: str, settings: Settings) -> str | None:
                 logger.info("job %s is not queued any more; nothing to do", job_id)
                 return None
             job = jobs.get_job(session, job_id)
-            request = TrainingRequest.from_row(job.request, job_id=job_id)
-            attempt = job.attempts
+            kind, row, attempt = job.kind, job.request, job.attempts
         try:
             url, seconds = settings.resolved_database_url, settings.job_heartbeat_seconds
             with Heartbeat(url, job_id, attempt, seconds):
+                if kind == JobKind.BATCH_PREDICTION:
+                    batch = BatchPredictionRequest.from_row(row)
+                    return _predict_and_record(database, job_id, batch, attempt, settings)
+                request = TrainingRequest.from_row(row, job_id=job_id)
                 return _train_and_record(database, request, attempt, settings)
         except WorkerInterrupted as interrupted:
             return _release(database, job_id, attempt, interrupted.reason, settings)
@@ -118,6 +124,54 @@ def _train_and_record(
             curves=curves.to_row(),
         )
     return _record_outcome(database, job_id, attempt, outcome, reporter)
+
+
+def _predict_and_record(
+    database: Database,
+    job_id: str,
+    request: BatchPredictionRequest,
+    attempt: int,
+    settings: Settings,
+) -> str | None:
+    """A batch prediction: the same claim, heartbeat, stop check and final states as a
+    training; a failure keeps its error code."""
+    reporter = BatchProgressWriter(database, job_id, attempt)
+    stop_check = _StopCheck(database, job_id, attempt)
+    try:
+        result = run_batch_prediction(
+            request, settings, job_id, on_progress=reporter, should_stop=stop_check
+        )
+    except TrainingCancelledError:
+        if stop_check.superseded:
+            logger.warning("job %s: attempt %s was given up for dead; stopped", job_id, attempt)
+            return None
+        progress = reporter.last.to_row()
+        return _finish(
+            database, job_id, attempt, JobStatus.CANCELLED, "cancelled", progress=progress
+        )
+    except CustomClassifierError as error:
+        logger.warning("job %s failed: %s", job_id, error.message)
+        failed = BatchJobResult(details=error.details).to_row()
+        values = {"error_code": error.code, "error_message": error.message, "result": failed}
+        return _finish(database, job_id, attempt, JobStatus.FAILED, error.message, **values)
+    except Exception as error:  # noqa: BLE001 - a job must end in a state, whatever happened
+        logger.exception("job %s failed unexpectedly", job_id)
+        message = f"the batch prediction failed unexpectedly: {type(error).__name__}: {error}"
+        values = {"error_code": "batch_prediction_failed", "error_message": message}
+        return _finish(database, job_id, attempt, JobStatus.FAILED, message, **values)
+    summary = result.summary
+    message = (
+        f"{summary.get('classified', 0)} classified, {summary.get('unreadable', 0)} unreadable"
+    )
+    return _finish(
+        database,
+        job_id,
+        attempt,
+        JobStatus.COMPLETED,
+        message,
+        result=result.to_row(),
+        progress=reporter.finished().to_row(),
+    )
 
 
 def _record_outcome(

@@ -1,228 +1,183 @@
-"""Classify every document of a folder into a JSONL and a CSV file, resumably.
-
-Documents are read and their text extracted by a pool of threads ahead of the model, which
-classifies them in batches. Each finished batch is appended to `predictions.jsonl` and flushed,
-so a run that is killed resumes where it stopped: documents already in the JSONL are skipped,
-and a half-written last line is dropped. The CSV is written from the JSONL at the end, so neither
-file ever holds a document twice.
-"""
+"""Batch prediction jobs as users see them: classify a folder (or an uploaded zip) with one of
+their models on the job system, follow it, cancel it, download what it wrote."""
 
 from __future__ import annotations
 
-import csv
-import json
-import os
-import time
-from collections import Counter
-from collections.abc import Callable, Iterator
-from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
+import uuid
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, BinaryIO
 
-from custom_classifier.corpus.extract import extract_text
+from sqlalchemy.orm import Session
+
 from custom_classifier.errors import (
     InvalidRequestError,
-    TrainingCancelledError,
-    UnreadableDocumentError,
+    ModelNotFoundError,
+    PredictionsNotReadyError,
 )
-from custom_classifier.inference.predictor import Predictor
+from custom_classifier.inference.folder_predictions import CSV_NAME, JSONL_NAME, list_documents
+from custom_classifier.jobs.batch_contract import (
+    DEFAULT_BATCH_SIZE,
+    SUMMARY_NAME,
+    BatchPredictionRequest,
+    output_dir,
+)
+from custom_classifier.jobs.status import JobKind, JobStatus
+from custom_classifier.services import datasets, jobs
+from custom_classifier.services.predictions import classifier_model_uri, missing_model
+from custom_classifier.services.users import Identity
+from custom_classifier.storage import job_repository
+from custom_classifier.storage.tables import JobRecord
 
-JSONL_NAME = "predictions.jsonl"
-CSV_NAME = "predictions.csv"
-CSV_COLUMNS = ("path", "label", "score", "abstained", "error", "scores")
-READ_AHEAD_THREADS = 4
+if TYPE_CHECKING:
+    from custom_classifier.services.runtime import Runtime
+
+DOWNLOADS = {"csv": CSV_NAME, "jsonl": JSONL_NAME, "summary": SUMMARY_NAME}
+"""What `download` serves, by the name the API and the UI use."""
 
 
-@dataclass
-class BatchProgress:
-    """How far a folder classification has come."""
+@dataclass(frozen=True)
+class BatchOrder:
+    """Which model (a run id, or a classifier with a version or alias) and which documents."""
 
-    done: int
-    total: int
-    seconds: float
+    location: str | None = None
+    run_id: str | None = None
+    classifier: str | None = None
+    version: str | None = None
+    batch_size: int = DEFAULT_BATCH_SIZE
 
     @property
-    def per_second(self) -> float:
-        return self.done / self.seconds if self.seconds > 0 else 0.0
-
-    @property
-    def seconds_left(self) -> float | None:
-        rate = self.per_second
-        return (self.total - self.done) / rate if rate > 0 else None
+    def model(self) -> str:
+        """The model as the user named it."""
+        if self.classifier is None:
+            return self.run_id or ""
+        return self.classifier if self.version is None else f"{self.classifier}@{self.version}"
 
 
-@dataclass
-class BatchSummary:
-    """Counts per label and the documents that could not be read."""
-
-    total: int
-    classified: int
-    unreadable: int
-    resumed: int
-    labels: dict[str, int] = field(default_factory=dict)
-
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "total": self.total,
-            "classified": self.classified,
-            "unreadable": self.unreadable,
-            "resumed": self.resumed,
-            "labels": dict(self.labels),
-        }
+def submit_batch_prediction(
+    session: Session, runtime: Runtime, user: Identity, order: BatchOrder
+) -> JobRecord:
+    """Check the model and the folder, then queue the job; the model is pinned (an alias
+    becomes its version) so every attempt of the job uses the same one."""
+    model_uri, run_id = _pinned_model(runtime, user, order)
+    if order.location is None:
+        raise InvalidRequestError("give the folder to classify in `location`")
+    folder = datasets.resolve_user_location(order.location, user.username, runtime.settings)
+    return _queue(session, runtime, user, order, model_uri, run_id, folder)
 
 
-ProgressCallback = Callable[[BatchProgress], None]
-StopCheck = Callable[[], bool]
+def submit_uploaded_zip(
+    session: Session,
+    runtime: Runtime,
+    user: Identity,
+    order: BatchOrder,
+    upload: BinaryIO,
+    filename: str,
+) -> JobRecord:
+    """`submit_batch_prediction` for a zip of documents, unpacked into the user's area with the
+    checks of a dataset upload (size, file count, expansion ratio, unsafe paths)."""
+    model_uri, run_id = _pinned_model(runtime, user, order)
+    info = datasets.unpack_dataset(upload, filename, user.username, runtime.settings)
+    folder = Path(info.location)
+    return _queue(session, runtime, user, order, model_uri, run_id, folder, upload=filename)
 
 
-def list_documents(folder: Path) -> list[Path]:
-    """Every regular file under `folder` (hidden files and folders left out), sorted."""
-    if not folder.is_dir():
+def _pinned_model(runtime: Runtime, user: Identity, order: BatchOrder) -> tuple[str, str]:
+    from custom_classifier.registry.batch_artifacts import pin_model
+
+    if (order.run_id is None) == (order.classifier is None):
         raise InvalidRequestError(
-            f"{str(folder)!r} is not a folder; give a folder of documents to classify",
-            details={"folder": str(folder)},
+            "name the model by `run_id` or by `classifier` (with an optional `version`: a "
+            "number or an alias), not both and not neither",
+            details={"run_id": order.run_id, "classifier": order.classifier},
         )
-    found: list[Path] = []
-    for dirpath, dirnames, filenames in os.walk(folder):
-        dirnames[:] = sorted(name for name in dirnames if not name.startswith("."))
-        found.extend(
-            Path(dirpath, name)
-            for name in filenames
-            if not name.startswith(".") and Path(dirpath, name).is_file()
-        )
-    return sorted(found)
-
-
-def classify_folder(
-    predictor: Predictor,
-    model_uri: str,
-    folder: Path,
-    output_dir: Path,
-    *,
-    batch_size: int = 32,
-    on_progress: ProgressCallback | None = None,
-    should_stop: StopCheck | None = None,
-) -> BatchSummary:
-    """Classify the documents of `folder` not yet in `output_dir`'s JSONL; write the CSV."""
-    if batch_size < 1:
-        raise InvalidRequestError(f"batch_size must be at least 1, got {batch_size}")
-    documents = list_documents(folder)
-    output_dir.mkdir(parents=True, exist_ok=True)
-    jsonl_path = output_dir / JSONL_NAME
-    done = _completed_paths(jsonl_path)
-    todo = [path for path in documents if _relative(path, folder) not in done]
-    resumed = len(documents) - len(todo)
-    started = time.monotonic()
-    with jsonl_path.open("a", encoding="utf-8") as jsonl:
-        for count, rows in _classified_batches(predictor, model_uri, folder, todo, batch_size):
-            if should_stop is not None and should_stop():
-                raise TrainingCancelledError("the batch prediction was cancelled")
-            for row in rows:
-                jsonl.write(json.dumps(row, ensure_ascii=False) + "\n")
-            jsonl.flush()
-            os.fsync(jsonl.fileno())
-            if on_progress is not None:
-                elapsed = time.monotonic() - started
-                on_progress(BatchProgress(resumed + count, len(documents), elapsed))
-    rows = list(read_rows(jsonl_path))
-    write_csv(rows, output_dir / CSV_NAME)
-    return _summary(rows, resumed)
-
-
-def read_rows(jsonl_path: Path) -> Iterator[dict[str, Any]]:
-    """The complete rows of a predictions JSONL file."""
-    if not jsonl_path.exists():
-        return
-    with jsonl_path.open(encoding="utf-8") as lines:
-        for line in lines:
-            if line.endswith("\n"):
-                yield json.loads(line)
-
-
-def write_csv(rows: list[dict[str, Any]], path: Path) -> None:
-    """One CSV line per document; `scores` as a JSON object."""
-    with path.open("w", newline="", encoding="utf-8") as handle:
-        writer = csv.DictWriter(handle, fieldnames=CSV_COLUMNS)
-        writer.writeheader()
-        for row in rows:
-            writer.writerow(
-                {**{key: row.get(key) for key in CSV_COLUMNS}, "scores": json.dumps(row["scores"])}
-            )
-
-
-def _completed_paths(jsonl_path: Path) -> set[str]:
-    """Paths already classified; a torn last line (a killed run) is cut off first."""
-    if not jsonl_path.exists():
-        return set()
-    data = jsonl_path.read_bytes()
-    complete = data[: data.rfind(b"\n") + 1]
-    if len(complete) != len(data):
-        jsonl_path.write_bytes(complete)
-    return {row["path"] for row in read_rows(jsonl_path)}
-
-
-def _classified_batches(
-    predictor: Predictor, model_uri: str, folder: Path, paths: list[Path], batch_size: int
-) -> Iterator[tuple[int, list[dict[str, Any]]]]:
-    """(documents done so far, rows) for each batch, texts read ahead by a thread pool."""
-    done = 0
-    with ThreadPoolExecutor(READ_AHEAD_THREADS, thread_name_prefix="read-ahead") as pool:
-        texts = pool.map(_read_text, paths)
-        for start in range(0, len(paths), batch_size):
-            batch = paths[start : start + batch_size]
-            read = [next(texts) for _ in batch]
-            rows = _classify(predictor, model_uri, folder, batch, read)
-            done += len(batch)
-            yield done, rows
-
-
-def _read_text(path: Path) -> str | UnreadableDocumentError:
+    if order.run_id is not None:
+        if order.version is not None:
+            raise InvalidRequestError("`version` goes with `classifier`, not with `run_id`")
+        return pin_model(runtime.registry, runtime.run_owners.model_uri(user, order.run_id))
+    assert order.classifier is not None
+    uri = classifier_model_uri(user, order.classifier, order.version)
     try:
-        return extract_text(path)
-    except UnreadableDocumentError as error:
-        return error
+        return pin_model(runtime.registry, uri)
+    except ModelNotFoundError:
+        raise missing_model(runtime.registry, user, order.classifier, order.version) from None
 
 
-def _classify(
-    predictor: Predictor,
+def _queue(
+    session: Session,
+    runtime: Runtime,
+    user: Identity,
+    order: BatchOrder,
     model_uri: str,
+    run_id: str,
     folder: Path,
-    paths: list[Path],
-    read: list[str | UnreadableDocumentError],
-) -> list[dict[str, Any]]:
-    texts = [text for text in read if isinstance(text, str)]
-    predictions = iter(predictor.predict_texts(model_uri, texts) if texts else [])
-    rows = []
-    for path, text in zip(paths, read, strict=True):
-        row: dict[str, Any] = {"path": _relative(path, folder)}
-        if isinstance(text, str):
-            prediction = next(predictions)
-            row |= {
-                "label": prediction.get("label"),
-                "score": prediction.get("score"),
-                "scores": prediction.get("scores", {}),
-                "abstained": bool(prediction.get("abstained", False)),
-                "error": None,
-            }
-        else:
-            row |= {"label": None, "score": None, "scores": {}, "abstained": False}
-            row["error"] = text.message
-        rows.append(row)
-    return rows
-
-
-def _relative(path: Path, folder: Path) -> str:
-    return path.relative_to(folder).as_posix()
-
-
-def _summary(rows: list[dict[str, Any]], resumed: int) -> BatchSummary:
-    labels = Counter(row["label"] for row in rows if row["label"] is not None)
-    unreadable = sum(1 for row in rows if row["error"] is not None)
-    return BatchSummary(
-        total=len(rows),
-        classified=len(rows) - unreadable,
-        unreadable=unreadable,
-        resumed=resumed,
-        labels=dict(sorted(labels.items())),
+    *,
+    upload: str | None = None,
+) -> JobRecord:
+    if not list_documents(folder):
+        raise InvalidRequestError(
+            f"{folder} holds no documents to classify; give a folder with files in it",
+            details={"location": str(folder)},
+        )
+    request = BatchPredictionRequest(
+        model=order.model,
+        model_uri=model_uri,
+        model_run_id=run_id,
+        location=str(folder),
+        owner=user.username,
+        batch_size=order.batch_size,
+        upload=upload,
     )
+    job = JobRecord(
+        id=uuid.uuid4().hex,
+        kind=JobKind.BATCH_PREDICTION,
+        owner=user.username,
+        name=order.model[:64],
+        location=request.location,
+        labels=[],
+        request=request.to_row(),
+        status=JobStatus.QUEUED,
+        run_id=run_id,
+    )
+    job_repository.add_job(session, job)
+    session.commit()
+    runtime.queue.enqueue(job.id)
+    return job
+
+
+def list_batch_predictions(
+    session: Session, user: Identity, *, status: JobStatus | None = None, limit: int = 100
+) -> list[JobRecord]:
+    """The user's batch prediction jobs, newest first."""
+    return job_repository.list_jobs(
+        session, user.username, status=status, limit=limit, kind=JobKind.BATCH_PREDICTION
+    )
+
+
+def get_batch_prediction(session: Session, user: Identity, job_id: str) -> JobRecord:
+    """The user's batch prediction job; `JobNotFoundError` when absent or someone else's."""
+    return jobs.get_job(session, user, job_id, kind=JobKind.BATCH_PREDICTION)
+
+
+def cancel_batch_prediction(
+    session: Session, runtime: Runtime, user: Identity, job_id: str
+) -> JobRecord:
+    """Cancel at once when queued; a running job stops after its current batch."""
+    return jobs.cancel_job(session, runtime.queue, user, job_id, kind=JobKind.BATCH_PREDICTION)
+
+
+def download(session: Session, runtime: Runtime, user: Identity, job_id: str, name: str) -> Path:
+    """The file `name` (`csv`, `jsonl` or `summary`) of a completed job."""
+    job = get_batch_prediction(session, user, job_id)
+    if name not in DOWNLOADS:
+        raise InvalidRequestError(
+            f"no file {name!r}; expected one of {sorted(DOWNLOADS)}", details={"file": name}
+        )
+    path = output_dir(runtime.settings, job.id) / DOWNLOADS[name]
+    if job.status != JobStatus.COMPLETED or not path.is_file():
+        raise PredictionsNotReadyError(
+            f"job {job_id} is {job.status}; its files can be downloaded once it has completed. "
+            f"Follow it with GET /api/v1/predictions/{job_id}/events",
+            details={"job_id": job_id, "status": job.status},
+        )
+    return path

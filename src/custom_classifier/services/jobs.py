@@ -18,7 +18,7 @@ from custom_classifier.errors import (
 )
 from custom_classifier.jobs.contract import TrainingRequest
 from custom_classifier.jobs.queue import JobQueue
-from custom_classifier.jobs.status import TERMINAL_STATUSES, JobStatus
+from custom_classifier.jobs.status import TERMINAL_STATUSES, JobKind, JobStatus
 from custom_classifier.services.datasets import resolve_user_location
 from custom_classifier.services.users import Identity
 from custom_classifier.storage import job_repository
@@ -104,19 +104,28 @@ def submit_training(
 def list_jobs(
     session: Session, user: Identity, *, status: JobStatus | None = None, limit: int = 100
 ) -> list[JobRecord]:
-    """The user's jobs, newest first."""
+    """The user's training jobs, newest first."""
     return job_repository.list_jobs(session, user.username, status=status, limit=limit)
 
 
-def get_job(session: Session, user: Identity, job_id: str) -> JobRecord:
-    """The user's job; `JobNotFoundError` when absent or someone else's."""
-    return job_repository.get_job(session, job_id, owner=user.username)
+def get_job(
+    session: Session, user: Identity, job_id: str, *, kind: JobKind = JobKind.TRAINING
+) -> JobRecord:
+    """The user's job of this kind; `JobNotFoundError` when absent or someone else's."""
+    return job_repository.get_job(session, job_id, owner=user.username, kind=kind)
 
 
-def cancel_job(session: Session, queue: JobQueue, user: Identity, job_id: str) -> JobRecord:
+def cancel_job(
+    session: Session,
+    queue: JobQueue,
+    user: Identity,
+    job_id: str,
+    *,
+    kind: JobKind = JobKind.TRAINING,
+) -> JobRecord:
     """A queued job is cancelled at once, and so is a running one whose worker is gone; a
     running one stops at its next check (within a second)."""
-    job = get_job(session, user, job_id)
+    job = get_job(session, user, job_id, kind=kind)
     if job.status in TERMINAL_STATUSES:
         raise JobNotCancellableError(
             f"job {job_id} already ended ({job.status}); only queued or running jobs can be "

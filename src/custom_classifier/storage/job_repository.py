@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session
 
 from custom_classifier.errors import JobNotFoundError
 from custom_classifier.storage.clock import utcnow
-from custom_classifier.storage.job_status import JobStatus
+from custom_classifier.storage.job_status import TERMINAL_STATUSES, JobKind, JobStatus
 from custom_classifier.storage.tables import ClassifierRecord, JobRecord
 
 
@@ -25,7 +25,8 @@ def transition(status: JobStatus, message: str | None = None) -> dict[str, Any]:
 def add_job(session: Session, job: JobRecord) -> JobRecord:
     job.history = [transition(JobStatus(job.status), "submitted")]
     session.add(job)
-    _remember_classifier(session, job.owner, job.name, job.id)
+    if job.kind in (None, JobKind.TRAINING):
+        _remember_classifier(session, job.owner, job.name, job.id)
     session.flush()
     return job
 
@@ -42,27 +43,43 @@ def _remember_classifier(session: Session, owner: str, name: str, job_id: str) -
         record.latest_job_id = job_id
 
 
-def find_job(session: Session, job_id: str, *, owner: str | None = None) -> JobRecord | None:
-    """The job, or None when it does not exist or belongs to someone else."""
+def find_job(
+    session: Session, job_id: str, *, owner: str | None = None, kind: JobKind | None = None
+) -> JobRecord | None:
+    """The job, or None when it does not exist, belongs to someone else or is of another
+    `kind`."""
     job = session.get(JobRecord, job_id)
     if job is None or (owner is not None and job.owner != owner):
+        return None
+    if kind is not None and job.kind != kind:
         return None
     return job
 
 
-def get_job(session: Session, job_id: str, *, owner: str | None = None) -> JobRecord:
-    job = find_job(session, job_id, owner=owner)
+_LISTING = {JobKind.TRAINING: "/api/v1/jobs", JobKind.BATCH_PREDICTION: "/api/v1/predictions"}
+
+
+def get_job(
+    session: Session, job_id: str, *, owner: str | None = None, kind: JobKind | None = None
+) -> JobRecord:
+    job = find_job(session, job_id, owner=owner, kind=kind)
     if job is None:
+        listing = _LISTING[kind or JobKind.TRAINING]
         raise JobNotFoundError(
-            f"no job {job_id!r}; list your jobs with GET /api/v1/jobs", details={"job_id": job_id}
+            f"no job {job_id!r}; list your jobs with GET {listing}", details={"job_id": job_id}
         )
     return job
 
 
 def list_jobs(
-    session: Session, owner: str, *, status: JobStatus | None = None, limit: int = 100
+    session: Session,
+    owner: str,
+    *,
+    status: JobStatus | None = None,
+    limit: int = 100,
+    kind: JobKind = JobKind.TRAINING,
 ) -> list[JobRecord]:
-    query = select(JobRecord).where(JobRecord.owner == owner)
+    query = select(JobRecord).where(JobRecord.owner == owner, JobRecord.kind == kind)
     if status is not None:
         query = query.where(JobRecord.status == status)
     return list(session.scalars(query.order_by(JobRecord.created_at.desc()).limit(limit)))
@@ -131,7 +148,7 @@ def move(
     With `attempt`, only while the job is still on that attempt: a worker given up for dead
     must not move the job its next attempt is running.
     """
-    if target in (JobStatus.ACCEPTED, JobStatus.REJECTED, JobStatus.FAILED, JobStatus.CANCELLED):
+    if target in TERMINAL_STATUSES:
         values.setdefault("finished_at", utcnow())
     result = session.execute(
         update(JobRecord)
@@ -159,15 +176,18 @@ def save_progress(
     session: Session,
     job_id: str,
     progress: dict[str, Any],
-    curves: dict[str, Any],
+    curves: dict[str, Any] | None = None,
     *,
     attempt: int | None = None,
 ) -> None:
-    """The latest progress report and the curves so far, of a running job."""
+    """The latest progress report and the curves so far (a training's), of a running job."""
+    values: dict[str, Any] = {"progress": progress, "heartbeat_at": utcnow()}
+    if curves is not None:
+        values["curves"] = curves
     session.execute(
         update(JobRecord)
         .where(JobRecord.id == job_id, JobRecord.status == JobStatus.RUNNING, *_on_attempt(attempt))
-        .values(progress=progress, curves=curves, heartbeat_at=utcnow())
+        .values(**values)
         .execution_options(synchronize_session=False)
     )
 

@@ -41,11 +41,16 @@ class AdminBase(DeclarativeBase):
 
 
 class JobRecord(MetadataBase):
-    """One training job: the request, where it stands, and what it produced."""
+    """One job (a training or a batch prediction): the request, where it stands, and what it
+    produced."""
 
     __tablename__ = "jobs"
 
     id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    kind: Mapped[str] = mapped_column(
+        String(32), default="training", server_default="training", index=True
+    )
+    """`storage.job_status.JobKind`: which worker code runs the job and which routes show it."""
     owner: Mapped[str] = mapped_column(String(64), index=True)
     name: Mapped[str] = mapped_column(String(64))
     location: Mapped[str] = mapped_column(Text)

@@ -9,9 +9,7 @@ from pathlib import Path
 import pytest
 
 from custom_classifier.errors import InvalidRequestError, TrainingCancelledError
-from custom_classifier.inference.predictor import Predictor
-from custom_classifier.registry import Registry
-from custom_classifier.services.batch_predictions import (
+from custom_classifier.inference.folder_predictions import (
     CSV_NAME,
     JSONL_NAME,
     BatchProgress,
@@ -19,6 +17,8 @@ from custom_classifier.services.batch_predictions import (
     list_documents,
     read_rows,
 )
+from custom_classifier.inference.predictor import Predictor
+from custom_classifier.registry import Registry
 from factories import log_classifier_run
 
 
