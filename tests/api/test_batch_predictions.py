@@ -247,7 +247,7 @@ def test_an_uploaded_zip_is_classified(
     archive = make_zip(tmp_path / "scans.zip", files)
     with archive.open("rb") as upload:
         response = client.post(
-            "/api/v1/predictions/upload",
+            "/api/v1/prediction-uploads",
             headers=alice,
             data={"classifier": "news"},
             files={"file": ("scans.zip", upload, "application/zip")},
@@ -322,7 +322,7 @@ def test_bad_zips_answer_stable_codes(
         else make_zip(tmp_path / "b.zip", content).read_bytes()
     )
     response = client.post(
-        "/api/v1/predictions/upload",
+        "/api/v1/prediction-uploads",
         headers=alice,
         data={"classifier": "news"},
         files={"file": ("b.zip", data, "application/zip")},

@@ -124,11 +124,20 @@ def _call(case: Any, target: FuzzTarget, headers: dict[str, str] | None = None) 
     response = case.call_and_validate(
         base_url=target.url, headers=headers, excluded_checks=_voided_checks(case)
     )
-    if case.operation.path == "/api/v1/classifiers" and response.status_code == 202:
+    queued = QUEUES.get(case.operation.path)
+    if queued is not None and response.status_code == 202:
         job_id = response.json()["id"]
         with httpx.Client(base_url=target.url, headers=target.alice) as client:
-            assert client.post(f"/api/v1/jobs/{job_id}/cancel").status_code in (200, 409)
+            assert client.post(f"{queued}/{job_id}/cancel").status_code in (200, 409)
     return response
+
+
+QUEUES = {
+    "/api/v1/classifiers": "/api/v1/jobs",
+    "/api/v1/predictions": "/api/v1/predictions",
+    "/api/v1/prediction-uploads": "/api/v1/predictions",
+}
+"""Operations that queue a job, and where that job is cancelled."""
 
 
 def _voided_checks(case: Any) -> list[Any]:

@@ -91,7 +91,7 @@ def test_file_uploads_describe_the_file_and_show_a_curl_example(openapi: dict[st
         for name, operation in operations(openapi)
         if "multipart/form-data" in operation.get("requestBody", {}).get("content", {})
     ]
-    assert len(uploads) == 3
+    assert len(uploads) == 4
     components = openapi["components"]["schemas"]
     for name, operation in uploads:
         body = operation["requestBody"]["content"]["multipart/form-data"]["schema"]

@@ -10,6 +10,7 @@ from fastapi import APIRouter, File, Form, Query, UploadFile, status
 from fastapi.responses import FileResponse
 from sse_starlette import EventSourceResponse
 
+from custom_classifier.api import examples
 from custom_classifier.api.batch_schemas import (
     ClassifierName,
     PredictionJobCreate,
@@ -28,12 +29,12 @@ from custom_classifier.services.batch_predictions import BatchOrder
 from custom_classifier.services.runtime import Runtime
 from custom_classifier.services.users import Identity
 
-router = APIRouter(prefix="/predictions", tags=["batch predictions"])
+router = APIRouter(tags=["batch predictions"])
 MEDIA_TYPES = {"csv": "text/csv", "jsonl": "application/x-ndjson", "summary": "application/json"}
 
 
 @router.post(
-    "",
+    "/predictions",
     response_model=PredictionJobPublic,
     status_code=status.HTTP_202_ACCEPTED,
     summary="Classify a folder (batch prediction job)",
@@ -59,7 +60,7 @@ def create_prediction_job(
 
 
 @router.post(
-    "/upload",
+    "/prediction-uploads",
     response_model=PredictionJobPublic,
     status_code=status.HTTP_202_ACCEPTED,
     summary="Classify the documents of an uploaded zip",
@@ -70,6 +71,10 @@ def create_prediction_job(
         503,
         status_413="Too large, too many files, or a zip bomb.",
         status_422="Not a zip, unsafe entries (absolute paths, '..', links), or not valid.",
+    ),
+    openapi_extra=examples.curl_sample(
+        'curl -H "Authorization: Bearer $CC_API_KEY" -F file=@inbox.zip -F classifier=invoices '
+        "http://localhost:8000/api/v1/prediction-uploads"
     ),
 )
 def upload_prediction_job(
@@ -82,7 +87,8 @@ def upload_prediction_job(
     version: Annotated[VersionRef | None, Form()] = None,
     batch_size: Annotated[int, Form(ge=1, le=MAX_BATCH_SIZE)] = DEFAULT_BATCH_SIZE,
 ) -> PredictionJobPublic:
-    """The same job for a zip: it is unpacked into your area with the limits of a dataset
+    """The job of `POST /predictions` for a zip (a path of its own: `/predictions/{job_id}`
+    would take `upload` for a job id): it is unpacked into your area with the limits of a dataset
     upload (size, files, expansion ratio; no absolute paths, '..' or links), then classified."""
     order = BatchOrder(run_id=run_id, classifier=classifier, version=version, batch_size=batch_size)
     job = batch_predictions.submit_uploaded_zip(
@@ -92,7 +98,7 @@ def upload_prediction_job(
 
 
 @router.get(
-    "",
+    "/predictions",
     response_model=PredictionJobsPublic,
     summary="List your batch predictions",
     responses=errors(422),
@@ -110,7 +116,7 @@ def list_prediction_jobs(
 
 
 @router.get(
-    "/{job_id}",
+    "/predictions/{job_id}",
     response_model=PredictionJobPublic,
     summary="Show a batch prediction",
     responses=errors(404, 422),
@@ -125,7 +131,7 @@ def get_prediction_job(job_id: str, user: CurrentUser, session: SessionDep) -> P
 
 
 @router.post(
-    "/{job_id}/cancel",
+    "/predictions/{job_id}/cancel",
     response_model=PredictionJobPublic,
     summary="Cancel a batch prediction",
     responses=errors(404, 409, 422, 503, status_409="It already ended (`job_not_cancellable`)."),
@@ -139,7 +145,7 @@ def cancel_prediction_job(
 
 
 @router.get(
-    "/{job_id}/events",
+    "/predictions/{job_id}/events",
     response_class=EventSourceResponse,
     summary="Follow a batch prediction (server-sent events)",
     responses={200: {"content": {"text/event-stream": {}}}, **errors(404, 422)},
@@ -157,7 +163,7 @@ def prediction_job_events(
 
 
 @router.get(
-    "/{job_id}/files/{name}",
+    "/predictions/{job_id}/files/{name}",
     response_class=FileResponse,
     summary="Download a batch prediction's CSV, JSONL or summary",
     responses={
