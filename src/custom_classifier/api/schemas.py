@@ -231,6 +231,14 @@ class JobPublic(BaseModel):
         "were the champion's too: they stay test documents), and the decision: `accepted`, "
         "`promoted`, `alias`, `reasons`, `notes`.",
     )
+    data_report: dict[str, Any] | None = Field(
+        default=None,
+        description="What was read: per label the documents found, used and skipped, the "
+        "problems, and the `mode` the documents were read in (`mode_note`: how `auto` chose).",
+    )
+    baseline: dict[str, Any] | None = Field(
+        default=None, description="The TF-IDF baseline's scores on the same test documents."
+    )
     run_id: str | None = None
     registered_model: RegisteredModelPublic | None = None
     error: ErrorPublic | None = None
@@ -265,6 +273,8 @@ class JobPublic(BaseModel):
             base_model=result.base_model,
             bakeoff=result.bakeoff,
             gate=result.gate,
+            data_report=result.report,
+            baseline=result.baseline,
             run_id=job.run_id,
             registered_model=registered,
             error=error,
@@ -371,6 +381,12 @@ class PredictCreate(BaseModel):
         max_length=MAX_TEXTS,
         description=f"At most {limits.MAX_BATCH_CHARS} characters in all.",
     )
+    thresholds: dict[str, Annotated[float, Field(ge=0, le=1)]] | None = Field(
+        default=None,
+        max_length=limits.MAX_LABELS,
+        description="Multi-label classifiers only: a label's decision threshold for this "
+        "request (label -> 0 to 1), instead of the one tuned at training.",
+    )
 
     @model_validator(mode="after")
     def _exactly_one(self) -> PredictCreate:
@@ -395,6 +411,11 @@ class PredictionPublic(BaseModel):
     score: float = Field(description="The calibrated probability of the most likely label.")
     abstained: bool = False
     scores: dict[str, float]
+    labels: list[str] | None = Field(
+        default=None,
+        description="Multi-label classifiers only: every label whose score reaches its "
+        "threshold, best first (possibly empty: then `abstained` is true).",
+    )
 
 
 class DatasetPublic(BaseModel):

@@ -55,24 +55,56 @@ class Predictor:
         loaded = self._cache.get(pinned, lambda: self._registry.load_text_classifier(pinned))
         return loaded, resolved.min_score
 
-    def predict_texts(self, model_uri: str, texts: Sequence[str]) -> list[dict[str, Any]]:
-        """For each text: `{"label", "score", "scores"}` with probabilities summing to 1."""
+    def predict_texts(
+        self,
+        model_uri: str,
+        texts: Sequence[str],
+        thresholds: dict[str, float] | None = None,
+    ) -> list[dict[str, Any]]:
+        """For each text: `{"label", "score", "scores"}` with probabilities summing to 1; a
+        multi-label model adds `labels` (`thresholds` override its tuned ones, label by label)."""
         if isinstance(texts, str) or not all(isinstance(text, str) for text in texts):
             raise InvalidRequestError("texts must be a list of strings")
         if not texts:
             return []
         classifier, min_score = self._resolved(model_uri)
-        return classifier.predict(list(texts), min_score=min_score)
+        if thresholds:
+            check_thresholds(classifier, thresholds)
+        return classifier.predict(list(texts), min_score=min_score, thresholds=thresholds)
 
-    def predict_file(self, model_uri: str, filename: str, data: bytes) -> dict[str, Any]:
+    def predict_file(
+        self,
+        model_uri: str,
+        filename: str,
+        data: bytes,
+        thresholds: dict[str, float] | None = None,
+    ) -> dict[str, Any]:
         """Extract the text of an uploaded document and classify it."""
         from custom_classifier.corpus.extract import extract_text_from_bytes
 
         text = extract_text_from_bytes(data, filename)
-        return self.predict_texts(model_uri, [text])[0]
+        return self.predict_texts(model_uri, [text], thresholds)[0]
 
     def cache_stats(self) -> CacheStats:
         return self._cache.stats()
 
     def clear_cache(self) -> None:
         self._cache.clear()
+
+
+def check_thresholds(classifier: TextClassifier, thresholds: dict[str, float]) -> None:
+    """`InvalidRequestError` for thresholds given to a single-label model or naming a label
+    the model does not have."""
+    if not classifier.multi_label:
+        raise InvalidRequestError(
+            "thresholds apply to multi-label classifiers only; this one gives one label per "
+            "text: leave `thresholds` out (its `min_score` decides when it abstains)",
+            details={"thresholds": sorted(thresholds)},
+        )
+    unknown = sorted(set(thresholds) - set(classifier.labels))
+    if unknown:
+        raise InvalidRequestError(
+            f"thresholds name labels the classifier does not have: {', '.join(unknown)}; its "
+            f"labels are {', '.join(classifier.labels)}",
+            details={"unknown_labels": unknown, "labels": classifier.labels},
+        )

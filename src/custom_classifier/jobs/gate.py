@@ -80,12 +80,15 @@ class GateReport:
     champion_version: int | None
     champion_note: str | None
     served: ServedCheck
-    calibration: Calibration
+    calibration: Calibration | None
+    """None for a multi-label model: no temperature scaling, `thresholds` instead."""
     min_score: float
     seconds: float
     notes: list[str] = field(default_factory=list)
     shared: SharedTest | None = None
     """The test documents shared with the champion's."""
+    thresholds: dict[str, float] | None = None
+    """Multi-label: each label's decision threshold, tuned on the validation documents."""
 
     def to_dict(self) -> dict[str, Any]:
         """The job result's `gate` (JSON-ready)."""
@@ -101,7 +104,8 @@ class GateReport:
             "champion_version": self.champion_version,
             "champion_note": self.champion_note,
             "served": self.served.to_dict(),
-            "calibration": self.calibration.to_dict(),
+            "calibration": None if self.calibration is None else self.calibration.to_dict(),
+            "thresholds": self.thresholds,
             "min_score": self.min_score,
             "seconds": self.seconds,
             "shared_test": None if self.shared is None else self.shared.to_dict(),
@@ -120,12 +124,10 @@ class GateReport:
                 }
         if self.shared is not None:
             values["shared_test_documents"] = self.shared.shared
-        return (
-            values
-            | self.served.metrics()
-            | self.calibration.metrics()
-            | {"time_gate_seconds": self.seconds}
-        )
+        if self.calibration is not None:
+            values |= self.calibration.metrics()
+        values |= {f"threshold.{label}": t for label, t in (self.thresholds or {}).items()}
+        return values | self.served.metrics() | {"time_gate_seconds": self.seconds}
 
     def tags(self) -> dict[str, str]:
         tags = {

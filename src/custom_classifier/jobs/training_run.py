@@ -128,7 +128,12 @@ def run_training(
         split, labels = prepared.split, prepared.labels
         with (
             tempfile.TemporaryDirectory(prefix="cc-train-") as workdir,
-            BaselineProcess(split.train + split.validation, split.test, labels) as baseline_job,
+            BaselineProcess(
+                split.train + split.validation,
+                split.test,
+                labels,
+                multi_label=request.training.mode == "multi",
+            ) as baseline_job,
         ):
             trained = [
                 _train_candidate(
@@ -304,6 +309,8 @@ def _judge(
 
     request, split, labels = context.request, context.split, context.labels
     baseline = baseline_job.result()
+    if request.training.mode == "multi":
+        return _judge_multilabel(context, winner, bakeoff, baseline_job, baseline)
     champion = score_champion(
         context.registry, request.owner, request.name, [d.text for d in split.test], labels
     )
@@ -320,9 +327,44 @@ def _judge(
     return _Judged(winner=winner, bakeoff=bakeoff, baseline=baseline, gate=gate)
 
 
+def _judge_multilabel(
+    context: _RunContext,
+    winner: _Trained,
+    bakeoff: list[dict[str, Any]] | None,
+    baseline_job: BaselineProcess,
+    baseline: Evaluation,
+) -> _Judged:
+    """The multi-label gate (`jobs.gate_multilabel`): thresholds tuned, label sets compared."""
+    from custom_classifier.jobs.gate import shared_test
+    from custom_classifier.jobs.gate_multilabel import judge_multilabel, score_multilabel_champion
+
+    request, split, labels = context.request, context.split, context.labels
+    champion = score_multilabel_champion(
+        context.registry, request.owner, request.name, [d.text for d in split.test], labels
+    )
+    gate = judge_multilabel(
+        winner.model_dir,
+        split,
+        labels,
+        request.acceptance,
+        baseline_predictions=baseline_job.predictions,
+        champion=champion,
+        min_score=request.training.min_score,
+        shared=shared_test(split, context.frozen),
+    )
+    return _Judged(winner=winner, bakeoff=bakeoff, baseline=baseline, gate=gate)
+
+
 def _record(run: RunLogger, judged: _Judged) -> None:
-    """The test scores, the baseline's and the confusion matrix, on the run."""
+    """The test scores, the baseline's and the confusion matrix (multi-label: the per-label
+    confusion table, in `evaluation.json`), on the run."""
     evaluation, baseline = judged.evaluation, judged.baseline
+    multi = {
+        "test_micro_f1": evaluation.micro_f1,
+        "test_hamming_loss": evaluation.hamming_loss,
+        "test_label_cardinality": evaluation.label_cardinality,
+        "baseline_micro_f1": baseline.micro_f1,
+    }
     run.log_metrics(
         {
             "test_accuracy": evaluation.accuracy,
@@ -331,11 +373,13 @@ def _record(run: RunLogger, judged: _Judged) -> None:
             "baseline_macro_f1": baseline.macro_f1,
             "baseline_accuracy": baseline.accuracy,
             **{f"test_f1.{label}": s.f1 for label, s in evaluation.per_label.items()},
+            **{name: value for name, value in multi.items() if value is not None},
         }
     )
     run.log_dict(evaluation.to_dict(), "evaluation.json")
     run.log_dict(baseline.to_dict(), "baseline_evaluation.json")
-    run.log_confusion_matrix(evaluation)
+    if not evaluation.multi_label:
+        run.log_confusion_matrix(evaluation)
     run.log_metrics(judged.gate.metrics())
     run.set_tags(judged.gate.tags())
     run.log_dict(judged.gate.to_dict(), "gate.json")
@@ -498,10 +542,14 @@ def _train_candidate(
 def _test(context: _RunContext, model_dir: Path) -> Evaluation:
     """The trained model's scores on the test split."""
     from custom_classifier.inference.text_classifier import TextClassifier
-    from custom_classifier.training.evaluation import evaluate_predictions
+    from custom_classifier.training.evaluation import evaluate_multilabel, evaluate_predictions
 
     test = context.split.test
     predictions = TextClassifier.load(model_dir).predict([doc.text for doc in test])
+    if context.request.training.mode == "multi":  # at 0.5: the gate tunes the thresholds
+        return evaluate_multilabel(
+            [doc.label_set for doc in test], [p["labels"] for p in predictions], context.labels
+        )
     return evaluate_predictions(
         [doc.label for doc in test], [p["label"] for p in predictions], context.labels
     )

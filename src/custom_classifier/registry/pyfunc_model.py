@@ -48,7 +48,11 @@ class TextClassifierModel(PythonModel):
     def predict(
         self, context: Any, model_input: pd.DataFrame, params: dict[str, Any] | None = None
     ) -> pd.DataFrame:
-        """MLflow passes a DataFrame (signature: a `text` column); lists and Series work too."""
+        """MLflow passes a DataFrame (signature: a `text` column); lists and Series work too.
+        A multi-label model adds a `labels` column (each row: the labels at or above their
+        thresholds, best first; `label` is the first of them)."""
+        if self.classifier.multi_label:
+            return self._predict_label_sets(input_texts(model_input))
         probabilities = self.classifier.predict_proba(input_texts(model_input))
         labels = self.classifier.labels
         best = probabilities.argmax(axis=1) if len(probabilities) else []
@@ -63,6 +67,19 @@ class TextClassifierModel(PythonModel):
         )
         for index, label in enumerate(labels):
             frame[self.columns[label]] = probabilities[:, index].astype(float)
+        return frame
+
+    def _predict_label_sets(self, texts: list[str]) -> pd.DataFrame:
+        predictions = self.classifier.predict(texts)
+        frame = pd.DataFrame(
+            {
+                "label": [p["label"] for p in predictions],
+                "score": [p["score"] for p in predictions],
+                "labels": [p["labels"] for p in predictions],
+            }
+        )
+        for label in self.classifier.labels:
+            frame[self.columns[label]] = [float(p["scores"][label]) for p in predictions]
         return frame
 
 

@@ -71,10 +71,13 @@ def classifier_model_uri(user: Identity, name: str, ref: str | None) -> str:
 
 
 def predict_texts(
-    predictor: Predictor, model_uri: str, texts: Sequence[str]
+    predictor: Predictor,
+    model_uri: str,
+    texts: Sequence[str],
+    thresholds: dict[str, float] | None = None,
 ) -> list[dict[str, Any]]:
-    """`{"label", "score", "scores"}` for each text."""
-    return predictor.predict_texts(model_uri, texts)
+    """`{"label", "score", "scores"}` for each text (multi-label: and `labels`)."""
+    return predictor.predict_texts(model_uri, texts, thresholds)
 
 
 def predict_file(
@@ -91,12 +94,13 @@ def predict_texts_by_name(
     name: str,
     ref: str | None,
     texts: Sequence[str],
+    thresholds: dict[str, float] | None = None,
 ) -> list[dict[str, Any]]:
     """Classify with a version or alias (default `champion`) of one of the user's classifiers;
     a missing one is explained by its public name, never by its registry URI."""
     uri = classifier_model_uri(user, name, ref)
     try:
-        return predictor.predict_texts(uri, texts)
+        return predictor.predict_texts(uri, texts, thresholds)
     except ModelNotFoundError:
         raise missing_model(registry, user, name, ref) from None
 

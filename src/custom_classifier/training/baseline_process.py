@@ -16,6 +16,7 @@ import tempfile
 from collections.abc import Sequence
 from pathlib import Path
 from types import TracebackType
+from typing import Any
 
 from custom_classifier.corpus.models import Document
 from custom_classifier.errors import TrainingError
@@ -28,15 +29,22 @@ class BaselineProcess:
     """`with BaselineProcess(train, test, labels) as baseline: ...; baseline.result()`."""
 
     def __init__(
-        self, train_docs: Sequence[Document], test_docs: Sequence[Document], labels: Sequence[str]
+        self,
+        train_docs: Sequence[Document],
+        test_docs: Sequence[Document],
+        labels: Sequence[str],
+        *,
+        multi_label: bool = False,
     ) -> None:
         self._folder = tempfile.TemporaryDirectory(prefix="cc-baseline-")
         folder = Path(self._folder.name)
         self._inputs, self._output = folder / "inputs.pkl", folder / "evaluation.pkl"
-        self._inputs.write_bytes(pickle.dumps((list(train_docs), list(test_docs), list(labels))))
+        inputs = (list(train_docs), list(test_docs), list(labels), multi_label)
+        self._inputs.write_bytes(pickle.dumps(inputs))
         self._log = folder / "stderr.log"
-        self.predictions: list[str] = []
-        """The baseline's label for each test document, once `result()` returned."""
+        self.predictions: list[Any] = []
+        """The baseline's label (multi-label: list of labels) for each test document, once
+        `result()` returned."""
         command = [sys.executable, "-m", __name__, str(self._inputs), str(self._output)]
         with self._log.open("wb") as log:
             self._process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=log)
@@ -69,11 +77,16 @@ class BaselineProcess:
 
 
 def _main(inputs: Path, output: Path) -> None:
-    from custom_classifier.training.baseline import baseline_predictions
-    from custom_classifier.training.evaluation import evaluate_predictions
+    from custom_classifier.training import baseline
+    from custom_classifier.training.evaluation import evaluate_multilabel, evaluate_predictions
 
-    train_docs, test_docs, labels = pickle.loads(inputs.read_bytes())
-    predicted = baseline_predictions(train_docs, test_docs)
+    train_docs, test_docs, labels, multi_label = pickle.loads(inputs.read_bytes())
+    if multi_label:
+        sets = baseline.multilabel_baseline_predictions(train_docs, test_docs, labels)
+        evaluation = evaluate_multilabel([d.label_set for d in test_docs], sets, labels)
+        output.write_bytes(pickle.dumps((evaluation, sets)))
+        return
+    predicted = baseline.baseline_predictions(train_docs, test_docs)
     evaluation = evaluate_predictions([d.label for d in test_docs], predicted, labels)
     output.write_bytes(pickle.dumps((evaluation, predicted)))
 

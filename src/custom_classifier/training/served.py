@@ -20,7 +20,8 @@ import torch
 from custom_classifier.inference.classifier_folder import ONNX_FILE, update_settings
 from custom_classifier.inference.text_classifier import TextClassifier
 from custom_classifier.inference.window_scorers import onnx_runtime_available
-from custom_classifier.training.evaluation import evaluate_predictions
+from custom_classifier.training.evaluation import evaluate_multilabel, evaluate_predictions
+from custom_classifier.training.thresholds import DEFAULT_THRESHOLD, sigmoid
 
 MAX_INT8_LOSS = 0.01
 """One macro-F1 point."""
@@ -66,23 +67,31 @@ class ServedScores:
 def score_served_artifact(
     model_dir: Path,
     test_texts: Sequence[str],
-    test_truth: Sequence[str],
+    test_truth: Sequence[str] | Sequence[Sequence[str]],
     validation_texts: Sequence[str],
     labels: Sequence[str],
 ) -> ServedScores:
     """Score the exact model and the int8 file on the test documents; drop the int8 file when it
-    is not faithful (see the module); score the validation documents with what serves."""
+    is not faithful (see the module); score the validation documents with what serves.
+
+    A multi-label model (`test_truth` then holds label sets) is compared on its yes/no
+    decisions at the default threshold: macro-F1 over labels, and agreement is the share of
+    documents whose whole label set is the same."""
     exact = TextClassifier.load(model_dir, backend="torch")
     exact_test = exact.document_logits(test_texts)
-    exact_f1 = _macro_f1(exact_test, test_truth, labels)
+    exact_f1 = _macro_f1(exact_test, test_truth, labels, exact.multi_label)
     onnx_file = Path(model_dir) / ONNX_FILE
     if not onnx_file.is_file() or not onnx_runtime_available():
         served = ServedCheck(exact.backend, exact.backend, exact_f1, None, None, "no int8 file")
         return ServedScores(served, exact_test, exact.document_logits(validation_texts))
     int8 = TextClassifier.load(model_dir, device=torch.device("cpu"), backend="onnx")
     int8_test = int8.document_logits(test_texts)
-    int8_f1 = _macro_f1(int8_test, test_truth, labels)
-    agreement = float(np.mean(int8_test.argmax(axis=1) == exact_test.argmax(axis=1)))
+    int8_f1 = _macro_f1(int8_test, test_truth, labels, exact.multi_label)
+    agreement = float(
+        np.mean(
+            _decisions(int8_test, exact.multi_label) == _decisions(exact_test, exact.multi_label)
+        )
+    )
     if len(test_texts) == 0:
         agreement = 1.0
     reason = _unfaithful(exact_f1, int8_f1, agreement)
@@ -95,9 +104,27 @@ def score_served_artifact(
     return ServedScores(check, exact_test, exact.document_logits(validation_texts))
 
 
-def _macro_f1(logits: np.ndarray, truth: Sequence[str], labels: Sequence[str]) -> float:
-    predicted = [labels[i] for i in logits.argmax(axis=1)] if len(logits) else []
-    return evaluate_predictions(list(truth), predicted, labels).macro_f1
+def _decisions(logits: np.ndarray, multi_label: bool) -> np.ndarray:
+    """Each document's label index, or (multi-label) a string of its yes/no decisions."""
+    if not multi_label:
+        result: np.ndarray = logits.argmax(axis=1)
+        return result
+    yes = sigmoid(logits) >= DEFAULT_THRESHOLD
+    return np.asarray(["".join("1" if v else "0" for v in row) for row in yes])
+
+
+def _macro_f1(
+    logits: np.ndarray,
+    truth: Sequence[str] | Sequence[Sequence[str]],
+    labels: Sequence[str],
+    multi_label: bool,
+) -> float:
+    if multi_label:
+        yes = sigmoid(logits) >= DEFAULT_THRESHOLD
+        predicted = [[labels[int(i)] for i in np.flatnonzero(row)] for row in yes]
+        return evaluate_multilabel(list(truth), predicted, labels).macro_f1  # type: ignore[arg-type]
+    chosen = [labels[i] for i in logits.argmax(axis=1)] if len(logits) else []
+    return evaluate_predictions(list(truth), chosen, labels).macro_f1  # type: ignore[arg-type]
 
 
 def _unfaithful(exact_f1: float, int8_f1: float, agreement: float) -> str | None:

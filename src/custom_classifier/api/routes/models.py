@@ -85,7 +85,7 @@ def predict_by_classifier(
     its `champion` version, or the version or alias given in `version`."""
     texts = _texts(body)
     results = predictions.predict_texts_by_name(
-        runtime.predictor, runtime.registry, user, name, version, texts
+        runtime.predictor, runtime.registry, user, name, version, texts, body.thresholds
     )
     request.app.state.metrics.predictions.labels("classifier").inc(len(texts))
     return _answers(body, results)
@@ -134,7 +134,7 @@ def _predict(
     runtime: Runtime, request: Request, uri: str, body: PredictCreate, *, source: str
 ) -> PredictionPublic | list[PredictionPublic]:
     texts = _texts(body)
-    results = predictions.predict_texts(runtime.predictor, uri, texts)
+    results = predictions.predict_texts(runtime.predictor, uri, texts, body.thresholds)
     request.app.state.metrics.predictions.labels(source).inc(len(texts))
     return _answers(body, results)
 
