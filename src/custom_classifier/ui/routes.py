@@ -15,7 +15,7 @@ from starlette.responses import RedirectResponse, Response
 from custom_classifier.api.deps import get_runtime
 from custom_classifier.errors import AuthenticationError
 from custom_classifier.services import classifiers, jobs, sample_dataset, web_sessions
-from custom_classifier.ui import pages_admin, pages_classifiers, pages_training
+from custom_classifier.ui import pages_admin, pages_classifiers, pages_predictions, pages_training
 from custom_classifier.ui.rendering import HERE, HINTS, UiRoute, render
 from custom_classifier.ui.session import (
     CsrfChecked,
@@ -111,7 +111,7 @@ def create_sample(request: Request, user: UiUser) -> Response:
     return RedirectResponse(f"/ui/new?{query}", status_code=303)
 
 
-for pages in (pages_training, pages_classifiers, pages_admin):
+for pages in (pages_training, pages_classifiers, pages_predictions, pages_admin):
     router.include_router(pages.router)
 
 
