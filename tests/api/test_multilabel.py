@@ -7,6 +7,7 @@ label lists; thresholds given with a request override the tuned ones.
 
 from __future__ import annotations
 
+import re
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -122,3 +123,22 @@ def test_thresholds_in_a_request_override_the_tuned_ones(
     )
     assert unknown.status_code == 422
     assert "weather" in unknown.json()["error"]["message"]
+
+
+def test_the_report_shows_multi_label_scores_and_the_per_label_confusion(
+    client: TestClient, alice: dict[str, str], trained: Any
+) -> None:
+    page = client.get("/ui/login")
+    token = re.search(r'name="csrf_token" value="([^"]+)"', page.text)
+    assert token is not None
+    key = alice["Authorization"].removeprefix("Bearer ")
+    form = {"api_key": key, "csrf_token": token.group(1), "next": "/ui/"}
+    assert client.post("/ui/login", data=form, follow_redirects=False).status_code == 303
+
+    report = client.get(f"/ui/jobs/{trained['id']}/report")
+
+    assert report.status_code == 200, report.text[:300]
+    assert 'id="label-confusion"' in report.text and 'id="confusion"' not in report.text
+    assert "Subset accuracy" in report.text and "Hamming loss" in report.text
+    assert 'id="gate-thresholds"' in report.text
+    assert "Read as multi-label: 14 documents sit in more than one label folder" in report.text
