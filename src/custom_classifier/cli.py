@@ -162,10 +162,18 @@ def _print_evaluation(outcome: dict[str, Any]) -> None:
             str(s["support"]),
         )
     console.print(table)
-    console.print(
-        f"accuracy {metrics['accuracy']:.3f}  macro-F1 {metrics['macro_f1']:.3f}  "
-        f"(TF-IDF baseline macro-F1 {baseline['macro_f1']:.3f})"
-    )
+    if metrics.get("multi_label"):
+        console.print(
+            f"multi-label: micro-F1 {metrics['micro_f1']:.3f}  macro-F1 {metrics['macro_f1']:.3f}"
+            f"  subset accuracy {metrics['accuracy']:.3f}  Hamming loss "
+            f"{metrics['hamming_loss']:.3f}  (one-vs-rest TF-IDF baseline: micro-F1 "
+            f"{baseline['micro_f1']:.3f}, macro-F1 {baseline['macro_f1']:.3f})"
+        )
+    else:
+        console.print(
+            f"accuracy {metrics['accuracy']:.3f}  macro-F1 {metrics['macro_f1']:.3f}  "
+            f"(TF-IDF baseline macro-F1 {baseline['macro_f1']:.3f})"
+        )
     if outcome.get("gate"):
         _print_gate(outcome["gate"])
     if outcome["accepted"]:
@@ -223,6 +231,10 @@ def _print_gate(gate: dict[str, Any]) -> None:
         )
     console.print(line)
     calibration = gate["calibration"]
+    if calibration is None:  # multi-label: per-label thresholds instead of a temperature
+        tuned = ", ".join(f"{k} {v:.2f}" for k, v in (gate.get("thresholds") or {}).items())
+        console.print(f"thresholds (tuned on validation): {tuned}")
+        return
     console.print(
         f"calibration: temperature {calibration['temperature']:.2f}, test ECE "
         f"{calibration['test_ece_before']:.3f} -> {calibration['test_ece_after']:.3f}"
@@ -522,6 +534,8 @@ def predict(
         return
     for result in results:
         label = "unsure" if result.get("abstained") else result["label"]
+        if result.get("labels"):  # multi-label: every label at or above its threshold
+            label = ",".join(result["labels"])
         console.print(f"{label}  {result['score']:.3f}  {result['input']}")
 
 
