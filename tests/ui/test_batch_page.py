@@ -77,7 +77,9 @@ def test_classify_a_folder_and_download_the_predictions(
     csv = page.request.get(page.get_by_role("link", name="Download CSV").get_attribute("href"))
     assert csv.status == 200
     lines = csv.text().strip().splitlines()
-    assert lines[0] == "path,label,score,abstained,error,scores" and len(lines) == DOCUMENTS + 2
+    assert (
+        lines[0] == "path,label,labels,score,abstained,error,scores" and len(lines) == DOCUMENTS + 2
+    )
 
 
 def test_a_folder_outside_the_data_roots_is_refused_in_the_form(page: Any, classifier: str) -> None:

@@ -30,7 +30,8 @@ from custom_classifier.inference.predictor import Predictor
 
 JSONL_NAME = "predictions.jsonl"
 CSV_NAME = "predictions.csv"
-CSV_COLUMNS = ("path", "label", "score", "abstained", "error", "scores")
+CSV_COLUMNS = ("path", "label", "labels", "score", "abstained", "error", "scores")
+"""`labels` (a multi-label model's labels, as a JSON list) and `scores` are JSON in the CSV."""
 READ_AHEAD_THREADS = 4
 MAX_UNREADABLE_LISTED = 100
 """The summary names this many unreadable documents; the JSONL and CSV have every one."""
@@ -155,9 +156,10 @@ def write_csv(rows: list[dict[str, Any]], path: Path) -> None:
         writer = csv.DictWriter(handle, fieldnames=CSV_COLUMNS)
         writer.writeheader()
         for row in rows:
-            writer.writerow(
-                {**{key: row.get(key) for key in CSV_COLUMNS}, "scores": json.dumps(row["scores"])}
-            )
+            values = {key: row.get(key) for key in CSV_COLUMNS}
+            values["scores"] = json.dumps(row["scores"])
+            values["labels"] = json.dumps(row.get("labels", []))
+            writer.writerow(values)
 
 
 def _completed_paths(jsonl_path: Path) -> set[str]:
@@ -209,24 +211,36 @@ def _classify(
             prediction = next(predictions)
             row |= {
                 "label": prediction.get("label"),
+                "labels": prediction.get("labels", _single(prediction.get("label"))),
                 "score": prediction.get("score"),
                 "scores": prediction.get("scores", {}),
                 "abstained": bool(prediction.get("abstained", False)),
                 "error": None,
             }
         else:
-            row |= {"label": None, "score": None, "scores": {}, "abstained": False}
+            row |= {"label": None, "labels": [], "score": None, "scores": {}, "abstained": False}
             row["error"] = text.message
         rows.append(row)
     return rows
+
+
+def _single(label: str | None) -> list[str]:
+    return [] if label is None else [label]
 
 
 def _relative(path: Path, folder: Path) -> str:
     return path.relative_to(folder).as_posix()
 
 
+def _labels(row: dict[str, Any]) -> list[str]:
+    """Every label of a row; rows written before `labels` existed have `label` only."""
+    if "labels" in row:
+        return list(row["labels"])
+    return _single(row["label"])
+
+
 def _summary(rows: list[dict[str, Any]], resumed: int) -> BatchSummary:
-    labels = Counter(row["label"] for row in rows if row["label"] is not None)
+    labels = Counter(label for row in rows for label in _labels(row))
     unreadable = [row for row in rows if row["error"] is not None]
     return BatchSummary(
         total=len(rows),
