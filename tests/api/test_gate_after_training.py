@@ -107,6 +107,8 @@ def test_a_grown_folder_is_tested_again_on_the_champions_test_documents(
     assert set(before) <= set(after)
     assert all(after[sha] == path for sha, path in before.items())
     assert len(after) == 2 * 9  # 36 documents per label now: 9 of each are test documents
+    new = set(after.values()) - set(before.values())  # from the added files, never trained on
+    assert new and all(path.split("/")[1].startswith("added_") for path in new)
     shared = second["gate"]["shared_test"]
     assert shared == {
         "champion_version": 1,

@@ -78,12 +78,25 @@ def test_a_grown_folder_keeps_the_old_test_documents_out_of_training() -> None:
     before = split_corpus(documents({"a": 50, "b": 50}))
     frozen = before.test_documents()
 
-    after = split_corpus(documents({"a": 80, "b": 70}), frozen_test=frozenset(frozen.paths))
+    after = split_corpus(
+        documents({"a": 80, "b": 70}), frozen_test=frozenset(frozen.paths), seen=frozen.seen
+    )
 
     old_test = {doc.id for doc in before.test}
     assert old_test <= {doc.id for doc in after.test}
     assert not old_test & {doc.id for doc in after.train + after.validation}
     assert label_counts(after.test) == {"a": 8, "b": 7}  # topped up to the usual size
+    added = {doc.id for doc in after.test} - old_test
+    assert all(int(doc_id.split("/")[1].split(".")[0]) >= 50 for doc_id in added)  # new ones
+
+
+def test_the_test_split_is_topped_up_with_documents_the_champion_never_saw_first() -> None:
+    docs = documents({"a": 20})
+    seen = {d.content_hash for d in docs[2:]}
+
+    split = split_corpus(docs, frozen_test={docs[0].content_hash}, seen=seen)
+
+    assert {d.id for d in split.test} == {docs[0].id, docs[1].id}
 
 
 def test_frozen_test_documents_are_found_by_content_under_another_path() -> None:
@@ -100,4 +113,5 @@ def test_test_documents_read_back_as_written() -> None:
     recorded = split_corpus(documents({"a": 20, "b": 20})).test_documents()
 
     assert TestDocuments.from_row(recorded.to_row()) == recorded
+    assert len(recorded.seen) == 36 and not recorded.seen & set(recorded.paths)
     assert sorted(recorded.paths.values())[0].startswith("a/")

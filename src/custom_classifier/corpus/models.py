@@ -131,8 +131,10 @@ class Split:
         }
 
     def test_documents(self) -> TestDocuments:
-        """The test documents by content hash, to keep them for the next training."""
-        return TestDocuments({d.content_hash: d.id for d in self.test})
+        """The test documents by content hash, to keep them for the next training, and the
+        hashes of the documents the model saw (training and validation)."""
+        seen = frozenset(d.content_hash for d in self.train + self.validation)
+        return TestDocuments({d.content_hash: d.id for d in self.test}, seen)
 
 
 @dataclass(frozen=True)
@@ -143,13 +145,21 @@ class TestDocuments:
     __test__ = False  # not a pytest test class
 
     paths: dict[str, str]
+    seen: frozenset[str] = frozenset()
+    """Hashes of the documents the model trained or was validated on: a later training does
+    not add them to its test documents while new ones are left, so the champion is not
+    re-scored on what it learned from."""
 
     def to_row(self) -> dict[str, Any]:
-        return {"documents": [{"sha256": h, "path": p} for h, p in self.paths.items()]}
+        return {
+            "documents": [{"sha256": h, "path": p} for h, p in self.paths.items()],
+            "seen": sorted(self.seen),
+        }
 
     @classmethod
     def from_row(cls, row: dict[str, Any]) -> TestDocuments:
-        return cls({str(d["sha256"]): str(d["path"]) for d in row.get("documents", [])})
+        paths = {str(d["sha256"]): str(d["path"]) for d in row.get("documents", [])}
+        return cls(paths, frozenset(str(h) for h in row.get("seen", [])))
 
 
 @dataclass(frozen=True)

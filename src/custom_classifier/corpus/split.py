@@ -17,14 +17,16 @@ def split_corpus(
     test_fraction: float = 0.1,
     seed: int = 42,
     frozen_test: Collection[str] = (),
+    seen: Collection[str] = (),
 ) -> Split:
     """Split each label on its own, so every part keeps the label proportions.
 
     Each label keeps at least one training document, and gets at least one validation and one
     test document whenever it has enough documents (3 for both; 2 gives test priority).
     Documents whose content hash is in `frozen_test` (the champion's test documents) are test
-    documents, whatever their number; the label's other test documents, if it needs more, and
-    its validation and training documents are drawn from the rest as usual.
+    documents, whatever their number; the label's other test documents, if it needs more, are
+    drawn from documents whose hash is not in `seen` (those the champion never learned from)
+    first; its validation and training documents from the rest as usual.
     """
     _check_fractions(validation_fraction, test_fraction)
     by_label: dict[str, list[Document]] = {}
@@ -37,7 +39,7 @@ def split_corpus(
         n_validation, n_test = part_sizes(len(group), validation_fraction, test_fraction)
         kept = [d for d in group if d.content_hash in frozen_test]
         rest = [d for d in group if d.content_hash not in frozen_test]
-        rest, group_test = _take(rest, max(0, n_test - len(kept)), seed)
+        rest, group_test = _take_unseen_first(rest, max(0, n_test - len(kept)), seen, seed)
         group_train, group_validation = _take(rest, min(n_validation, max(0, len(rest) - 1)), seed)
         train += group_train
         validation += group_validation
@@ -59,6 +61,21 @@ def part_sizes(count: int, validation_fraction: float, test_fraction: float) -> 
         else:
             n_test -= 1
     return n_validation, n_test
+
+
+def _take_unseen_first(
+    documents: list[Document], size: int, seen: Collection[str], seed: int
+) -> tuple[list[Document], list[Document]]:
+    """`_take`, drawing the documents not in `seen` first (all of them when too few)."""
+    if not seen:
+        return _take(documents, size, seed)
+    unseen = [d for d in documents if d.content_hash not in seen]
+    known = [d for d in documents if d.content_hash in seen]
+    if size < len(unseen):
+        rest, taken = _take(unseen, size, seed)
+        return rest + known, taken
+    rest, taken = _take(known, size - len(unseen), seed)
+    return rest, unseen + taken
 
 
 def _take(documents: list[Document], size: int, seed: int) -> tuple[list[Document], list[Document]]:

@@ -235,6 +235,7 @@ def _prepare(
         test_fraction=args.test_fraction,
         seed=args.seed,
         frozen_test=frozenset(frozen.documents.paths) if frozen else frozenset(),
+        seen=frozen.documents.seen if frozen else frozenset(),
     )
     timings.values["read_seconds"] = timings.elapsed()
     report(Progress.entering(Phase.PREPARING))
