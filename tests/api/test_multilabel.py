@@ -142,3 +142,13 @@ def test_the_report_shows_multi_label_scores_and_the_per_label_confusion(
     assert "Subset accuracy" in report.text and "Hamming loss" in report.text
     assert 'id="gate-thresholds"' in report.text
     assert "Read as multi-label: 14 documents sit in more than one label folder" in report.text
+    page = client.get("/ui/classifiers/topics")
+    token = re.search(r'name="csrf_token" value="([^"]+)"', page.text)
+    assert token is not None
+    text = "football goal match team player coach league score bank market stock bond"
+    tried = client.post(
+        "/ui/classifiers/topics/predict", data={"text": text, "csrf_token": token.group(1)}
+    )
+    assert tried.status_code == 200
+    shown = re.search(r'id="predicted-labels">([^<]+)<', tried.text)
+    assert shown is not None and sorted(shown.group(1).split(", ")) == ["finance", "sport"]

@@ -148,4 +148,5 @@ def _ranked(answer: dict[str, Any]) -> dict[str, Any]:
         "score": answer["score"],
         "scores": scores,
         "abstained": answer.get("abstained", False),
+        "labels": answer.get("labels"),
     }
