@@ -33,11 +33,14 @@ RESULTS = Path(__file__).resolve().parent / "results" / "gate.jsonl"
 SOURCES = {"bbc": "bbc", "20news": "20news-train"}
 
 
-def sample_folder(dataset: str, per_label: int, target: Path, seed: int = 0) -> list[str]:
-    """Copy `per_label` files of each label into `target/<label>/`; return the labels."""
+def sample_folder(
+    dataset: str, per_label: int, target: Path, seed: int = 0, labels: list[str] | None = None
+) -> list[str]:
+    """Copy `per_label` files of each label (all, or `labels`) into `target/<label>/`; return
+    the labels."""
     root = dataset_folder(SOURCES[dataset])
     rng = random.Random(seed)
-    labels = label_folders(root)
+    labels = labels or label_folders(root)
     for label in labels:
         files = sorted(p for p in (root / label).iterdir() if p.is_file())
         (target / label).mkdir(parents=True)

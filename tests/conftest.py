@@ -22,6 +22,9 @@ if TYPE_CHECKING:
 
 # No test may reach the Hugging Face hub; the bundled model and tiny models are local folders.
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
+# Evaluation `auto` never affords k-fold here unless a test gives a budget: it would train five
+# more models for every small test split of the suite (tests about k-fold ask for it).
+os.environ.setdefault("CC_KFOLD_BUDGET_SECONDS", "0")
 use_serving_environment()
 
 

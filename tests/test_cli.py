@@ -285,6 +285,20 @@ def test_predict_is_quiet_unless_asked_to_be_verbose(trained: tuple[Path, dict])
     assert "Downloading artifacts" in verbose.stderr
 
 
+def test_train_says_which_evaluation_it_used_and_why(tmp_path: Path) -> None:
+    data = write_topic_corpus(tmp_path / "news", TOPIC_WORDS, per_label=25)
+    result = run_cli(
+        tmp_path / "home", "train", str(data), "--name", "news", "--label", "sport",
+        "--label", "finance", "--epochs", "1", "--max-length", "32", "--evaluation", "kfold",
+        "--folds", "2", "--min-macro-f1", "0", "--min-label-f1", "0",
+    )  # fmt: skip
+    assert result.returncode in (0, 3), result.stderr[-3000:]
+    shown = result.stderr  # the human-readable outcome
+    assert "evaluation: 2-fold cross-validation - 2-fold cross-validation was asked for" in shown
+    assert "95 % intervals over 44 out-of-fold documents" in shown
+    assert "Out-of-fold evaluation" in shown
+
+
 def test_train_options_say_what_they_do_and_their_defaults(tmp_path: Path) -> None:
     from custom_classifier.training.arguments import AcceptanceCriteria, TrainingArguments
 
@@ -295,6 +309,8 @@ def test_train_options_say_what_they_do_and_their_defaults(tmp_path: Path) -> No
         "--batch-size": training.batch_size,
         "--min-macro-f1": acceptance.min_macro_f1,
         "--min-label-f1": acceptance.min_label_f1,
+        "--evaluation": training.evaluation,
+        "--folds": training.folds,
     }
     result = run_cli(tmp_path, "train", "--help")
     assert result.returncode == 0, result.stderr

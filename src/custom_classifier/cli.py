@@ -50,6 +50,12 @@ class Mode(StrEnum):
     auto = "auto"
 
 
+class EvaluationOption(StrEnum):
+    auto = "auto"
+    kfold = "kfold"
+    holdout = "holdout"
+
+
 class Strategy(StrEnum):
     head = "head"
     chunks = "chunks"
@@ -84,6 +90,7 @@ DEFAULT_ACCEPTANCE = AcceptanceCriteria()
 DEFAULT_STRATEGY = Strategy(DEFAULT_TRAINING.long_document_strategy)
 DEFAULT_PROMOTION = Promotion(DEFAULT_ACCEPTANCE.promote)
 DEFAULT_MODE = Mode(DEFAULT_TRAINING.mode)
+DEFAULT_EVALUATION = EvaluationOption(DEFAULT_TRAINING.evaluation)
 
 
 def _fail(error: CustomClassifierError, as_json: bool) -> NoReturn:
@@ -150,7 +157,8 @@ def _print_data_report(report: dict[str, Any]) -> None:
 
 def _print_evaluation(outcome: dict[str, Any]) -> None:
     metrics, baseline = outcome["metrics"], outcome["baseline"]
-    table = Table(title="Evaluation on the test split")
+    kfold = ((outcome.get("gate") or {}).get("evaluation") or {}).get("method") == "kfold"
+    table = Table(title="Out-of-fold evaluation" if kfold else "Evaluation on the test split")
     for column in ("label", "precision", "recall", "f1", "support"):
         table.add_column(column)
     for label, s in metrics["per_label"].items():
@@ -197,10 +205,21 @@ def _interval(estimate: dict[str, float]) -> str:
 
 
 def _print_gate(gate: dict[str, Any]) -> None:
-    """Intervals, the paired verdicts, what serves and the calibration, one line each."""
-    intervals = gate["intervals"]
+    """How the scores were estimated, intervals, the paired verdicts, what serves and the
+    calibration, one line each."""
+    intervals, estimate = gate["intervals"], gate.get("evaluation") or {}
+    kfold = estimate.get("method") == "kfold"
+    if estimate:
+        used = f"{estimate['folds']}-fold cross-validation" if kfold else "held-out test split"
+        console.print(f"evaluation: {used} - {estimate['reason']}")
+    if kfold and gate.get("holdout"):
+        console.print(
+            f"  the registered model on the held-out test split: macro-F1 "
+            f"{gate['holdout']['macro_f1']:.3f}"
+        )
     console.print(
-        f"95 % intervals over {intervals['documents']} test documents: "
+        f"95 % intervals over {intervals['documents']} "
+        f"{'out-of-fold' if kfold else 'test'} documents: "
         f"macro-F1 {_interval(intervals['macro_f1'])}  accuracy {_interval(intervals['accuracy'])}"
     )
     for who in ("baseline", "champion"):
@@ -382,6 +401,21 @@ def train(
             "no label (unsure). 0 never abstains.",
         ),
     ] = DEFAULT_TRAINING.min_score,
+    evaluation: Annotated[
+        EvaluationOption,
+        typer.Option(help="Test split or k-fold; auto: k-fold for a small test split, in budget."),
+    ] = DEFAULT_EVALUATION,
+    folds: Annotated[
+        int, typer.Option(**_bounds(TrainingArguments, "folds"), help="Folds for k-fold.")
+    ] = DEFAULT_TRAINING.folds,
+    kfold_budget_seconds: Annotated[
+        int | None,
+        typer.Option(
+            **_bounds(TrainingArguments, "kfold_budget_seconds"),
+            help="Seconds `auto` lets the folds add (estimated from the final training, "
+            "checked after the first fold) [default: CC_KFOLD_BUDGET_SECONDS, 300].",
+        ),
+    ] = None,
     user: UserOption = None,
     as_json: Annotated[
         bool, typer.Option("--json", help="Print one JSON object on stdout.")
@@ -414,6 +448,9 @@ def train(
             long_document_strategy=long_document_strategy.value,
             mode=mode.value,
             min_score=min_score,
+            evaluation=evaluation.value,
+            folds=folds,
+            kfold_budget_seconds=kfold_budget_seconds,
         )
         acceptance = AcceptanceCriteria(
             min_macro_f1=min_macro_f1,

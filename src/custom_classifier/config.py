@@ -52,6 +52,13 @@ class Settings(BaseSettings):
         default=None, description="Folders users may point at; default CC_HOME/data."
     )
     min_docs_per_label: int = Field(default=100, ge=1)
+    kfold_budget_seconds: int = Field(
+        default=300,
+        ge=0,
+        le=86400,
+        description="Seconds that evaluation `auto` lets k-fold cross-validation add to a "
+        "training on this machine, when a request gives no `kfold_budget_seconds`.",
+    )
     base_model: str = Field(default_factory=bundled_base_model)
     base_model_presets: list[BaseModelPresetSetting] = Field(
         default_factory=list,

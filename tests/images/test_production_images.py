@@ -37,9 +37,17 @@ from support.summary import add_summary_line
 pytestmark = [pytest.mark.images, pytest.mark.timeout(3600)]
 
 LABELS = ["sport", "finance"]
-FAST = {"epochs": 1, "max_length": 32, "batch_size": 8}
+# Held-out: these tests are about processes, and k-fold (auto's choice for this small test
+# split) would train five more models per job.
+FAST = {"epochs": 1, "max_length": 32, "batch_size": 8, "evaluation": "holdout"}
 # Long enough to be killed while training, short enough to train again after the requeue.
-SLOWER = {"epochs": 40, "max_length": 32, "batch_size": 2, "early_stopping_patience": 0}
+SLOWER = {
+    "epochs": 40,
+    "max_length": 32,
+    "batch_size": 2,
+    "early_stopping_patience": 0,
+    "evaluation": "holdout",
+}
 ACCEPT_ALL = {"min_macro_f1": 0.0, "min_label_f1": 0.0}
 TERMINAL = {"accepted", "rejected", "failed", "cancelled"}
 SPORT = "football match goal striker league team stadium"

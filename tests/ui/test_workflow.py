@@ -70,6 +70,7 @@ def test_the_sample_data_set_opens_the_form_ready_to_train(page: Any) -> None:
     expect(page.get_by_label("Window length (tokens)")).to_have_value("64")
     expect(page.get_by_label("Batch size")).to_have_value("8")
     expect(page.get_by_label("Learning rate")).to_have_value("0.0002")
+    expect(page.get_by_label("Estimate the scores with")).to_have_value("holdout")
 
 
 def test_create_a_classifier_from_a_folder_and_watch_it_train(

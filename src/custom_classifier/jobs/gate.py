@@ -19,6 +19,7 @@ import numpy as np
 
 from custom_classifier.training.acceptance import AcceptanceDecision, decide
 from custom_classifier.training.calibration import Calibration, calibrate
+from custom_classifier.training.cross_validation import EvaluationChoice
 from custom_classifier.training.evaluation import Evaluation, evaluate_predictions
 from custom_classifier.training.statistics import (
     Comparison,
@@ -29,6 +30,7 @@ from custom_classifier.training.statistics import (
 
 if TYPE_CHECKING:
     from custom_classifier.corpus.models import FrozenTest, Split
+    from custom_classifier.jobs.cross_validation import OutOfFold
     from custom_classifier.registry.tracking import Registry
     from custom_classifier.training.arguments import AcceptanceCriteria
     from custom_classifier.training.served import ServedCheck
@@ -67,13 +69,17 @@ def shared_test(split: Split, frozen: FrozenTest | None) -> SharedTest | None:
     return SharedTest(frozen.version, len(frozen.documents.paths), shared, len(split.test))
 
 
+HELD_OUT = EvaluationChoice("holdout", "the held-out test split")
+
+
 @dataclass(frozen=True)
 class GateReport:
     """Everything the gate measured and decided; recorded in MLflow, the job and the report."""
 
     decision: AcceptanceDecision
     evaluation: Evaluation
-    """Of the backend that serves on a CPU."""
+    """The estimate the decision used: the backend that serves on a CPU on the held-out test
+    split, or the folds' out-of-fold predictions (`estimate`)."""
     intervals: Intervals
     baseline: Comparison | None
     champion: Comparison | None
@@ -89,6 +95,10 @@ class GateReport:
     """The test documents shared with the champion's."""
     thresholds: dict[str, float] | None = None
     """Multi-label: each label's decision threshold, tuned on the validation documents."""
+    estimate: EvaluationChoice = field(default_factory=lambda: HELD_OUT)
+    """Held-out or k-fold, and why."""
+    holdout: Evaluation | None = None
+    """With k-fold: the final (served) model on the held-out test split, beside the estimate."""
 
     def to_dict(self) -> dict[str, Any]:
         """The job result's `gate` (JSON-ready)."""
@@ -98,6 +108,8 @@ class GateReport:
             "alias": self.decision.alias,
             "reasons": self.decision.reasons,
             "notes": self.decision.notes + self.notes,
+            "evaluation": self.estimate.to_dict(),
+            "holdout": None if self.holdout is None else _headline(self.holdout),
             "intervals": self.intervals.to_dict(),
             "baseline": None if self.baseline is None else self.baseline.to_dict(),
             "champion": None if self.champion is None else self.champion.to_dict(),
@@ -126,6 +138,8 @@ class GateReport:
             values["shared_test_documents"] = self.shared.shared
         if self.calibration is not None:
             values |= self.calibration.metrics()
+        if self.holdout is not None:
+            values |= {f"holdout_{k}": v for k, v in _headline(self.holdout).items()}
         values |= {f"threshold.{label}": t for label, t in (self.thresholds or {}).items()}
         return values | self.served.metrics() | {"time_gate_seconds": self.seconds}
 
@@ -133,6 +147,8 @@ class GateReport:
         tags = {
             "cc.served_backend": self.served.backend,
             "cc.promoted": str(self.decision.promoted),
+            "cc.evaluation": self.estimate.method,
+            "cc.evaluation_reason": self.estimate.reason[:500],
         }
         if self.baseline is not None:
             tags["cc.baseline_verdict"] = self.baseline.verdict
@@ -140,6 +156,10 @@ class GateReport:
             tags["cc.champion_verdict"] = self.champion.verdict
             tags["cc.champion_version"] = str(self.champion_version)
         return tags
+
+
+def _headline(evaluation: Evaluation) -> dict[str, float]:
+    return {"macro_f1": evaluation.macro_f1, "accuracy": evaluation.accuracy}
 
 
 def judge(
@@ -151,10 +171,16 @@ def judge(
     baseline_predictions: Sequence[str] | None,
     champion: ChampionScores | None,
     min_score: float,
+    estimate: EvaluationChoice,
+    out_of_fold: OutOfFold | None = None,
     shared: SharedTest | None = None,
 ) -> GateReport:
     """Score the served artifact, calibrate it, compare it with the baseline and the champion,
-    and decide. Writes `temperature` and `min_score` into the folder's `classifier.json`."""
+    and decide. Writes `temperature` and `min_score` into the folder's `classifier.json`.
+
+    With `out_of_fold` (k-fold), the scores, their intervals and the baseline's paired test
+    come from the folds' out-of-fold predictions; the champion, the int8 check and the
+    calibration stay on the held-out test split, which neither model trained on."""
     from custom_classifier.inference.classifier_folder import update_settings
     from custom_classifier.training.served import score_served_artifact
 
@@ -167,35 +193,30 @@ def judge(
         [doc.text for doc in split.validation],
         labels,
     )
-    index = {label: i for i, label in enumerate(labels)}
-    calibration = calibrate(
-        scores.validation_logits,
-        np.asarray([index[doc.label] for doc in split.validation], dtype=np.int64),
-        scores.test_logits,
-        np.asarray([index[label] for label in truth], dtype=np.int64),
-    )
+    calibration = _calibrate(scores.validation_logits, scores.test_logits, split, labels)
     update_settings(model_dir, temperature=calibration.temperature, min_score=min_score)
     predicted = [labels[i] for i in scores.test_logits.argmax(axis=1)] if truth else []
-    evaluation = evaluate_predictions(truth, predicted, labels)
-    baseline = None
-    if baseline_predictions is not None and truth:
-        baseline = compare(truth, predicted, list(baseline_predictions), labels)
+    holdout = evaluate_predictions(truth, predicted, labels)
+    estimated = _Estimated.of(truth, predicted, baseline_predictions, labels, out_of_fold)
     champion_comparison = None
     if champion is not None and champion.predictions is not None and truth:
         champion_comparison = compare(truth, predicted, champion.predictions, labels)
     decision = decide(
-        evaluation,
+        estimated.evaluation,
         criteria,
-        baseline=baseline,
+        baseline=estimated.baseline,
         champion=champion_comparison,
         champion_version=None if champion is None else champion.version,
+        measured_on=_measured_on(estimate),
     )
     notes = [] if scores.check.reason in (None, "no int8 file") else [str(scores.check.reason)]
     return GateReport(
         decision=decision,
-        evaluation=evaluation,
-        intervals=bootstrap_intervals(truth, predicted, labels),
-        baseline=baseline,
+        evaluation=estimated.evaluation,
+        intervals=estimated.intervals,
+        estimate=estimate,
+        holdout=None if out_of_fold is None else holdout,
+        baseline=estimated.baseline,
         champion=champion_comparison,
         champion_version=None if champion is None else champion.version,
         champion_note=None if champion is None else champion.note,
@@ -206,6 +227,55 @@ def judge(
         notes=notes,
         shared=shared,
     )
+
+
+def _calibrate(
+    validation_logits: np.ndarray, test_logits: np.ndarray, split: Split, labels: list[str]
+) -> Calibration:
+    index = {label: i for i, label in enumerate(labels)}
+    return calibrate(
+        validation_logits,
+        np.asarray([index[doc.label] for doc in split.validation], dtype=np.int64),
+        test_logits,
+        np.asarray([index[doc.label] for doc in split.test], dtype=np.int64),
+    )
+
+
+def _measured_on(estimate: EvaluationChoice) -> str:
+    if estimate.method == "kfold":
+        return f"the out-of-fold predictions of {estimate.folds}-fold cross-validation"
+    return "the test split"
+
+
+@dataclass(frozen=True)
+class _Estimated:
+    """The scores the decision uses, their intervals and the baseline's paired test."""
+
+    evaluation: Evaluation
+    intervals: Intervals
+    baseline: Comparison | None
+
+    @classmethod
+    def of(
+        cls,
+        truth: list[str],
+        predicted: list[str],
+        baseline_predictions: Sequence[str] | None,
+        labels: list[str],
+        out_of_fold: OutOfFold | None,
+    ) -> _Estimated:
+        """On the held-out test documents, or on the out-of-fold ones when given."""
+        if out_of_fold is not None:
+            truth, predicted = out_of_fold.truth, out_of_fold.predicted
+            baseline_predictions = out_of_fold.baseline_predicted
+        baseline = None
+        if baseline_predictions is not None and truth:
+            baseline = compare(truth, predicted, list(baseline_predictions), labels)
+        return cls(
+            evaluate_predictions(truth, predicted, labels),
+            bootstrap_intervals(truth, predicted, labels),
+            baseline,
+        )
 
 
 def score_champion(

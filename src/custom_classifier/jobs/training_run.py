@@ -25,12 +25,15 @@ from custom_classifier.training.arguments import (
 if TYPE_CHECKING:
     from custom_classifier.config import Settings
     from custom_classifier.corpus.models import Corpus, FrozenTest, Split
+    from custom_classifier.jobs.cross_validation import OutOfFold
     from custom_classifier.jobs.gate import GateReport
     from custom_classifier.registry.run_logger import RunLogger
     from custom_classifier.registry.tracking import Registry
     from custom_classifier.training.acceptance import AcceptanceDecision
     from custom_classifier.training.baseline_process import BaselineProcess
+    from custom_classifier.training.cross_validation import EvaluationChoice, Plan
     from custom_classifier.training.evaluation import Evaluation
+    from custom_classifier.training.trainer import FineTuneResult
 
 
 @dataclass(frozen=True)
@@ -143,8 +146,11 @@ def run_training(
             ]
             winner, table = _pick_winner(context, trained)
             report(Progress.entering(Phase.EVALUATING))
-            judged = _judge(context, winner, table, baseline_job)
+            estimate = _cross_validate(context, prepared.plan, winner, Path(workdir), report, stop)
+            judged = _judge(context, winner, table, baseline_job, estimate)
             timings.values.update(winner.timings)
+            if estimate[0].seconds is not None:
+                timings.values["kfold_seconds"] = estimate[0].seconds
             _record(run, judged)
             report(Progress.entering(Phase.LOGGING))
             if stop():
@@ -190,6 +196,8 @@ class _Prepared:
     """Training processes (one per GPU for a large training)."""
     frozen: FrozenTest | None = None
     """The champion's test documents, which stay test documents."""
+    plan: Plan | None = None
+    """Held-out or k-fold (`training.cross_validation`), before the budget check."""
 
     @property
     def labels(self) -> list[str]:
@@ -211,6 +219,7 @@ def _prepare(
     from custom_classifier.corpus.split import split_corpus
     from custom_classifier.jobs.bakeoff import expand_candidates
     from custom_classifier.registry.test_documents import find_champion_test
+    from custom_classifier.training.cross_validation import plan_evaluation
     from custom_classifier.training.data_parallel import (
         estimated_training_tokens,
         training_processes,
@@ -241,7 +250,8 @@ def _prepare(
     report(Progress.entering(Phase.PREPARING))
     names = _candidate_names(request, settings, expand_candidates)
     processes = training_processes(settings.training_gpus, estimated_training_tokens(split, args))
-    return _Prepared(request, corpus, split, names, processes, frozen)
+    plan = plan_evaluation(args, split, corpus.labels, settings.kfold_budget_seconds)
+    return _Prepared(request, corpus, split, names, processes, frozen, plan)
 
 
 def _run_tags(request: TrainingRequest, prepared: _Prepared) -> dict[str, str]:
@@ -298,20 +308,73 @@ class _Judged:
         return self.gate.evaluation
 
 
+def _cross_validate(
+    context: _RunContext,
+    plan: Plan | None,
+    winner: _Trained,
+    workdir: Path,
+    report: ProgressCallback,
+    stop: StopCheck,
+) -> tuple[EvaluationChoice, OutOfFold | None]:
+    """The winner's base model trained once per fold with the final model's launcher and
+    options (no int8 copy: the folds only predict), when the plan and the budget say k-fold."""
+    from dataclasses import replace
+
+    from custom_classifier.jobs.cross_validation import cross_validate
+
+    assert plan is not None  # _prepare always plans
+    args = replace(context.request.training, export_onnx=False)
+    launch = _launcher(context)
+
+    def train_fold(fold: Split, folder: Path) -> Path:
+        return launch(
+            winner.loaded_from, fold, context.labels, args, folder, should_stop=stop
+        ).model_dir
+
+    return cross_validate(
+        plan,
+        context.split,
+        context.labels,
+        seed=args.seed,
+        train_fold=train_fold,
+        workdir=workdir,
+        final_train_seconds=winner.timings["train_seconds"],
+        report=report,
+    )
+
+
+def _launcher(context: _RunContext) -> Callable[..., FineTuneResult]:
+    """`fine_tune` in this process, or one process per GPU for a large training."""
+    from functools import partial
+
+    from custom_classifier.training.data_parallel import fine_tune_data_parallel
+    from custom_classifier.training.trainer import fine_tune
+
+    processes = context.processes
+    return partial(fine_tune_data_parallel, processes) if processes > 1 else fine_tune
+
+
 def _judge(
     context: _RunContext,
     winner: _Trained,
     bakeoff: list[dict[str, Any]] | None,
     baseline_job: BaselineProcess,
+    estimate: tuple[EvaluationChoice, OutOfFold | None],
 ) -> _Judged:
     """The acceptance gate (`jobs.gate`): the served artifact against the thresholds, the
-    baseline and the champion, on the same test documents; its scores calibrated."""
+    baseline and the champion, on the same test documents (or the baseline on the same
+    out-of-fold documents); its scores calibrated."""
     from custom_classifier.jobs.gate import judge, score_champion, shared_test
+    from custom_classifier.training.evaluation import evaluate_predictions
 
     request, split, labels = context.request, context.split, context.labels
-    baseline = baseline_job.result()
+    choice, out_of_fold = estimate
     if request.training.mode == "multi":
-        return _judge_multilabel(context, winner, bakeoff, baseline_job, baseline)
+        return _judge_multilabel(context, winner, bakeoff, baseline_job, choice)
+    if out_of_fold is None:
+        baseline = baseline_job.result()
+    else:
+        baseline = evaluate_predictions(out_of_fold.truth, out_of_fold.baseline_predicted, labels)
     champion = score_champion(
         context.registry, request.owner, request.name, [d.text for d in split.test], labels
     )
@@ -323,6 +386,8 @@ def _judge(
         baseline_predictions=baseline_job.predictions,
         champion=champion,
         min_score=request.training.min_score,
+        estimate=choice,
+        out_of_fold=out_of_fold,
         shared=shared_test(split, context.frozen),
     )
     return _Judged(winner=winner, bakeoff=bakeoff, baseline=baseline, gate=gate)
@@ -333,9 +398,12 @@ def _judge_multilabel(
     winner: _Trained,
     bakeoff: list[dict[str, Any]] | None,
     baseline_job: BaselineProcess,
-    baseline: Evaluation,
+    estimate: EvaluationChoice,
 ) -> _Judged:
-    """The multi-label gate (`jobs.gate_multilabel`): thresholds tuned, label sets compared."""
+    """The multi-label gate (`jobs.gate_multilabel`): thresholds tuned, label sets compared
+    on the held-out test split (`estimate` says why it is not k-fold)."""
+    from dataclasses import replace
+
     from custom_classifier.jobs.gate import shared_test
     from custom_classifier.jobs.gate_multilabel import judge_multilabel, score_multilabel_champion
 
@@ -343,6 +411,7 @@ def _judge_multilabel(
     champion = score_multilabel_champion(
         context.registry, request.owner, request.name, [d.text for d in split.test], labels
     )
+    baseline = baseline_job.result()
     gate = judge_multilabel(
         winner.model_dir,
         split,
@@ -353,7 +422,7 @@ def _judge_multilabel(
         min_score=request.training.min_score,
         shared=shared_test(split, context.frozen),
     )
-    return _Judged(winner=winner, bakeoff=bakeoff, baseline=baseline, gate=gate)
+    return _Judged(winner, bakeoff, baseline, replace(gate, estimate=estimate))
 
 
 def _record(run: RunLogger, judged: _Judged) -> None:
@@ -382,6 +451,8 @@ def _record(run: RunLogger, judged: _Judged) -> None:
     if not evaluation.multi_label:
         run.log_confusion_matrix(evaluation)
     run.log_metrics(judged.gate.metrics())
+    estimate = judged.gate.estimate
+    run.log_params({"evaluation_used": estimate.method, "evaluation_folds": estimate.folds or 0})
     run.set_tags(judged.gate.tags())
     run.log_dict(judged.gate.to_dict(), "gate.json")
 
@@ -486,11 +557,8 @@ def _train_candidate(
     """Resolve (a GGUF file is dequantized once), fine-tune and test one base model; in a child
     run of its own when there are several."""
     import contextlib
-    from functools import partial
 
-    from custom_classifier.training.data_parallel import fine_tune_data_parallel
     from custom_classifier.training.presets import resolve_base_model
-    from custom_classifier.training.trainer import fine_tune
 
     progress = report if count == 1 else _tag_candidate(report, name, index, count)
     progress(Progress.entering(Phase.PREPARING))
@@ -504,10 +572,7 @@ def _train_candidate(
         def log_epoch(epoch: int, metrics: dict[str, float]) -> None:
             run.log_metrics(metrics, step=epoch)
 
-        # The caller picks the launcher: this process, or one process per GPU.
-        processes = context.processes
-        launch = partial(fine_tune_data_parallel, processes) if processes > 1 else fine_tune
-        result = launch(
+        result = _launcher(context)(
             resolved.path,
             context.split,
             context.labels,

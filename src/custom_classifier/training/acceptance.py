@@ -38,27 +38,30 @@ def decide(
     baseline: Comparison | None = None,
     champion: Comparison | None = None,
     champion_version: int | None = None,
+    measured_on: str = "the test split",
 ) -> AcceptanceDecision:
     """Accepted when macro-F1 and every label's F1 reach their thresholds and (with
     `criteria.beat_baseline`) the paired comparison with the baseline is no significant
-    regression; promoted when the comparison with the champion passes `criteria.promote`."""
+    regression; promoted when the comparison with the champion passes `criteria.promote`.
+    `measured_on` names where the scores come from in the reasons (k-fold: out-of-fold)."""
     reasons = []
     if evaluation.macro_f1 < criteria.min_macro_f1:
         reasons.append(
-            f"macro-F1 on the test split is {evaluation.macro_f1:.3f}; "
+            f"macro-F1 on {measured_on} is {evaluation.macro_f1:.3f}; "
             f"at least {criteria.min_macro_f1:.3f} is required"
         )
     for label, scores in evaluation.per_label.items():
         if scores.f1 < criteria.min_label_f1:
             reasons.append(
-                f"label '{label}' has F1 {scores.f1:.3f} on the test split; "
+                f"label '{label}' has F1 {scores.f1:.3f} on {measured_on}; "
                 f"at least {criteria.min_label_f1:.3f} is required"
             )
     regression = baseline is not None and baseline.verdict == "significant regression"
     if criteria.beat_baseline and baseline is not None and regression:
         reasons.append(
             f"macro-F1 {baseline.challenger_macro_f1:.3f} is significantly worse than the "
-            f"TF-IDF baseline's {baseline.reference_macro_f1:.3f} on the same test documents: "
+            f"TF-IDF baseline's {baseline.reference_macro_f1:.3f} on the same documents "
+            f"({measured_on}): "
             f"{baseline.shown()}"
         )
     accepted = not reasons

@@ -25,6 +25,7 @@ Promotion = Literal["not_worse", "better"]
 Mode = Literal["single", "multi", "auto"]
 """`single`: one label per document; `multi`: every label whose folder holds the document;
 `auto`: `multi` when at least 1 % of the documents sit in more than one label folder."""
+EvaluationMethod = Literal["auto", "kfold", "holdout"]
 
 Count = Annotated[int, Strict()]
 """A whole number, never a boolean (`true` is not 1 epoch)."""
@@ -95,6 +96,16 @@ class TrainingArguments:
     min_score: Annotated[float, Interval(ge=0, le=1)] = 0.0
     """Abstain threshold: a prediction whose calibrated score is below it answers no label
     (`"label": null, "abstained": true`, the scores still there). 0 never abstains."""
+    evaluation: EvaluationMethod = "auto"
+    """How the gate estimates the scores: `holdout` on the test split; `kfold` from stratified
+    k-fold cross-validation over train+test (out-of-fold predictions; the final model still
+    trains as usual); `auto` uses k-fold only when some label has fewer than 30 test documents
+    and the folds fit `kfold_budget_seconds`."""
+    folds: Annotated[Count, Interval(ge=2, le=20)] = 5
+    kfold_budget_seconds: Annotated[Count, Interval(ge=0, le=86400)] | None = None
+    """Under `auto`, the most seconds the folds may add (estimated from the final model's
+    training, checked again after the first fold); None: the machine's
+    (`CC_KFOLD_BUDGET_SECONDS`, 300)."""
 
     def __post_init__(self) -> None:
         check_bounds(self)

@@ -34,6 +34,7 @@ from custom_classifier.services.users import Identity
 from custom_classifier.storage.tables import JobRecord
 from custom_classifier.training.arguments import (
     AcceptanceCriteria,
+    EvaluationMethod,
     LongDocumentStrategy,
     Mode,
     TrainingArguments,
@@ -57,6 +58,8 @@ TRAINING_FIELDS: dict[str, type] = {
     "batch_size": int,
     "learning_rate": float,
     "min_score": float,
+    "folds": int,
+    "kfold_budget_seconds": int,
 }
 ACCEPTANCE_FIELDS: dict[str, type] = {"min_macro_f1": float, "min_label_f1": float}
 
@@ -73,6 +76,7 @@ _OPTION_WORDS = {
     "max_length": "a {:g}-token window",
     "batch_size": "batches of {:g}",
     "learning_rate": "learning rate {:g}",
+    "evaluation": "the held-out test split (no k-fold)",
 }
 SAMPLE_NOTICE = (
     "The advanced options are set for this small sample: "
@@ -119,6 +123,7 @@ def new_classifier(
         "form_notice": notice,
         "base_models": _base_model_choices(settings),
         "limits": FIELD_LIMITS,
+        "kfold_budget_default": settings.kfold_budget_seconds,
     }
     return render(request, "new.html", context)
 
@@ -217,17 +222,23 @@ def _base_model_choices(settings: Any) -> list[dict[str, Any]]:
 
 def _default_options() -> dict[str, str]:
     training, acceptance = TrainingArguments(), AcceptanceCriteria()
-    options = {name: str(getattr(training, name)) for name in TRAINING_FIELDS}
+    options = {name: _shown(getattr(training, name)) for name in TRAINING_FIELDS}
     options |= {name: str(getattr(acceptance, name)) for name in ACCEPTANCE_FIELDS}
     options |= {"long_document_strategy": training.long_document_strategy, "base_model": ""}
     options |= {"mode": training.mode}
     options |= {"promote": acceptance.promote, "beat_baseline": "yes"}
-    return options
+    return options | {"evaluation": training.evaluation}
+
+
+def _shown(value: object) -> str:
+    """A default in a form field; None (`kfold_budget_seconds`: the machine's) leaves it empty."""
+    return "" if value is None else str(value)
 
 
 def _form_values(form: FormData) -> dict[str, Any]:
     names = ["name", "location", "base_model", "long_document_strategy", "promote", "beat_baseline"]
     names += ["mode"]
+    names += ["evaluation"]
     names += [*TRAINING_FIELDS, *ACCEPTANCE_FIELDS]
     return {name: str(form.get(name) or "").strip() for name in names} | {
         "labels": [str(v) for v in form.getlist("labels")],
@@ -245,8 +256,14 @@ def _request(form: FormData) -> TrainingRequest:
         "chunks" if values["long_document_strategy"] == "chunks" else "head"
     )
     mode: Mode = values["mode"] if values["mode"] in ("single", "multi") else "auto"
+    evaluation: EvaluationMethod = (
+        values["evaluation"] if values["evaluation"] in ("kfold", "holdout") else "auto"
+    )
     training = TrainingArguments(
-        **_numbers(values, TRAINING_FIELDS), long_document_strategy=strategy, mode=mode
+        **_numbers(values, TRAINING_FIELDS),
+        long_document_strategy=strategy,
+        mode=mode,
+        evaluation=evaluation,
     )
     acceptance = AcceptanceCriteria(
         **_numbers(values, ACCEPTANCE_FIELDS),
@@ -337,6 +354,7 @@ def _form_with_problems(
         "default_base_model": "the bundled all-MiniLM-L6-v2",
         "base_models": _base_model_choices(settings),
         "limits": FIELD_LIMITS,
+        "kfold_budget_default": settings.kfold_budget_seconds,
         "options_open": bool(values["base_models"])
         or any(values.get(k) != v for k, v in _default_options().items()),
     }
