@@ -111,3 +111,9 @@ def test_the_folds_score_every_train_and_test_document_once_stratified() -> None
         assert not {d.id for d in fold.train} & {d.id for d in fold.test}
         assert fold.validation == split.validation
     assert fold_splits(split, 5, seed=42) == folds
+
+
+def test_a_multi_label_classifier_stays_held_out() -> None:
+    plan = plan_evaluation(TrainingArguments(mode="multi"), _split(100), LABELS, BUDGET)
+
+    assert plan.choice.method == "holdout" and "single-label" in plan.choice.reason
