@@ -114,7 +114,9 @@ class TrainingProgressBar:
         assert self._task is not None
         if progress.validation and "macro_f1" in progress.validation:
             self._validation = f" val macro-F1 {progress.validation['macro_f1']:.3f}"
-        details = ""
+        details = (
+            f"k-fold: training fold {progress.extra['fold']}" if "fold" in progress.extra else ""
+        )
         if progress.phase == Phase.TRAINING:
             loss = f" loss {progress.loss:.4f}" if progress.loss is not None else ""
             details = f"epoch {progress.epoch:.2f}{loss}{self._validation}"

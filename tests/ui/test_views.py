@@ -118,3 +118,15 @@ def test_heat_darkens_with_the_share_of_the_row() -> None:
 def test_sentence_capitalizes_only_the_first_letter() -> None:
     assert sentence("the folder is empty: add PDFs") == "The folder is empty: add PDFs"
     assert sentence("") == ""
+
+
+def test_the_job_page_says_which_fold_trains_during_cross_validation() -> None:
+    from custom_classifier.training.arguments import Progress
+
+    report = Progress(
+        step=1, total_steps=5, epoch=0.0, phase=Phase.EVALUATING, extra={"fold": 2, "folds": 5}
+    )
+    stored = JobProgress.from_row(JobProgress.of(report).to_row())
+
+    assert stored is not None
+    assert job_view(job("running", stored))["phase"] == "Cross-validating: training fold 2 of 5"

@@ -93,6 +93,8 @@ class JobProgress:
     eta_seconds: float | None = None
     validation: dict[str, float] | None = None
     candidate: Candidate | None = None
+    fold: int | None = None
+    """K-fold cross-validation: the fold training now (1-based), of `total_steps`."""
 
     @classmethod
     def of(cls, progress: Progress) -> JobProgress:
@@ -112,6 +114,7 @@ class JobProgress:
             eta_seconds=progress.eta_seconds,
             validation=progress.validation,
             candidate=candidate,
+            fold=extra.get("fold"),
         )
 
     def done(self) -> JobProgress:
@@ -142,6 +145,7 @@ class JobProgress:
             eta_seconds=row.get("eta_seconds"),
             validation=row.get("validation"),
             candidate=Candidate(**candidate) if candidate else None,
+            fold=row.get("fold"),
         )
 
 

@@ -100,6 +100,8 @@ def job_curves(job: JobRecord) -> dict[str, Any]:
 def _phase_words(progress: JobProgress) -> str:
     """The phase in words; in a bake-off, which base model it is about."""
     words = PHASE_WORDS.get(progress.phase, "") if progress.phase else ""
+    if progress.fold and progress.phase == Phase.EVALUATING:
+        words = f"Cross-validating: training fold {progress.fold} of {progress.total_steps}"
     candidate = progress.candidate
     if not candidate or progress.phase == Phase.DONE:
         return words
