@@ -331,6 +331,26 @@ def test_inspect_reads_every_label_folder_unless_told_which(tmp_path: Path) -> N
     assert report["problems"] == []
 
 
+def test_inspect_at_a_depth_reports_the_sub_folders_and_prints_the_tree(tmp_path: Path) -> None:
+    write_topic_corpus(tmp_path / "news" / "leisure", TOPIC_WORDS, per_label=20)
+    write_topic_corpus(tmp_path / "news" / "money", {"bank": TOPIC_WORDS["finance"]}, per_label=3)
+    news = str(tmp_path / "news")
+    as_json = run_cli(tmp_path / "home", "inspect", news, "--depth", "2", "--json")
+    printed = run_cli(tmp_path / "home", "inspect", news, "--depth", "2").stderr  # the console
+
+    assert as_json.returncode == 2, as_json.stderr[-3000:]  # money/bank is short of documents
+    report = json.loads(as_json.stdout)
+    assert [label["label"] for label in report["labels"]] == [
+        "leisure/finance",
+        "leisure/sport",
+        "money/bank",
+    ]
+    assert [problem["label"] for problem in report["problems"]] == ["money/bank"]
+    assert "Label tree (depth 2)" in printed
+    assert re.search(r"leisure\s+40 / 40", printed), printed
+    assert re.search(r"bank\s+3 / 3", printed), printed
+
+
 def test_invalid_data_lists_each_problem_once(tmp_path: Path) -> None:
     data = write_topic_corpus(tmp_path / "small", TOPIC_WORDS, per_label=5)
     result = run_cli(

@@ -61,7 +61,10 @@ class Strategy(StrEnum):
     chunks = "chunks"
 
 
-LabelsOption = Annotated[list[str], typer.Option("--label", "-l", help="A label folder to use.")]
+LabelsOption = Annotated[
+    list[str],
+    typer.Option("--label", "-l", help="A label folder (or path, `sport/football`) to use."),
+]
 UserOption = Annotated[
     str | None,
     typer.Option(
@@ -86,6 +89,23 @@ def _bounds(arguments: type, name: str) -> dict[str, Any]:
     return {"min": low, "max": high}
 
 
+DepthOption = Annotated[
+    int | None,
+    typer.Option(
+        **_bounds(TrainingArguments, "depth"),
+        help="The level of nested label folders to train: 1 the top-level folders (their "
+        "sub-folders' documents count for them), 2 their sub-folders, ...",
+        show_default="flat: each --label folder is a label",
+    ),
+]
+HierarchicalOption = Annotated[
+    bool,
+    typer.Option(
+        "--hierarchical",
+        help="Train the deepest folders (or those at --depth); predictions give the path "
+        "with a score per level.",
+    ),
+]
 DEFAULT_ACCEPTANCE = AcceptanceCriteria()
 DEFAULT_STRATEGY = Strategy(DEFAULT_TRAINING.long_document_strategy)
 DEFAULT_PROMOTION = Promotion(DEFAULT_ACCEPTANCE.promote)
@@ -141,6 +161,28 @@ def _acting_user(username: str | None, as_json: bool) -> Identity:
     return identity
 
 
+def _print_label_tree(report: dict[str, Any]) -> None:
+    """The folders read, with documents used of found per node; the labels trained in bold."""
+    from rich.tree import Tree
+
+    level = "flat" if not report.get("depth") else f"depth {report['depth']}"
+    level += ", hierarchical" if report.get("hierarchical") else ""
+    tree = Tree(f"Label tree ({level}): documents used / found")
+
+    def add(branch: Tree, node: dict[str, Any]) -> None:
+        name = f"[bold]{node['name']}[/]" if node["trained"] else node["name"]
+        line = f"{name}  {node['used']} / {node['documents']}"
+        if node["left_out"]:
+            line += f"  ({node['left_out']} directly here, above the level trained: unused)"
+        child = branch.add(line)
+        for below in node["children"]:
+            add(child, below)
+
+    for node in report.get("tree") or []:
+        add(tree, node)
+    console.print(tree)
+
+
 def _print_data_report(report: dict[str, Any]) -> None:
     table = Table(title=f"Data report: {report['root']}")
     for column in ("label", "found", "used", "skipped"):
@@ -149,6 +191,8 @@ def _print_data_report(report: dict[str, Any]) -> None:
         skipped = ", ".join(f"{n} {reason}" for reason, n in sorted(label["skipped"].items()))
         table.add_row(label["label"], str(label["found"]), str(label["used"]), skipped or "-")
     console.print(table)
+    if any(node["children"] for node in report.get("tree") or []):
+        _print_label_tree(report)
     if report.get("mode_note"):
         console.print(report["mode_note"])
     for problem in report["problems"]:
@@ -299,15 +343,22 @@ def inspect(
         ),
     ] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON on stdout.")] = False,
+    depth: DepthOption = None,
+    hierarchical: HierarchicalOption = False,
 ) -> None:
-    """Print the data report of a labeled folder without training."""
+    """Print the data report of a labeled folder without training, with its label tree."""
+    from custom_classifier.corpus.label_tree import Levels
     from custom_classifier.corpus.reader import inspect_corpus, list_label_folders
 
     settings = get_settings()
     try:
         labels = label or list_label_folders(data_dir)
         corpus = inspect_corpus(
-            data_dir, labels, min_docs_per_label=settings.min_docs_per_label, mode="auto"
+            data_dir,
+            labels,
+            min_docs_per_label=settings.min_docs_per_label,
+            mode="auto",
+            levels=Levels(depth=depth, hierarchical=hierarchical),
         )
     except CustomClassifierError as error:
         _fail(error, as_json)
@@ -364,6 +415,8 @@ def train(
             "folders carries all of them; `auto`: multi when at least 1 % of the documents do."
         ),
     ] = DEFAULT_MODE,
+    depth: DepthOption = None,
+    hierarchical: HierarchicalOption = False,
     min_macro_f1: Annotated[
         float,
         typer.Option(
@@ -447,6 +500,8 @@ def train(
             batch_size=batch_size,
             long_document_strategy=long_document_strategy.value,
             mode=mode.value,
+            depth=depth,
+            hierarchical=hierarchical,
             min_score=min_score,
             evaluation=evaluation.value,
             folds=folds,

@@ -62,6 +62,7 @@ ANSWERS: list[type[BaseModel]] = [
     schemas.PredictionPublic,
     schemas.DatasetPublic,
     schemas.FolderListingPublic,
+    schemas.DataReportPublic,
     schemas.UserPublic,
     schemas.UsersPublic,
     schemas.UserCreated,

@@ -100,3 +100,50 @@ def test_the_model_loads_without_the_custom_classifier_package(pyfunc_dir: Path)
 
     assert done.returncode == 0, done.stderr[-2000:]
     assert done.stdout.split()[-1] in TINY_LABELS
+
+
+TREE_LABELS = ["sport/football", "sport/tennis", "business"]
+
+
+@pytest.fixture(scope="module")
+def hierarchical_dir(tiny_base_model: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    from custom_classifier.inference.classifier_folder import update_settings
+    from factories import make_tiny_classifier
+
+    folder = make_tiny_classifier(tmp_path_factory.mktemp("tree"), tiny_base_model, TREE_LABELS)
+    update_settings(folder, hierarchical=True)
+    return folder
+
+
+def test_a_hierarchical_model_answers_the_same_path_through_every_loader(
+    hierarchical_dir: Path, tmp_path: Path
+) -> None:
+    from custom_classifier.inference.text_classifier import TextClassifier
+
+    texts = ["a match at the stadium", "shares fell", "x"]
+    direct = TextClassifier.load(hierarchical_dir, backend="torch").predict(texts)
+    save_pyfunc_model(hierarchical_dir, tmp_path / "model")
+    pyfunc = mlflow.pyfunc.load_model(str(tmp_path / "model"))
+    output = pyfunc.predict(pd.DataFrame({"text": texts}))
+
+    for answer in direct:
+        path = answer["path"]
+        assert answer["label"] == path[-1]["label"] in TREE_LABELS
+        first = path[0]["label"]
+        below = [p for label, p in answer["scores"].items() if f"{label}/".startswith(f"{first}/")]
+        assert path[0]["score"] == pytest.approx(sum(below))
+    assert output["label"].tolist() == [a["label"] for a in direct]
+    assert output["level_1"].tolist() == [a["path"][0]["label"] for a in direct]
+    assert output["level_1_score"].tolist() == pytest.approx(
+        [a["path"][0]["score"] for a in direct]
+    )
+    names = mlflow.models.get_model_info(str(tmp_path / "model")).signature.outputs.input_names()
+    assert names[-4:] == ["level_1", "level_1_score", "level_2", "level_2_score"]
+
+
+def test_a_flat_model_answers_no_path(tiny_classifier_dir: Path) -> None:
+    from custom_classifier.inference.text_classifier import TextClassifier
+
+    (answer,) = TextClassifier.load(tiny_classifier_dir, backend="torch").predict(["hello"])
+
+    assert set(answer) == {"label", "score", "abstained", "scores"}

@@ -94,6 +94,14 @@ PREDICTION: dict[str, Any] = {
     "scores": {"invoice": 0.93, "other": 0.07},
 }
 
+HIERARCHICAL_PREDICTION: dict[str, Any] = {
+    "label": "sport/football",
+    "score": 0.71,
+    "abstained": False,
+    "scores": {"sport/football": 0.71, "sport/tennis": 0.17, "business": 0.12},
+    "path": [{"label": "sport", "score": 0.88}, {"label": "sport/football", "score": 0.71}],
+}
+
 VERSION: dict[str, Any] = {
     "version": 2,
     "run_id": RUN_ID,
@@ -166,6 +174,67 @@ DATASET: dict[str, Any] = {
     "location": "users/alice/invoices-2024",
     "labels": {"invoice": 412, "other": 230, "receipt": 198},
     "files": 840,
+}
+DATA_REPORT: dict[str, Any] = {
+    "root": "/srv/data/users/alice/news",
+    "labels": [
+        {"label": "sport/football", "found": 412, "used": 409, "skipped": {"duplicate": 3}},
+        {"label": "sport/tennis", "found": 97, "used": 97, "skipped": {}},
+        {"label": "business", "found": 510, "used": 510, "skipped": {}},
+    ],
+    "available_labels": ["business", "sport"],
+    "problems": [
+        {
+            "code": "too_few_documents",
+            "message": "label folder 'sport/tennis' has 97 usable documents (97 found, 0 "
+            "skipped); at least 100 are required. Add documents or lower CC_MIN_DOCS_PER_LABEL.",
+            "label": "sport/tennis",
+        }
+    ],
+    "min_docs_per_label": 100,
+    "depth": 2,
+    "hierarchical": False,
+    "tree": [
+        {
+            "label": "business",
+            "name": "business",
+            "documents": 510,
+            "used": 510,
+            "left_out": 0,
+            "trained": True,
+            "children": [],
+        },
+        {
+            "label": "sport",
+            "name": "sport",
+            "documents": 509,
+            "used": 506,
+            "left_out": 0,
+            "trained": False,
+            "children": [
+                {
+                    "label": "sport/football",
+                    "name": "football",
+                    "documents": 412,
+                    "used": 409,
+                    "left_out": 0,
+                    "trained": True,
+                    "children": [],
+                },
+                {
+                    "label": "sport/tennis",
+                    "name": "tennis",
+                    "documents": 97,
+                    "used": 97,
+                    "left_out": 0,
+                    "trained": True,
+                    "children": [],
+                },
+            ],
+        },
+    ],
+    "mode": "single",
+    "mode_note": None,
 }
 FOLDER_LISTING: dict[str, Any] = {
     "path": "users/alice",

@@ -20,6 +20,7 @@ from pydantic import (
 
 from custom_classifier import limits
 from custom_classifier.api import examples
+from custom_classifier.corpus.models import DataReport
 from custom_classifier.jobs.contract import JobProgress, JobResult, TrainingRequest
 from custom_classifier.registry.info import ClassifierInfo, VersionInfo
 from custom_classifier.services.datasets import DatasetInfo, FolderListing
@@ -401,6 +402,11 @@ class PredictCreate(BaseModel):
         return self
 
 
+class PathStepPublic(BaseModel):
+    label: str = Field(description="The node at this level: `sport`, then `sport/football`.")
+    score: float = Field(description="Its calibrated probability: the sum of its labels'.")
+
+
 class PredictionPublic(BaseModel):
     model_config = ConfigDict(json_schema_extra={"examples": [examples.PREDICTION]})
 
@@ -416,6 +422,13 @@ class PredictionPublic(BaseModel):
         description="Multi-label classifiers only: every label whose score reaches its "
         "threshold, best first (possibly empty: then `abstained` is true).",
     )
+    path: list[PathStepPublic] | None = Field(
+        default=None,
+        description="Hierarchical classifiers only (absent otherwise): from the top level down, "
+        "the most likely node and then its most likely child, each with its score (a parent's "
+        "is the sum of its children's); `label` is the last node.",
+        examples=[examples.HIERARCHICAL_PREDICTION["path"]],
+    )
 
 
 class DatasetPublic(BaseModel):
@@ -429,6 +442,73 @@ class DatasetPublic(BaseModel):
     @classmethod
     def from_info(cls, info: DatasetInfo) -> DatasetPublic:
         return cls(**dataclasses.asdict(info))
+
+
+class LabelReportPublic(BaseModel):
+    label: str = Field(description="A label trained: a folder, or a path `sport/football`.")
+    found: int = Field(description="Files found below its folder.")
+    used: int = Field(description="Usable documents.")
+    skipped: dict[str, int] = Field(description="Files left out, per reason.")
+
+
+class ProblemPublic(BaseModel):
+    code: str = Field(description="Stable, e.g. `too_few_documents`.")
+    message: str = Field(description="What was expected, what was found, and how to fix it.")
+    label: str | None = Field(default=None, description="The label (node) it is about.")
+
+
+class LabelNodePublic(BaseModel):
+    label: str = Field(description="The folder's path from the data set's root.")
+    name: str
+    documents: int = Field(description="Files found below it.")
+    used: int = Field(description="Usable documents below it.")
+    left_out: int = Field(description="Files directly in it, above the level trained: unused.")
+    trained: bool = Field(description="It is one of the labels trained.")
+    children: list[LabelNodePublic] = Field(default_factory=list)
+
+
+class DataReportCreate(BaseModel):
+    """Which folder, labels and level of the label tree to report on."""
+
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={"examples": [{"location": "users/alice/news", "depth": 2}]},
+    )
+
+    location: Location = Field(description="The folder to train on; relative to the first root.")
+    labels: list[Label] | None = Field(
+        default=None,
+        max_length=limits.MAX_LABELS,
+        description="Label folders or paths (`sport/football`); default: every top-level folder.",
+    )
+    depth: Annotated[StrictInt, Field(ge=1, le=limits.MAX_LABEL_DEPTH)] | None = Field(
+        default=None, description="The level trained (as `training.depth`); null: flat."
+    )
+    hierarchical: StrictBool = Field(
+        default=False, description="Train the deepest folders (as `training.hierarchical`)."
+    )
+
+
+class DataReportPublic(BaseModel):
+    """What a folder would give for training: the labels at the level asked, their counts and
+    skips, the folder tree with counts per node, and every problem (an empty list: it trains)."""
+
+    model_config = ConfigDict(json_schema_extra={"examples": [examples.DATA_REPORT]})
+
+    root: str
+    labels: list[LabelReportPublic]
+    available_labels: list[str] = Field(description="The top-level folders.")
+    problems: list[ProblemPublic]
+    min_docs_per_label: int
+    depth: int | None = Field(default=None, description="The level trained; null: flat.")
+    hierarchical: bool = False
+    tree: list[LabelNodePublic] = Field(description="The folders read, with counts per node.")
+    mode: str = Field(default="single", description="`single` or `multi` (`auto` resolved).")
+    mode_note: str | None = None
+
+    @classmethod
+    def from_report(cls, report: DataReport) -> DataReportPublic:
+        return cls.model_validate(report.to_dict())
 
 
 class FolderPublic(BaseModel):

@@ -96,7 +96,7 @@ def label_folder(root: Path, label: str) -> Path | None:
     folder = root.joinpath(*parts)
     try:
         real = folder.resolve()
-    except (OSError, RuntimeError):  # a link loop
+    except (OSError, RuntimeError, ValueError):  # a link loop, a name no file system takes
         return None
     if not folder.is_dir() or not (real == root or real.is_relative_to(root)):
         return None

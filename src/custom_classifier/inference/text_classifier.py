@@ -22,6 +22,7 @@ try:
         ONNX_FILE,
         read_settings,
     )
+    from custom_classifier.inference.label_paths import label_path
     from custom_classifier.inference.window_scorers import (
         Backend,
         WindowScorer,
@@ -35,6 +36,7 @@ try:
     )
 except ImportError:  # inside an MLflow model, loaded without our package: the files beside it
     from classifier_folder import CLASSIFIER_FILE, ONNX_FILE, read_settings  # type: ignore[no-redef]
+    from label_paths import label_path  # type: ignore[no-redef]
     from window_scorers import (  # type: ignore[no-redef]
         Backend,
         WindowScorer,
@@ -205,8 +207,10 @@ class TextClassifier:
         min_score: float = 0.0,
         multi_label: bool = False,
         thresholds: dict[str, float] | None = None,
+        hierarchical: bool = False,
     ) -> None:
         self.device = device or default_device()
+        self.hierarchical = hierarchical
         self.multi_label = multi_label
         self.thresholds = {label: 0.5 for label in labels} | (thresholds or {})
         self.temperature = temperature
@@ -255,6 +259,7 @@ class TextClassifier:
             min_score=float(settings.get("min_score", 0.0)),
             multi_label=bool(settings.get("multi_label", False)),
             thresholds=settings.get("thresholds"),
+            hierarchical=bool(settings.get("hierarchical", False)),
         )
 
     def predict_proba(self, texts: Sequence[str], batch_size: int = 32) -> np.ndarray:
@@ -316,7 +321,24 @@ class TextClassifier:
                     "scores": {label: float(p) for label, p in zip(self.labels, row, strict=True)},
                 }
             )
+        if self.hierarchical:
+            return [self.with_path(result, threshold) for result in results]
         return results
+
+    def with_path(self, result: dict[str, Any], min_score: float | None = None) -> dict[str, Any]:
+        """A hierarchical classifier's answer: `path`, one `{label, score}` per level (the most
+        likely node, then its most likely child; a parent's score sums its children's), and
+        the label at its end as `label` and `score` (None below `min_score`)."""
+        path = label_path(result["scores"])
+        leaf = path[-1]
+        abstained = bool(leaf["score"] < (self.min_score if min_score is None else min_score))
+        label = None if abstained else leaf["label"]
+        return result | {
+            "label": label,
+            "score": leaf["score"],
+            "abstained": abstained,
+            "path": path,
+        }
 
     def _labels_of(self, row: np.ndarray, thresholds: dict[str, float] | None) -> dict[str, Any]:
         limits = self.thresholds | (thresholds or {})

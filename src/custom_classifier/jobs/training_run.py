@@ -234,6 +234,7 @@ def _prepare(
         min_docs_per_label=settings.min_docs_per_label,
         on_read=reading,
         mode=request.training.mode,
+        levels=request.training.levels,
     )
     args = replace(request.training, mode="multi" if corpus.report.mode == "multi" else "single")
     request = replace(request, training=args)

@@ -14,14 +14,20 @@ from mlflow.models import ModelSignature
 from mlflow.types import ColSpec, Schema, TensorSpec
 from packaging.version import Version
 
-from custom_classifier.inference.classifier_folder import read_labels
+from custom_classifier.inference.classifier_folder import read_settings
+from custom_classifier.inference.label_paths import max_levels
 from custom_classifier.inference.model_uris import MODEL_ARTIFACT_PATH, run_model_uri
 
 PYFUNC_MODEL_FILE = Path(__file__).with_name("pyfunc_model.py")
 _INFERENCE = Path(__file__).parents[1] / "inference"
 MODEL_CODE_FILES = tuple(
     _INFERENCE / name
-    for name in ("text_classifier.py", "window_scorers.py", "classifier_folder.py")
+    for name in (
+        "text_classifier.py",
+        "window_scorers.py",
+        "classifier_folder.py",
+        "label_paths.py",
+    )
 )
 """Shipped inside the model as its code (`code_paths`): with `PYFUNC_MODEL_FILE`, all it needs
 to load without the custom_classifier package."""
@@ -41,21 +47,36 @@ def pip_requirements(*, with_onnx: bool = False) -> list[str]:
     return [f"{name}=={Version(version(name)).public}" for name in names]
 
 
-def probability_columns(labels: list[str]) -> dict[str, str]:
+def level_columns(labels: list[str]) -> list[str]:
+    """A hierarchical model's columns per level: `level_1`, `level_1_score`, ..."""
+    levels = range(1, max_levels(labels) + 1)
+    return [name for n in levels for name in (f"level_{n}", f"level_{n}_score")]
+
+
+def probability_columns(labels: list[str], *, hierarchical: bool = False) -> dict[str, str]:
     """Output column of each label's probability: the label, or `proba_<label>` on a clash."""
-    return {label: f"proba_{label}" if label in RESERVED_COLUMNS else label for label in labels}
+    reserved = (*RESERVED_COLUMNS, *(level_columns(labels) if hierarchical else ()))
+    return {label: f"proba_{label}" if label in reserved else label for label in labels}
 
 
-def signature(labels: list[str]) -> ModelSignature:
-    """Input: a string column `text`. Output: `label`, `score` and one probability per label."""
+def signature(labels: list[str], *, hierarchical: bool = False) -> ModelSignature:
+    """Input: a string column `text`. Output: `label`, `score` and one probability per label;
+    a hierarchical model adds the node and score of each level (`level_columns`)."""
     outputs: list[ColSpec | TensorSpec] = [ColSpec("string", "label"), ColSpec("double", "score")]
-    outputs += [ColSpec("double", column) for column in probability_columns(labels).values()]
+    columns = probability_columns(labels, hierarchical=hierarchical)
+    outputs += [ColSpec("double", column) for column in columns.values()]
+    if hierarchical:
+        outputs += [
+            ColSpec("double" if name.endswith("_score") else "string", name, required=False)
+            for name in level_columns(labels)
+        ]
     return ModelSignature(inputs=Schema([ColSpec("string", "text")]), outputs=Schema(outputs))
 
 
 def save_pyfunc_model(model_dir: Path, path: Path) -> None:
     """Write the pyfunc model of the fine-tuned folder `model_dir` into the new folder `path`."""
-    labels = read_labels(model_dir)
+    settings = read_settings(model_dir)
+    labels, hierarchical = list(settings["labels"]), bool(settings.get("hierarchical", False))
     with MODEL_CODE_LOCK, warnings.catch_warnings():
         # The signature is explicit: an input example would run the model while logging.
         warnings.filterwarnings("ignore", message=r".*An input example was not provided")
@@ -64,9 +85,11 @@ def save_pyfunc_model(model_dir: Path, path: Path) -> None:
             python_model=str(PYFUNC_MODEL_FILE),
             artifacts={"classifier": str(model_dir)},
             code_paths=[str(path) for path in MODEL_CODE_FILES],
-            signature=signature(labels),
+            signature=signature(labels, hierarchical=hierarchical),
             pip_requirements=pip_requirements(with_onnx=any(model_dir.glob("*.onnx"))),
-            model_config={"probability_columns": probability_columns(labels)},
+            model_config={
+                "probability_columns": probability_columns(labels, hierarchical=hierarchical)
+            },
             metadata={"labels": labels},
         )
 

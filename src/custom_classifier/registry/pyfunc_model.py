@@ -14,8 +14,10 @@ from mlflow.models import set_model
 from mlflow.pyfunc import PythonModel
 
 try:
+    from custom_classifier.inference.label_paths import max_levels
     from custom_classifier.inference.text_classifier import TextClassifier
 except ImportError:  # loaded from the model's code folder, without our package
+    from label_paths import max_levels  # type: ignore[no-redef]
     from text_classifier import TextClassifier  # type: ignore[no-redef]
 
 CLASSIFIER_ARTIFACT = "classifier"
@@ -67,6 +69,9 @@ class TextClassifierModel(PythonModel):
         )
         for index, label in enumerate(labels):
             frame[self.columns[label]] = probabilities[:, index].astype(float)
+        if self.classifier.hierarchical:
+            for name, values in path_columns(self.classifier, probabilities).items():
+                frame[name] = values
         return frame
 
     def _predict_label_sets(self, texts: list[str]) -> pd.DataFrame:
@@ -81,6 +86,25 @@ class TextClassifierModel(PythonModel):
         for label in self.classifier.labels:
             frame[self.columns[label]] = [float(p["scores"][label]) for p in predictions]
         return frame
+
+
+def path_columns(classifier: TextClassifier, probabilities: Any) -> dict[str, list[Any]]:
+    """A hierarchical classifier's `label` and `score` (the end of the path) and, per level,
+    `level_<n>` (the node) and `level_<n>_score` (None below a shallower label)."""
+    labels = classifier.labels
+    rows = [
+        classifier.with_path({"scores": dict(zip(labels, map(float, row), strict=True))})
+        for row in probabilities
+    ]
+    columns: dict[str, list[Any]] = {
+        "label": [row["label"] for row in rows],
+        "score": [row["score"] for row in rows],
+    }
+    for level in range(1, max_levels(labels) + 1):
+        steps = [row["path"][level - 1] if len(row["path"]) >= level else None for row in rows]
+        columns[f"level_{level}"] = [step and step["label"] for step in steps]
+        columns[f"level_{level}_score"] = [step and step["score"] for step in steps]
+    return columns
 
 
 set_model(TextClassifierModel())

@@ -76,6 +76,7 @@ def submit_training(
         request.labels,
         min_docs_per_label=settings.min_docs_per_label,
         mode=request.training.mode,
+        levels=request.training.levels,
     )
     if corpus.report.problems:
         count = len(corpus.report.problems)

@@ -17,7 +17,9 @@ from typing import Annotated, Any, Literal, get_args, get_type_hints
 from annotated_types import Interval
 from pydantic import Strict
 
+from custom_classifier.corpus.label_tree import Levels
 from custom_classifier.errors import InvalidRequestError
+from custom_classifier.limits import MAX_LABEL_DEPTH
 
 LongDocumentStrategy = Literal["head", "chunks"]
 FineTuning = Literal["auto", "full", "lora"]
@@ -65,6 +67,13 @@ class TrainingArguments:
     """bf16 autocast on CPUs that compute bf16 natively (AVX512-BF16 or AMX: 2-3x faster
     training); float32 on other CPUs. CUDA GPUs with bf16 always train in bf16 autocast."""
     seed: Annotated[Count, Interval(ge=0, le=2**32 - 1)] = 42
+    depth: Annotated[Count, Interval(ge=1, le=MAX_LABEL_DEPTH)] | None = None
+    """The level of nested label folders that becomes the labels: 1 the top-level folders (the
+    documents of their sub-folders count for them), 2 their sub-folders (a folder without
+    sub-folders stays a label), ...; None reads each requested folder as one label (flat)."""
+    hierarchical: Flag = False
+    """Train the deepest folders (or those at `depth`) and predict the path, with a score at
+    each level: a parent's score is the sum of its children's (`path` in each prediction)."""
     validation_fraction: Annotated[float, Interval(ge=0, lt=1)] = 0.1
     test_fraction: Annotated[float, Interval(ge=0, lt=1)] = 0.1
     gpu_batch_size: Annotated[Count, Interval(ge=1, le=4096)] | None = 64
@@ -112,6 +121,11 @@ class TrainingArguments:
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
+
+    @property
+    def levels(self) -> Levels:
+        """The level of the label tree to read (`corpus.label_tree`)."""
+        return Levels(depth=self.depth, hierarchical=self.hierarchical)
 
 
 @dataclass(frozen=True)

@@ -184,5 +184,7 @@ def save_classifier(
     }
     if args.mode == "multi":  # one sigmoid per label; the gate adds the tuned `thresholds`
         settings["multi_label"] = True
+    if args.hierarchical:  # labels are paths; predictions answer the path, level by level
+        settings["hierarchical"] = True
     (path / CLASSIFIER_FILE).write_text(json.dumps(settings, indent=2), encoding="utf-8")
     return path

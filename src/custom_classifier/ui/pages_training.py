@@ -16,6 +16,7 @@ from starlette.responses import JSONResponse, RedirectResponse, Response
 
 from custom_classifier.api.deps import RuntimeDep, SessionDep, get_runtime
 from custom_classifier.api.events import job_event_stream
+from custom_classifier.corpus.label_tree import Levels
 from custom_classifier.errors import (
     CustomClassifierError,
     InvalidDatasetError,
@@ -23,6 +24,7 @@ from custom_classifier.errors import (
     ReportNotFoundError,
 )
 from custom_classifier.jobs.contract import TrainingRequest
+from custom_classifier.limits import MAX_LABEL_DEPTH
 from custom_classifier.services import (
     dataset_preview,
     datasets,
@@ -97,6 +99,8 @@ def new_classifier(
     preset: str | None = None,
     name: str | None = None,
     retry: str | None = None,
+    depth: str | None = None,
+    hierarchical: str | None = None,
 ) -> Response:
     """The form: browse or upload, pick labels, fold-away options. After a refused submission
     (`retry`: its signed values and problems), the same form with every problem shown once."""
@@ -111,10 +115,11 @@ def new_classifier(
         options.update({k: str(v) for k, v in sample_dataset.SAMPLE_TRAINING.items()})
         name = name or sample_dataset.SAMPLE_CLASSIFIER_NAME
         notice = SAMPLE_NOTICE
-    preview = _preview(user, settings, location) if location else None
+    level = {"depth": depth or "", "hierarchical": hierarchical or ""}
+    preview = _preview(user, settings, location, _levels(level)) if location else None
     context = {
         "nav": "new",
-        "form": {"name": name or "", "location": location or "", **options},
+        "form": {"name": name or "", "location": location or "", **options, **level},
         "browse": _browse(user, settings, path or _parent(location), quiet=_failed(preview)),
         "preview": preview,
         "selected": None,
@@ -139,9 +144,12 @@ def browse_fragment(request: Request, user: UiUser, path: str | None = None) -> 
 
 
 @router.get("/new/labels")
-def labels_fragment(request: Request, user: UiUser, location: str) -> Response:
+def labels_fragment(
+    request: Request, user: UiUser, location: str, depth: str = "", hierarchical: str = ""
+) -> Response:
     settings = get_runtime(request).settings
-    context = {"preview": _preview(user, settings, location), "selected": None}
+    levels = _levels({"depth": depth, "hierarchical": hierarchical})
+    context = {"preview": _preview(user, settings, location, levels), "selected": None}
     return render(request, "_labels.html", context | {"min_docs": settings.min_docs_per_label})
 
 
@@ -162,10 +170,23 @@ def _browse(
     return {"listing": listing, "error": None}
 
 
-def _preview(user: Identity, settings: Any, location: str) -> dict[str, Any]:
+def _levels(values: dict[str, Any]) -> Levels:
+    """The level of nested label folders the form asks for (flat when none or not a level)."""
+    depth = values.get("depth") or ""
+    return Levels(
+        depth=int(depth) if depth.isdigit() and 1 <= int(depth) <= MAX_LABEL_DEPTH else None,
+        hierarchical=bool(values.get("hierarchical")),
+    )
+
+
+def _preview(
+    user: Identity, settings: Any, location: str, levels: Levels | None = None
+) -> dict[str, Any]:
     """The folder's labels with counts and problems, or the reason it cannot be read."""
     try:
-        report = dataset_preview.preview_location(settings, user, location)
+        report = dataset_preview.preview_location(
+            settings, user, location, levels=levels or Levels()
+        )
     except CustomClassifierError as error:
         return {"location": location, "error": error.message, "report": None}
     return {"location": report.root, "error": None, "report": report.to_dict()}
@@ -239,6 +260,7 @@ def _form_values(form: FormData) -> dict[str, Any]:
     names = ["name", "location", "base_model", "long_document_strategy", "promote", "beat_baseline"]
     names += ["mode"]
     names += ["evaluation"]
+    names += ["depth", "hierarchical"]
     names += [*TRAINING_FIELDS, *ACCEPTANCE_FIELDS]
     return {name: str(form.get(name) or "").strip() for name in names} | {
         "labels": [str(v) for v in form.getlist("labels")],
@@ -259,11 +281,14 @@ def _request(form: FormData) -> TrainingRequest:
     evaluation: EvaluationMethod = (
         values["evaluation"] if values["evaluation"] in ("kfold", "holdout") else "auto"
     )
+    levels = _levels(values)
     training = TrainingArguments(
         **_numbers(values, TRAINING_FIELDS),
         long_document_strategy=strategy,
         mode=mode,
         evaluation=evaluation,
+        depth=levels.depth,
+        hierarchical=levels.hierarchical,
     )
     acceptance = AcceptanceCriteria(
         **_numbers(values, ACCEPTANCE_FIELDS),
@@ -336,7 +361,7 @@ def _form_with_problems(
 ) -> Response:
     settings = get_runtime(request).settings
     location = values.get("location") or ""
-    preview = _preview(user, settings, location) if location else None
+    preview = _preview(user, settings, location, _levels(values)) if location else None
     if preview and preview["report"]:
         known = {p["message"] for p in preview["report"]["problems"]}
         preview["report"]["problems"] += [p for p in problems or [] if p["message"] not in known]

@@ -10,8 +10,14 @@ from custom_classifier import limits
 from custom_classifier.api import examples
 from custom_classifier.api.deps import CurrentUser, SettingsDep
 from custom_classifier.api.responses import errors
-from custom_classifier.api.schemas import DatasetPublic, FolderListingPublic
-from custom_classifier.services import datasets
+from custom_classifier.api.schemas import (
+    DataReportCreate,
+    DataReportPublic,
+    DatasetPublic,
+    FolderListingPublic,
+)
+from custom_classifier.corpus.label_tree import Levels
+from custom_classifier.services import dataset_preview, datasets
 
 router = APIRouter(prefix="/datasets", tags=["datasets"])
 
@@ -85,3 +91,26 @@ def browse(
     """Folders you may train on, with their document counts: without `path`, the data roots;
     with it, that folder's sub-folders. A folder to train on holds one sub-folder per label."""
     return FolderListingPublic.from_listing(datasets.browse(path, user.username, settings))
+
+
+@router.post(
+    "/report",
+    response_model=DataReportPublic,
+    summary="The data report of a folder, before training",
+    responses=errors(422, status_422="The location is not allowed or not a folder."),
+    openapi_extra=examples.curl_sample(
+        'curl -H "Authorization: Bearer $CC_API_KEY" -H "Content-Type: application/json" '
+        """-d '{"location": "users/alice/news", "depth": 2}' """
+        "http://localhost:8000/api/v1/datasets/report"
+    ),
+)
+def data_report(
+    body: DataReportCreate, user: CurrentUser, settings: SettingsDep
+) -> DataReportPublic:
+    """What training on `location` would read, nothing queued: the labels at the level asked
+    (`depth`: 1 the top-level folders, 2 their sub-folders; `hierarchical`: the deepest), the
+    documents found, used and skipped per label, the folder tree with counts per node, and every
+    problem. The same checks as `POST /classifiers`; an empty `problems` list means it trains."""
+    levels = Levels(depth=body.depth, hierarchical=body.hierarchical)
+    report = dataset_preview.preview_location(settings, user, body.location, body.labels, levels)
+    return DataReportPublic.from_report(report)

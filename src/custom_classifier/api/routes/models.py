@@ -35,6 +35,7 @@ VersionQuery = Annotated[
 @router.post(
     "/models/{run_id}/predict",
     response_model=PredictionPublic | list[PredictionPublic],
+    response_model_exclude_unset=True,  # `path` only from a hierarchical classifier
     summary="Classify texts with a run's model",
     responses=errors(404, 413, 422),
 )
@@ -51,6 +52,7 @@ def predict_by_run(
 @router.post(
     "/models/{run_id}/predict-file",
     response_model=PredictionPublic,
+    response_model_exclude_unset=True,
     summary="Classify a document with a run's model",
     responses=FILE_ERRORS,
     openapi_extra=examples.curl_sample(
@@ -70,6 +72,7 @@ def predict_file_by_run(
 @router.post(
     "/classifiers/{name}/predict",
     response_model=PredictionPublic | list[PredictionPublic],
+    response_model_exclude_unset=True,  # `path` only from a hierarchical classifier
     summary="Classify texts with a classifier",
     responses=errors(404, 413, 422),
 )
@@ -94,6 +97,7 @@ def predict_by_classifier(
 @router.post(
     "/classifiers/{name}/predict-file",
     response_model=PredictionPublic,
+    response_model_exclude_unset=True,
     summary="Classify a document with a classifier",
     responses=FILE_ERRORS,
     openapi_extra=examples.curl_sample(

@@ -63,7 +63,8 @@
       if (!path) { labelsPanel.replaceChildren(problem("Choose a folder first, or type its path.")); return; }
       location.value = path;
       labelsPanel.classList.add("busy");
-      fetchText("/ui/new/labels?location=" + encodeURIComponent(path))
+      const level = new URLSearchParams({ location: path, depth: $("#depth").value, hierarchical: $("#hierarchical").checked ? "yes" : "" });
+      fetchText("/ui/new/labels?" + level.toString())
         .then((html) => {
           labelsPanel.innerHTML = html;
           const found = $("#labels", labelsPanel);
@@ -79,6 +80,10 @@
       if (link.hasAttribute("data-use")) { check(link.dataset.use); } else { browse(link.dataset.browse); }
     });
     $("#check-button").addEventListener("click", (event) => { event.preventDefault(); check(location.value.trim()); });
+    // The level of nested label folders changes which labels there are: read the folder again.
+    for (const field of [$("#depth"), $("#hierarchical")]) {
+      field.addEventListener("change", () => { if (location.value.trim()) { check(location.value.trim()); } });
+    }
     location.addEventListener("keydown", (event) => {
       if (event.key === "Enter") { event.preventDefault(); check(location.value.trim()); }
     });
