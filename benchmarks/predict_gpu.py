@@ -62,6 +62,11 @@ def main() -> None:
         path if SAVED_MODEL.is_dir() else _classifier_dir(path, labels)
     )
     results["ours_b1_ms"] = cuda_median_ms(lambda: classifier.predict(one), 50)
+    # Where a one-document request's time goes: tokenizing into windows, then scoring them.
+    windows, _ = classifier.windows(one)
+    results["ours_b1_tokenize_ms"] = cuda_median_ms(lambda: classifier.windows(one), 50)
+    results["ours_b1_score_ms"] = cuda_median_ms(lambda: classifier.window_logits(windows), 50)
+    results["ours_b1_chars"] = len(one[0])
     results["ours_b32_docs_per_s"] = 32_000 / cuda_median_ms(lambda: classifier.predict(batch), 10)
 
     ids = tokenizer(one, truncation=True, max_length=WINDOW, return_tensors="pt")["input_ids"]

@@ -265,3 +265,51 @@ def test_under_bf16_frozen_weights_the_trained_weights_stay_float32(tiny_llama: 
         p.dtype for n, p in wrapped.named_parameters() if "score" not in n and not p.requires_grad
     }
     assert set(trained.values()) == {torch.float32} and frozen == {torch.bfloat16}
+
+
+def test_right_padding_needs_no_attention_mask_in_a_decoder(tiny_decoder: Path) -> None:
+    """Why decoders train without a mask (`SpeedLevers.causal_without_mask`): causal attention
+    never lets a real token see the pad tokens after it, and the head pools the last real one."""
+    tokenizer, model = backbones.load_base_model(str(tiny_decoder), LABELS)
+    model.eval()
+    batch = tokenizer(TEXTS, padding=True, return_tensors="pt")
+    assert (batch["attention_mask"] == 0).any()
+
+    with torch.no_grad():
+        masked = model(**batch).logits
+        unmasked = model(input_ids=batch["input_ids"]).logits
+
+    torch.testing.assert_close(unmasked, masked, rtol=1e-4, atol=1e-5)
+
+
+def test_the_fused_rms_norm_computes_what_the_models_own_does(tiny_decoder: Path) -> None:
+    from custom_classifier.training.step_graphs import SpeedLevers
+
+    tokenizer, model = backbones.load_base_model(str(tiny_decoder), LABELS)
+    model.eval()
+    ids = tokenizer(TEXTS, padding=True, return_tensors="pt")["input_ids"]
+    with torch.no_grad():
+        before = model(input_ids=ids).logits
+
+    backbones.speed_up_for_gpu(model, SpeedLevers())
+    with torch.no_grad():
+        after = model(input_ids=ids).logits
+
+    norms = [m for m in model.modules() if type(m).__name__.endswith("RMSNorm")]
+    assert norms and all(isinstance(m.forward, backbones._FusedRmsNorm) for m in norms)
+    torch.testing.assert_close(after, before, rtol=1e-4, atol=1e-5)
+
+
+def test_adapters_take_their_input_uncast_when_the_levers_say_so(tiny_llama: Path) -> None:
+    from peft.tuners.tuners_utils import BaseTunerLayer
+
+    from custom_classifier.training.step_graphs import SpeedLevers
+
+    _, model = backbones.load_base_model(str(tiny_llama), LABELS)
+    wrapped = backbones.add_lora_adapters(model, TrainingArguments())
+    backbones.speed_up_for_gpu(wrapped, SpeedLevers(lora_input_casts=True, fused_rms_norm=False))
+    layers = [m for m in wrapped.modules() if isinstance(m, BaseTunerLayer)]
+    assert all(getattr(m, "cast_input_dtype_enabled", True) for m in layers)
+
+    backbones.speed_up_for_gpu(wrapped, SpeedLevers())
+    assert layers and not any(m.cast_input_dtype_enabled for m in layers)

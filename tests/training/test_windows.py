@@ -45,6 +45,23 @@ def test_window_bank_batches_match_the_padding_collator(tiny_base_model: Path) -
     assert np.array_equal(mask, expected["attention_mask"].numpy())
 
 
+def test_a_causal_bank_pads_without_a_mask_and_shapes_name_the_kernels() -> None:
+    import torch
+
+    windows = [np.arange(1, n + 1, dtype=np.int32) for n in (5, 3, 7, 7)]
+    split = EncodedSplit(windows, np.arange(4), np.array([0, 1, 0, 1]))
+    rows = np.array([2, 1, 0])
+    encoder = WindowBank(split, 0, torch.device("cpu"))
+    decoder = WindowBank(split, 0, torch.device("cpu"), causal=True)
+
+    inputs, _ = decoder.batch(rows, torch.from_numpy(rows))
+
+    assert encoder.shape(rows) == (7, True) and decoder.shape(rows) == (7, False)
+    assert encoder.shape(np.array([2, 3])) == decoder.shape(np.array([2, 3])) == (7, False)
+    assert "attention_mask" not in inputs
+    assert inputs["input_ids"][1].tolist() == [1, 2, 3, 0, 0, 0, 0]  # right-padded
+
+
 def test_a_gpu_trains_with_its_own_batch_size_and_learning_rate() -> None:
     import torch
 

@@ -66,12 +66,13 @@ def cpu_has_bf16_units() -> bool:
     return any(bool(getattr(torch.cpu, probe, lambda: False)()) for probe in probes)
 
 
-def autocast_for(device: torch.device, *, cpu_bf16: bool = False) -> Any:
-    """bf16 autocast on a CUDA GPU that supports it (on a CPU only if `cpu_bf16`); else none."""
+def autocast_for(device: torch.device, *, cpu_bf16: bool = False, cache: bool = True) -> Any:
+    """bf16 autocast on a CUDA GPU that supports it (on a CPU only if `cpu_bf16`); else none.
+    `cache=False` recasts weights at each use (what a CUDA graph capture needs)."""
     if device.type == "cuda" and torch.cuda.is_bf16_supported():
-        return torch.autocast("cuda", dtype=torch.bfloat16)
+        return torch.autocast("cuda", dtype=torch.bfloat16, cache_enabled=cache)
     if device.type == "cpu" and cpu_bf16:
-        return torch.autocast("cpu", dtype=torch.bfloat16)
+        return torch.autocast("cpu", dtype=torch.bfloat16, cache_enabled=cache)
     return nullcontext()
 
 
@@ -177,6 +178,9 @@ class CudaGraphScorer:
         self._graphs: OrderedDict[int, tuple[torch.Tensor, Any, torch.Tensor]] = OrderedDict()
         self._lock = threading.Lock()
         self._graphs_work = True
+        # Page-locked host buffers, reused by every one-window request (grown as needed).
+        self._host_ids = torch.zeros(512, dtype=torch.long).pin_memory()
+        self._host_logits = torch.zeros(int(model.config.num_labels or 0)).pin_memory()
 
     @torch.inference_mode()
     def __call__(self, windows: Sequence[np.ndarray], *, batch_size: int) -> np.ndarray:
@@ -201,17 +205,26 @@ class CudaGraphScorer:
         return logits
 
     def _replay(self, window: np.ndarray) -> np.ndarray:
+        """One window through its length's graph: its ids go through a pinned host buffer
+        (an asynchronous copy), the float32 logits come back through another, one sync."""
         with self._lock:
             entry = self._graphs.get(len(window))
             if entry is None:
                 entry = self._capture(len(window))
             self._graphs.move_to_end(len(window))
             ids, graph, output = entry
-            ids.copy_(torch.from_numpy(window.astype(np.int64)).view(1, -1))
+            staged = self._host_ids[: len(window)]
+            staged.numpy()[:] = window
+            ids[0].copy_(staged, non_blocking=True)
             graph.replay()
-            return output.float().cpu().numpy()
+            host_logits = self._host_logits[: output.shape[1]]
+            host_logits.copy_(output[0], non_blocking=True)
+            torch.cuda.current_stream(self.device).synchronize()
+            return host_logits.numpy()[None, :].copy()
 
     def _capture(self, length: int) -> tuple[torch.Tensor, Any, torch.Tensor]:
+        if self._host_ids.shape[0] < length:
+            self._host_ids = torch.zeros(length, dtype=torch.long).pin_memory()
         ids = torch.full((1, length), self.pad_id, dtype=torch.long, device=self.device)
         stream = torch.cuda.Stream(self.device)
         stream.wait_stream(torch.cuda.current_stream(self.device))
@@ -221,7 +234,7 @@ class CudaGraphScorer:
         torch.cuda.current_stream(self.device).wait_stream(stream)
         graph = torch.cuda.CUDAGraph()
         with torch.cuda.graph(graph), attention_kernels(self.device):
-            output = self.model(input_ids=ids).logits
+            output = self.model(input_ids=ids).logits.float()  # the cast replays too
         self._graphs[length] = (ids, graph, output)
         if len(self._graphs) > self.graph_capacity:
             self._graphs.popitem(last=False)

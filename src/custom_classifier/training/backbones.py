@@ -15,13 +15,16 @@ from __future__ import annotations
 import json
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 import torch
 from transformers import AutoConfig, AutoModelForSequenceClassification, AutoTokenizer
 
 from custom_classifier.errors import BaseModelError
 from custom_classifier.training.arguments import TrainingArguments
+
+if TYPE_CHECKING:
+    from custom_classifier.training.step_graphs import SpeedLevers
 
 ModelKind = Literal["encoder", "decoder"]
 ADAPTER_FOLDER = "adapter"
@@ -31,6 +34,10 @@ BASE_MODEL_FILE = "base_model.json"
 # Names of the attention-probability dropout in the configs of BERT-family and decoder models.
 _ATTENTION_DROPOUT_FIELDS = ("attention_probs_dropout_prob", "attention_dropout")
 _HEAD_NAMES = ("score", "classifier")
+# RMSNorm layers computing `weight * x / rms(x)` (Gemma's `(1 + weight)` is not among them).
+_LLAMA_STYLE_RMS_NORMS = frozenset(
+    {"LlamaRMSNorm", "Qwen2RMSNorm", "Qwen3RMSNorm", "MistralRMSNorm", "Qwen3MoeRMSNorm"}
+)
 _CHECKPOINTING_SHARE = 0.7
 """Gradient checkpointing turns on when a batch's activations would take more than this share
 of the free memory (what the weights and the optimizer leave)."""
@@ -231,3 +238,35 @@ def merge_for_serving(model: Any, adapter_dir: Path | None, base_model: str) -> 
             json.dumps({"base_model": base_model}, indent=2), encoding="utf-8"
         )
     return model.merge_and_unload()
+
+
+def speed_up_for_gpu(model: Any, levers: SpeedLevers) -> None:
+    """Training-time kernel choices on a GPU that leave the model's function unchanged: fused
+    RMSNorm for Llama-style norms and, under bf16 autocast, no float32 cast of each adapter's
+    input (autocast casts it back to bf16 right away)."""
+    if levers.fused_rms_norm:
+        for module in model.modules():
+            if type(module).__name__ in _LLAMA_STYLE_RMS_NORMS:
+                module.forward = _FusedRmsNorm(module)
+    if not levers.lora_input_casts and is_lora_model(model):
+        from peft.tuners.tuners_utils import BaseTunerLayer
+
+        for module in model.modules():
+            if isinstance(module, BaseTunerLayer):
+                module.cast_input_dtype_enabled = False  # type: ignore[attr-defined]
+
+
+class _FusedRmsNorm:
+    """`torch.nn.functional.rms_norm` (one kernel, float32 accumulation) in place of a
+    Llama-style RMSNorm's forward; the output keeps the input's dtype, as the original's does."""
+
+    def __init__(self, module: torch.nn.Module) -> None:
+        self.weight: torch.Tensor = module.weight  # type: ignore[assignment]
+        self.eps = float(getattr(module, "variance_epsilon", getattr(module, "eps", 1e-6)))
+
+    def __call__(self, hidden_states: torch.Tensor) -> torch.Tensor:
+        weight = self.weight.to(hidden_states.dtype)
+        with torch.autocast(hidden_states.device.type, enabled=False):
+            return torch.nn.functional.rms_norm(
+                hidden_states, (hidden_states.shape[-1],), weight, self.eps
+            )

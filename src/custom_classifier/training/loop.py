@@ -17,7 +17,7 @@ from custom_classifier.inference.text_classifier import (
     document_logits,
     pad_id_of,
 )
-from custom_classifier.training import backbones, distributed
+from custom_classifier.training import backbones, distributed, step_graphs
 from custom_classifier.training.arguments import (
     EpochCallback,
     Progress,
@@ -72,16 +72,23 @@ class TrainingLoop:
         self.labels = list(labels)
         self.on_progress, self.should_stop = on_progress, should_stop
         self.pad_id = pad_id_of(tokenizer)
-        self.bank = WindowBank(train, self.pad_id, self.device)
-        self.batch_size, learning_rate = batch_policy(
-            args, self.device, lora=backbones.is_lora_model(model)
-        )
+        levers = step_graphs.LEVERS
+        causal = levers.causal_without_mask and backbones.model_kind(model.config) == "decoder"
+        self.bank = WindowBank(train, self.pad_id, self.device, causal=causal)
+        lora = backbones.is_lora_model(model)
+        self.batch_size, learning_rate = batch_policy(args, self.device, lora=lora)
         self.batches_per_epoch = -(-len(train.windows) // (self.batch_size * self.world))
         self.total_steps = self.batches_per_epoch * args.epochs
         self.log_every = max(1, min(20, self.total_steps // 100))
         if self.device.type == "cuda":
             self.log_every = max(self.log_every, _GPU_MIN_LOG_EVERY)
-        self.optimizer = _adamw(model, args, learning_rate)
+        # Graphs replay one process's steps (under data-parallel training each step all-reduces),
+        # and only LoRA steps: a full fine-tuning step of a small encoder launches few kernels,
+        # and on BBC capturing its many shapes cost more than it saved (BENCHMARKS.md).
+        graphed = levers.cuda_graphs and lora and self.device.type == "cuda" and self.world == 1
+        if self.device.type == "cuda":
+            backbones.speed_up_for_gpu(model, levers)
+        self.optimizer = _adamw(model, args, learning_rate, capturable=graphed)
         self.scheduler = get_linear_schedule_with_warmup(
             self.optimizer, round(args.warmup_ratio * self.total_steps), self.total_steps
         )
@@ -94,6 +101,7 @@ class TrainingLoop:
         self.step = 0
         self._interval_sum = torch.zeros((), device=self.device)
         self._interval_steps = 0
+        self.graphs = step_graphs.StepGraphs(self._device_step, self.device) if graphed else None
         self.started = time.monotonic()
 
     def _loss_weights(self) -> torch.Tensor | None:
@@ -159,14 +167,26 @@ class TrainingLoop:
         return loss
 
     def _train_step(self, batch: np.ndarray, rows: torch.Tensor) -> torch.Tensor:
-        inputs, targets = self.bank.batch(batch, rows)
-        with autocast_for(self.device, cpu_bf16=self.cpu_bf16), attention_kernels(self.device):
+        width, masked = self.bank.shape(batch)
+        key = (len(batch), width, masked)
+        loss = self._device_step(rows, key) if self.graphs is None else self.graphs(rows, key)
+        self.scheduler.step()
+        return loss
+
+    def _device_step(self, rows: torch.Tensor, key: step_graphs.StepKey) -> torch.Tensor:
+        """Forward, backward, clipping and the optimizer step of `rows`: device work only (a
+        CUDA graph may capture it), the learning rate read from the optimizer's tensors."""
+        _, width, masked = key
+        self.optimizer.zero_grad(set_to_none=True)
+        inputs, targets = self.bank.gather(rows, width, masked)
+        # A captured step must not keep autocast's cast weights between replays.
+        autocast = autocast_for(self.device, cpu_bf16=self.cpu_bf16, cache=self.graphs is None)
+        with autocast, attention_kernels(self.device):
             logits = self.network(**inputs).logits
         loss = self.loss_fn(logits.float(), targets)
         loss.backward()
         torch.nn.utils.clip_grad_norm_(self.model.parameters(), _MAX_GRAD_NORM)
         self.optimizer.step()
-        self.scheduler.step()
         self.optimizer.zero_grad(set_to_none=True)
         return loss.detach()
 
@@ -260,9 +280,10 @@ def uses_cpu_bf16(args: TrainingArguments) -> bool:
 
 
 def _adamw(
-    model: PreTrainedModel, args: TrainingArguments, learning_rate: float
+    model: PreTrainedModel, args: TrainingArguments, learning_rate: float, *, capturable: bool
 ) -> torch.optim.AdamW:
-    """AdamW with no weight decay on biases and normalization weights."""
+    """AdamW with no weight decay on biases and normalization weights; `capturable` (for CUDA
+    graphs) keeps its step counts and learning rate in device tensors."""
     decay: list[torch.nn.Parameter] = []
     no_decay: list[torch.nn.Parameter] = []
     for name, parameter in model.named_parameters():
@@ -275,4 +296,9 @@ def _adamw(
         {"params": no_decay, "weight_decay": 0.0},
     ]
     fused = next(model.parameters()).device.type == "cuda"
+    if capturable:  # the scheduler then fills the tensor instead of replacing a float
+        device = next(model.parameters()).device
+        return torch.optim.AdamW(
+            groups, lr=torch.tensor(learning_rate, device=device), fused=True, capturable=True
+        )
     return torch.optim.AdamW(groups, lr=learning_rate, fused=fused)

@@ -75,35 +75,53 @@ class WindowBank:
     """Every training window padded once into one tensor on the device, with labels and lengths.
 
     A step then gathers its rows on the device: no per-step tokenizer padding, no host copies.
+    With `causal`, batches carry no attention mask at all: in a decoder a right-padded token is
+    never attended to by the tokens before it, and the score head pools the last non-pad token,
+    so the mask changes nothing but the attention kernel (flash attention takes no mask).
     """
 
-    def __init__(self, split: EncodedSplit, pad_id: int, device: torch.device) -> None:
+    def __init__(
+        self, split: EncodedSplit, pad_id: int, device: torch.device, *, causal: bool = False
+    ) -> None:
         self.lengths = np.asarray([len(w) for w in split.windows], dtype=np.int64)
         ids, _ = pad_windows(split.windows, pad_id, dtype=np.int32)
         self.device = device
+        self.causal = causal
         self.ids = torch.from_numpy(ids).to(device)
         self.length_tensor = torch.from_numpy(self.lengths).to(device)
         self.labels = torch.from_numpy(split.window_labels).to(device)
         # Few distinct widths on a GPU: kernels tuned per shape (cuBLAS, attention) stay warm.
         self._multiple = 64 if device.type == "cuda" else 1
 
+    def shape(self, rows: np.ndarray) -> tuple[int, bool]:
+        """The padded width of `rows` and whether their batch needs an attention mask."""
+        lengths = self.lengths[rows]
+        longest = int(lengths.max())
+        if int(lengths.min()) == longest:
+            return longest, False
+        width = min(-(-longest // self._multiple) * self._multiple, self.ids.shape[1])
+        return width, not self.causal
+
     def batch(
         self, rows: np.ndarray, rows_on_device: torch.Tensor
     ) -> tuple[dict[str, torch.Tensor], torch.Tensor]:
         """Model inputs and targets of `rows`; no attention mask when no row is padded."""
-        lengths = self.lengths[rows]
-        longest = int(lengths.max())
+        width, masked = self.shape(rows)
+        return self.gather(rows_on_device, width, masked)
+
+    def gather(
+        self, rows: torch.Tensor, width: int, masked: bool
+    ) -> tuple[dict[str, torch.Tensor], torch.Tensor]:
+        """Inputs and targets of the device-side `rows` at `width`: device work only, so that a
+        CUDA graph can replay it with other rows."""
         inputs: dict[str, torch.Tensor] = {}
-        if int(lengths.min()) == longest:
-            width = longest
-        else:
-            width = min(-(-longest // self._multiple) * self._multiple, self.ids.shape[1])
+        if masked:
             positions = torch.arange(width, device=self.device)
             inputs["attention_mask"] = (
-                positions[None, :] < self.length_tensor[rows_on_device][:, None]
+                positions[None, :] < self.length_tensor[rows][:, None]
             ).long()
-        inputs["input_ids"] = self.ids[rows_on_device, :width].long()
-        return inputs, self.labels[rows_on_device]
+        inputs["input_ids"] = self.ids[rows, :width].long()
+        return inputs, self.labels[rows]
 
 
 def batch_policy(
