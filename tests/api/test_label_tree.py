@@ -4,6 +4,7 @@ both predict (the hierarchical one with the path and a score per level)."""
 
 from __future__ import annotations
 
+import re
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -143,10 +144,15 @@ def test_depth_1_trains_the_top_level_and_predicts_flat(
     assert prediction["label"] == "leisure"
 
 
+@pytest.fixture(scope="module")
+def hierarchical_job(client: TestClient, alice: dict[str, str]) -> Any:
+    return _train(client, alice, "paths", hierarchical=True)
+
+
 def test_hierarchical_trains_the_leaves_and_predicts_the_path(
-    client: TestClient, alice: dict[str, str]
+    client: TestClient, alice: dict[str, str], hierarchical_job: Any
 ) -> None:
-    job = _train(client, alice, "paths", hierarchical=True)
+    job = hierarchical_job
 
     assert job["status"] == "accepted", job
     assert job["labels"] == ["leisure/cooking", "leisure/sport", "finance"]
@@ -158,3 +164,28 @@ def test_hierarchical_trains_the_leaves_and_predicts_the_path(
     assert top["score"] == pytest.approx(scores["leisure/sport"] + scores["leisure/cooking"])
     assert leaf == {"label": "leisure/sport", "score": pytest.approx(scores["leisure/sport"])}
     assert prediction["score"] == pytest.approx(leaf["score"])
+
+
+def test_the_ui_shows_the_path_of_a_hierarchical_prediction(
+    client: TestClient, alice: dict[str, str], hierarchical_job: Any
+) -> None:
+    login = client.get("/ui/login")
+    token = re.search(r'name="csrf_token" value="([^"]+)"', login.text)
+    assert token is not None
+    key = alice["Authorization"].removeprefix("Bearer ")
+    form = {"api_key": key, "csrf_token": token.group(1), "next": "/ui/"}
+    assert client.post("/ui/login", data=form, follow_redirects=False).status_code == 303
+    page = client.get("/ui/classifiers/paths")
+    csrf = re.search(r'name="csrf_token" value="([^"]+)"', page.text)
+    assert csrf is not None
+
+    answer = client.post(
+        "/ui/classifiers/paths/predict",
+        data={"text": SPORT_TEXT, "csrf_token": csrf.group(1)},
+        headers={"X-Requested-With": "fetch"},  # the fragment the page shows
+    )
+
+    assert answer.status_code == 200, answer.text[:500]
+    path = re.search(r'<ol class="label-path" id="predicted-path".*?</ol>', answer.text, re.S)
+    assert path is not None, answer.text[:1000]
+    assert re.findall(r"<strong>(\w+)</strong>", path.group(0)) == ["leisure", "sport"]

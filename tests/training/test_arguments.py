@@ -39,3 +39,10 @@ def test_optional_numbers_may_be_left_empty_and_criteria_are_checked_too() -> No
     assert TrainingArguments(gpu_batch_size=None, attention_dropout=None).gpu_batch_size is None
     with pytest.raises(InvalidRequestError, match="min_macro_f1 must be a number at least 0"):
         AcceptanceCriteria(min_macro_f1=1.5)
+
+
+def test_a_hierarchical_training_reads_one_label_path_per_document() -> None:
+    assert TrainingArguments(hierarchical=True).mode == "single"
+    assert TrainingArguments(depth=2).mode == TrainingArguments().mode
+    with pytest.raises(InvalidRequestError, match="hierarchical and mode 'multi' cannot"):
+        TrainingArguments(hierarchical=True, mode="multi")

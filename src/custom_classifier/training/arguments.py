@@ -118,6 +118,15 @@ class TrainingArguments:
 
     def __post_init__(self) -> None:
         check_bounds(self)
+        if self.hierarchical and self.mode == "multi":
+            raise InvalidRequestError(
+                "hierarchical and mode 'multi' cannot be combined: a hierarchical classifier "
+                "gives each document one path of labels. Choose mode 'single' (or leave it "
+                "out), or hierarchical false.",
+                details={"field": "hierarchical"},
+            )
+        if self.hierarchical and self.mode == "auto":  # one path per document: single-label
+            object.__setattr__(self, "mode", "single")
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)

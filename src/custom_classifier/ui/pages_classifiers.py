@@ -149,4 +149,5 @@ def _ranked(answer: dict[str, Any]) -> dict[str, Any]:
         "scores": scores,
         "abstained": answer.get("abstained", False),
         "labels": answer.get("labels"),
+        "path": answer.get("path"),
     }
