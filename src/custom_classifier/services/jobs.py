@@ -49,7 +49,7 @@ def _check_label_count(labels: list[str]) -> None:
     if too_long:
         raise InvalidRequestError(
             f"{len(too_long)} label(s) are longer than the {limits.MAX_LABEL_CHARS} characters "
-            "a folder name may have; name existing label folders.",
+            "a label (a folder name or a path of folders) may have; name existing label folders.",
             details={"limit": limits.MAX_LABEL_CHARS},
         )
 
