@@ -54,9 +54,10 @@ def test_classify_a_folder_and_download_the_predictions(
     )
     (inbox / "empty.txt").write_text("")
     sign_in(page, ui_server.admin_key)
-    page.get_by_role("link", name="Classify a folder").click()
-    page.wait_for_url("**/ui/predictions")
-    page.get_by_label("Classifier (or the run id of a training)").fill(classifier)
+    page.goto(f"/ui/classifiers/{classifier}")
+    page.locator("#classify-folder").click()
+    page.wait_for_url("**/ui/predictions?classifier=batch-news")
+    expect(page.get_by_label("Classifier (or the run id of a training)")).to_have_value(classifier)
     page.get_by_label("Folder of documents").fill(str(inbox))
     page.get_by_role("button", name="Classify").click()
 
