@@ -166,7 +166,7 @@ def test_hierarchical_trains_the_leaves_and_predicts_the_path(
     assert prediction["score"] == pytest.approx(leaf["score"])
 
 
-def test_the_ui_shows_the_path_of_a_hierarchical_prediction(
+def test_the_ui_shows_the_path_of_a_prediction_and_the_tree_in_the_report(
     client: TestClient, alice: dict[str, str], hierarchical_job: Any
 ) -> None:
     login = client.get("/ui/login")
@@ -189,3 +189,7 @@ def test_the_ui_shows_the_path_of_a_hierarchical_prediction(
     path = re.search(r'<ol class="label-path" id="predicted-path".*?</ol>', answer.text, re.S)
     assert path is not None, answer.text[:1000]
     assert re.findall(r"<strong>(\w+)</strong>", path.group(0)) == ["leisure", "sport"]
+    report = client.get(f"/ui/jobs/{hierarchical_job['id']}/report")
+    assert report.status_code == 200, report.text[:500]
+    tree = report.text[report.text.index('id="report-tree"') :]
+    assert 'data-node="leisure/sport"' in tree and 'data-node="finance"' in tree
