@@ -361,3 +361,20 @@ def test_invalid_data_lists_each_problem_once(tmp_path: Path) -> None:
     assert result.stderr.count("error (invalid_dataset)") == 1
     assert result.stderr.count("label folder 'weather' was not found") == 1
     assert result.stderr.count("label folder 'sport' has 5 usable documents") == 1
+
+
+def test_a_hierarchical_prediction_prints_each_level() -> None:
+    from custom_classifier.cli import prediction_line
+
+    result = {
+        "label": "sport/football",
+        "score": 0.71,
+        "abstained": False,
+        "input": "text 1",
+        "path": [{"label": "sport", "score": 0.88}, {"label": "sport/football", "score": 0.71}],
+    }
+
+    assert prediction_line(result) == (
+        "sport/football  0.710  text 1  (path: sport 0.880 > sport/football 0.710)"
+    )
+    assert prediction_line({**result, "path": None}) == "sport/football  0.710  text 1"

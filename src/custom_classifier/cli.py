@@ -625,10 +625,19 @@ def predict(
         typer.echo(json.dumps(results if len(results) > 1 else results[0]))
         return
     for result in results:
-        label = "unsure" if result.get("abstained") else result["label"]
-        if result.get("labels"):  # multi-label: every label at or above its threshold
-            label = ",".join(result["labels"])
-        console.print(f"{label}  {result['score']:.3f}  {result['input']}")
+        console.print(prediction_line(result))
+
+
+def prediction_line(result: dict[str, Any]) -> str:
+    """`label  score  input`; a hierarchical prediction adds each level's node and score."""
+    label = "unsure" if result.get("abstained") else result["label"]
+    if result.get("labels"):  # multi-label: every label at or above its threshold
+        label = ",".join(result["labels"])
+    line = f"{label}  {result['score']:.3f}  {result['input']}"
+    if result.get("path"):
+        steps = " > ".join(f"{step['label']} {step['score']:.3f}" for step in result["path"])
+        line += f"  (path: {steps})"
+    return line
 
 
 @app.command("min-score")
