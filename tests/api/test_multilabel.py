@@ -93,6 +93,7 @@ def test_a_multi_label_training_is_gated_and_registered(trained: Any) -> None:
     assert trained["baseline"]["multi_label"] is True  # the one-vs-rest TF-IDF baseline
     assert gate["baseline"]["verdict"] != "significant regression"
     assert gate["calibration"] is None
+    assert gate["served"]["int8_macro_f1"] is not None  # the int8 ONNX file was judged too
     assert set(gate["thresholds"]) == set(LABELS)
     assert all(0 < t < 1 for t in gate["thresholds"].values())
 

@@ -46,3 +46,13 @@ def test_the_one_vs_rest_baseline_predicts_label_sets() -> None:
     evaluation = train_multilabel_baseline(train, test, LABELS)
     assert evaluation.multi_label
     assert evaluation.micro_f1 is not None and evaluation.micro_f1 > 0.8
+
+
+def test_the_baseline_tunes_its_thresholds_on_validation_documents() -> None:
+    groups = {("sport",): 12, ("finance",): 12, ("cooking",): 12, ("sport", "finance"): 12}
+    train = make_multilabel_documents(groups, seed=1)
+    validation = make_multilabel_documents(groups, seed=4, prefix="val")
+    test = make_multilabel_documents(groups, seed=2, prefix="test")
+    evaluation = train_multilabel_baseline(train, test, LABELS, validation)
+    assert evaluation.micro_f1 is not None and evaluation.micro_f1 > 0.8
+    assert evaluation.predicted_cardinality == pytest.approx(1.25, abs=0.25)

@@ -297,6 +297,12 @@ def score_champion(
             f"{', '.join(labels)}: the two cannot be compared on the same documents"
         )
         return ChampionScores(version, None, note)
+    if classifier.multi_label:
+        note = (
+            f"champion version {version} is a multi-label model: it cannot be compared with a "
+            "single-label model on the same documents"
+        )
+        return ChampionScores(version, None, note)
     # The argmax, not `predict`: the champion's abstentions would count as mistakes here.
     logits = classifier.document_logits(list(texts))
     predictions = [classifier.labels[i] for i in logits.argmax(axis=1)] if len(logits) else []

@@ -108,7 +108,6 @@ def run_training(
     import tempfile
 
     from custom_classifier.registry.connect import open_registry
-    from custom_classifier.training.baseline_process import BaselineProcess
 
     report = on_progress or _noop_progress
     stop = should_stop or _never_stop
@@ -131,12 +130,7 @@ def run_training(
         split, labels = prepared.split, prepared.labels
         with (
             tempfile.TemporaryDirectory(prefix="cc-train-") as workdir,
-            BaselineProcess(
-                split.train + split.validation,
-                split.test,
-                labels,
-                multi_label=request.training.mode == "multi",
-            ) as baseline_job,
+            _baseline_process(request, split, labels) as baseline_job,
         ):
             trained = [
                 _train_candidate(
@@ -163,6 +157,18 @@ def run_training(
         run.log_metrics({f"time_{k}": v for k, v in timings.values.items()})
     report(Progress.entering(Phase.DONE))
     return _outcome(run.run_id, judged, prepared, registered, timings)
+
+
+def _baseline_process(request: TrainingRequest, split: Split, labels: list[str]) -> BaselineProcess:
+    """Single-label: fitted on training + validation documents; multi-label: on the training
+    documents, its per-label thresholds tuned on the validation ones (`training.baseline`)."""
+    from custom_classifier.training.baseline_process import BaselineProcess
+
+    if request.training.mode == "multi":
+        return BaselineProcess(
+            split.train, split.test, labels, multi_label=True, validation_docs=split.validation
+        )
+    return BaselineProcess(split.train + split.validation, split.test, labels)
 
 
 class _Timings:

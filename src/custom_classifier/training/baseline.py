@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+import numpy as np
 from sklearn.feature_extraction.text import TfidfVectorizer
 from sklearn.linear_model import LogisticRegression
 from sklearn.multiclass import OneVsRestClassifier
@@ -17,6 +18,7 @@ from custom_classifier.training.evaluation import (
     evaluate_multilabel,
     evaluate_predictions,
 )
+from custom_classifier.training.thresholds import DEFAULT_THRESHOLD, decide, tune_thresholds
 
 # Word n-grams seen in a single document are mostly noise, but tiny corpora need them all.
 _MIN_DOCS_FOR_MIN_DF_2 = 200
@@ -42,17 +44,28 @@ def baseline_predictions(
 
 
 def train_multilabel_baseline(
-    train_docs: Sequence[Document], test_docs: Sequence[Document], labels: Sequence[str]
+    train_docs: Sequence[Document],
+    test_docs: Sequence[Document],
+    labels: Sequence[str],
+    validation_docs: Sequence[Document] = (),
 ) -> Evaluation:
     """Fit TF-IDF + one balanced logistic regression per label; score it on `test_docs`."""
-    predicted = multilabel_baseline_predictions(train_docs, test_docs, labels)
+    predicted = multilabel_baseline_predictions(train_docs, test_docs, labels, validation_docs)
     return evaluate_multilabel([d.label_set for d in test_docs], predicted, labels)
 
 
 def multilabel_baseline_predictions(
-    train_docs: Sequence[Document], test_docs: Sequence[Document], labels: Sequence[str]
+    train_docs: Sequence[Document],
+    test_docs: Sequence[Document],
+    labels: Sequence[str],
+    validation_docs: Sequence[Document] = (),
 ) -> list[list[str]]:
-    """The one-vs-rest baseline's label set for each of `test_docs` (each label at 0.5)."""
+    """The one-vs-rest baseline's label set for each of `test_docs`.
+
+    With `validation_docs`, each label's threshold is tuned on them as the fine-tuned model's
+    are (`thresholds.tune_thresholds`): at 0.5, a regularised logistic regression trained on
+    few positives predicts too few labels (on 240 newsgroup messages, 0.42 labels per document
+    against 1.35 true), and a baseline weakened that way would make the gate lenient."""
     binarizer = MultiLabelBinarizer(classes=list(labels))
     targets = binarizer.fit_transform([d.label_set for d in train_docs])
     classifier = OneVsRestClassifier(LogisticRegression(class_weight="balanced", max_iter=1000))
@@ -60,7 +73,12 @@ def multilabel_baseline_predictions(
     pipeline.fit([d.text for d in train_docs], targets)
     if not test_docs:
         return []
-    decisions = pipeline.predict([d.text for d in test_docs])
+    thresholds = np.full(len(labels), DEFAULT_THRESHOLD)
+    if validation_docs:
+        scores = pipeline.predict_proba([d.text for d in validation_docs])
+        truth = binarizer.transform([d.label_set for d in validation_docs])
+        thresholds = tune_thresholds(scores, truth)
+    decisions = decide(pipeline.predict_proba([d.text for d in test_docs]), thresholds)
     return [list(row) for row in binarizer.inverse_transform(decisions)]
 
 

@@ -35,11 +35,13 @@ class BaselineProcess:
         labels: Sequence[str],
         *,
         multi_label: bool = False,
+        validation_docs: Sequence[Document] = (),
     ) -> None:
         self._folder = tempfile.TemporaryDirectory(prefix="cc-baseline-")
         folder = Path(self._folder.name)
         self._inputs, self._output = folder / "inputs.pkl", folder / "evaluation.pkl"
-        inputs = (list(train_docs), list(test_docs), list(labels), multi_label)
+        validation = list(validation_docs)
+        inputs = (list(train_docs), list(test_docs), list(labels), multi_label, validation)
         self._inputs.write_bytes(pickle.dumps(inputs))
         self._log = folder / "stderr.log"
         self.predictions: list[Any] = []
@@ -80,9 +82,9 @@ def _main(inputs: Path, output: Path) -> None:
     from custom_classifier.training import baseline
     from custom_classifier.training.evaluation import evaluate_multilabel, evaluate_predictions
 
-    train_docs, test_docs, labels, multi_label = pickle.loads(inputs.read_bytes())
+    train_docs, test_docs, labels, multi_label, validation = pickle.loads(inputs.read_bytes())
     if multi_label:
-        sets = baseline.multilabel_baseline_predictions(train_docs, test_docs, labels)
+        sets = baseline.multilabel_baseline_predictions(train_docs, test_docs, labels, validation)
         evaluation = evaluate_multilabel([d.label_set for d in test_docs], sets, labels)
         output.write_bytes(pickle.dumps((evaluation, sets)))
         return
