@@ -105,3 +105,12 @@ def test_a_stopped_run_resumes_without_duplicates_or_losses(
 def test_a_missing_folder_is_an_invalid_request(tmp_path: Path) -> None:
     with pytest.raises(InvalidRequestError, match="not a folder"):
         list_documents(tmp_path / "nope")
+
+
+def test_the_rate_leaves_out_the_first_batch_which_loads_the_model() -> None:
+    loading = BatchProgress(done=132, total=1032, seconds=10.0, resumed=100, warm=(0, 0.0))
+    warm = BatchProgress(done=196, total=1032, seconds=12.0, resumed=100, warm=(64, 2.0))
+
+    assert loading.per_second == pytest.approx(3.2)  # 32 documents in 10 s, the load included
+    assert warm.per_second == pytest.approx(32.0)
+    assert warm.seconds_left == pytest.approx((1032 - 196) / 32.0)

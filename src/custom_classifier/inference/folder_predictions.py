@@ -16,7 +16,7 @@ import time
 from collections import Counter
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -46,9 +46,15 @@ class BatchProgress:
     seconds: float
     resumed: int = 0
     """Documents an earlier, interrupted run had classified: in `done`, not in the rate."""
+    warm: tuple[int, float] | None = None
+    """(documents, seconds) since the first batch ended: the first batch loads the model (5 s
+    and more through the registry), which would make the rate, and the time left, look worse
+    than they are for most of a run."""
 
     @property
     def per_second(self) -> float:
+        if self.warm is not None and self.warm[0] > 0 and self.warm[1] > 0:
+            return self.warm[0] / self.warm[1]
         return (self.done - self.resumed) / self.seconds if self.seconds > 0 else 0.0
 
     @property
@@ -124,6 +130,7 @@ def classify_folder(
     started = time.monotonic()
     if on_progress is not None:
         on_progress(BatchProgress(resumed, len(documents), 0.0, resumed))
+    first: tuple[int, float] | None = None
     with jsonl_path.open("a", encoding="utf-8") as jsonl:
         for count, rows in _classified_batches(predictor, model_uri, folder, todo, batch_size):
             if should_stop is not None and should_stop():
@@ -132,9 +139,12 @@ def classify_folder(
                 jsonl.write(json.dumps(row, ensure_ascii=False) + "\n")
             jsonl.flush()
             os.fsync(jsonl.fileno())
+            now = time.monotonic()
+            first = first or (count, now)
             if on_progress is not None:
-                elapsed = time.monotonic() - started
-                on_progress(BatchProgress(resumed + count, len(documents), elapsed, resumed))
+                warm = (count - first[0], now - first[1])
+                progress = BatchProgress(resumed + count, len(documents), now - started, resumed)
+                on_progress(replace(progress, warm=warm))
     rows = list(read_rows(jsonl_path))
     write_csv(rows, output_dir / CSV_NAME)
     return _summary(rows, resumed)
