@@ -4,6 +4,7 @@ both predict (the hierarchical one with the path and a score per level)."""
 
 from __future__ import annotations
 
+import json
 import re
 import time
 from collections.abc import Iterator
@@ -193,3 +194,25 @@ def test_the_ui_shows_the_path_of_a_prediction_and_the_tree_in_the_report(
     assert report.status_code == 200, report.text[:500]
     tree = report.text[report.text.index('id="report-tree"') :]
     assert 'data-node="leisure/sport"' in tree and 'data-node="finance"' in tree
+
+
+def test_a_batch_job_keeps_the_path_of_each_hierarchical_prediction(
+    client: TestClient, alice: dict[str, str], hierarchical_job: Any
+) -> None:
+    root = client.app.state.runtime.settings.resolved_data_roots[0]  # type: ignore[attr-defined]
+    body = {"classifier": "paths", "location": str(root / "topics" / "leisure" / "sport")}
+    created = client.post("/api/v1/predictions", headers=alice, json=body)
+    assert created.status_code == 202, created.text
+    deadline = time.monotonic() + 300
+    while (job := client.get(f"/api/v1/predictions/{created.json()['id']}", headers=alice).json())[
+        "status"
+    ] not in TERMINAL | {"completed"} and time.monotonic() < deadline:
+        time.sleep(0.2)
+
+    assert job["status"] == "completed", job
+    lines = client.get(job["files"]["jsonl"], headers=alice).text.splitlines()
+    rows = [json.loads(line) for line in lines]
+    assert len(rows) == 40
+    for row in rows:
+        assert [step["label"] for step in row["label_path"]][-1] == row["label"]
+        assert row["label_path"][0]["score"] >= row["label_path"][-1]["score"]

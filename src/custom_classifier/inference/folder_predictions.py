@@ -227,6 +227,8 @@ def _classify(
                 "abstained": bool(prediction.get("abstained", False)),
                 "error": None,
             }
+            if "path" in prediction:  # a hierarchical classifier: each level's node and score
+                row["label_path"] = prediction["path"]
         else:
             row |= {"label": None, "labels": [], "score": None, "scores": {}, "abstained": False}
             row["error"] = text.message
