@@ -94,3 +94,14 @@ def test_thresholds_given_with_a_request_override_the_stored_ones(trained: FineT
     assert classifier.predict(text, thresholds=dict.fromkeys(LABELS, 1.0))[0]["labels"] == []
     everything = classifier.predict(text, thresholds=dict.fromkeys(LABELS, 0.0))[0]
     assert everything["labels"][0] == "sport" and len(everything["labels"]) == 3
+
+
+def test_a_decoder_trains_multi_label_with_lora(tiny_decoder: Path, tmp_path: Path) -> None:
+    split = make_multilabel_split(LABELS, train=4, validation=2)
+    args = replace(FAST, epochs=1, max_length=16)
+    result = fine_tune(str(tiny_decoder), split, LABELS, args, tmp_path)
+    classifier = TextClassifier.load(result.model_dir, backend="torch")
+    (answer,) = classifier.predict(["bank market stock bond"])
+    assert classifier.multi_label and classifier.kind == "decoder"
+    assert isinstance(answer["labels"], list) and set(answer["scores"]) == set(LABELS)
+    assert result.adapter_dir is not None  # LoRA, the decoder default
