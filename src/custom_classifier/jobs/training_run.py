@@ -345,7 +345,7 @@ def _cross_validate(
         seed=args.seed,
         train_fold=train_fold,
         workdir=workdir,
-        final_train_seconds=winner.timings["train_seconds"],
+        final_train_seconds=winner.timings["train_seconds"] - winner.timings["export_seconds"],
         report=report,
     )
 
@@ -594,6 +594,7 @@ def _train_candidate(
         evaluation = _test(context, result.model_dir)
         timings = {
             "train_seconds": result.train_seconds,
+            "export_seconds": result.export_seconds,
             "evaluate_seconds": time.perf_counter() - evaluating_started,
         }
         run.log_metrics({"best_epoch": float(result.best_epoch)})

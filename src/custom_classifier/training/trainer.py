@@ -71,6 +71,8 @@ class FineTuneResult:
     train_seconds: float
     adapter_dir: Path | None = None
     """The LoRA adapters and head (PEFT format) when they trained; `model_dir` has them merged."""
+    export_seconds: float = 0.0
+    """Of `train_seconds`, the int8 ONNX export (k-fold's folds skip it: their estimate)."""
 
 
 def fine_tune(
@@ -107,18 +109,21 @@ def fine_tune(
     adapter_dir = (
         Path(output_dir) / backbones.ADAPTER_FOLDER if backbones.is_lora_model(model) else None
     )
+    exporting = time.monotonic()
     if loop.rank == 0:  # under data-parallel training, the first process writes the model
         served = backbones.merge_for_serving(model, adapter_dir, base_model)
         save_classifier(served, tokenizer, labels, args, model_dir)
+        exporting = time.monotonic()
         if args.export_onnx:
             from custom_classifier.training.onnx_export import export_onnx, keep_if_faithful
 
             export_onnx(model_dir)
             if backbones.model_kind(served.config) == "decoder":
                 keep_if_faithful(model_dir, validation.windows or train.windows)
+    export_seconds = time.monotonic() - exporting
     distributed.wait_for_every_process(loop.world)  # the folder is complete for every process
     elapsed = time.monotonic() - started
-    return FineTuneResult(model_dir, history, best_epoch, elapsed, adapter_dir)
+    return FineTuneResult(model_dir, history, best_epoch, elapsed, adapter_dir, export_seconds)
 
 
 def _load_backbone(
