@@ -378,3 +378,17 @@ def test_a_hierarchical_prediction_prints_each_level() -> None:
         "sport/football  0.710  text 1  (path: sport 0.880 > sport/football 0.710)"
     )
     assert prediction_line({**result, "path": None}) == "sport/football  0.710  text 1"
+
+
+def test_train_in_multi_label_mode_prints_the_multi_label_scores(tmp_path: Path) -> None:
+    data = write_topic_corpus(tmp_path / "shared", TOPIC_WORDS, per_label=24, seed=2)
+    for i, path in enumerate(sorted((data / "sport").iterdir())[:8]):  # in both folders
+        (data / "finance" / f"shared-{i}.txt").write_text(path.read_text())
+    result = run_cli(
+        tmp_path / "home", "train", str(data), "--name", "both", "--label", "sport",
+        "--label", "finance", "--mode", "multi", "--epochs", "1", "--max-length", "32",
+        "--min-macro-f1", "0", "--min-label-f1", "0", "--no-beat-baseline",
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert "multi-label: micro-F1" in result.stderr
+    assert "thresholds (tuned on validation): sport" in result.stderr
