@@ -6,11 +6,14 @@ import numpy as np
 import pytest
 
 from custom_classifier.training.calibration import (
+    MIN_TEMPERATURE,
     calibrate,
     expected_calibration_error,
     fit_temperature,
+    mean_top_score,
     reliability,
     softmax,
+    temperature_for_confidence,
     threshold_for_precision,
 )
 
@@ -48,15 +51,31 @@ def test_few_validation_documents_keep_temperature_one() -> None:
     assert "6 documents" in (calibration.note or "")
 
 
-def test_a_validation_split_without_errors_keeps_temperature_one() -> None:
+def test_a_validation_split_without_errors_gets_the_confidence_its_record_supports() -> None:
     rng = np.random.default_rng(5)
     truth = rng.integers(0, 3, 40)
     logits = rng.normal(0, 0.5, (40, 3))
     logits[np.arange(40), truth] += 3.0  # all right, at about 0.9
     calibration = calibrate(logits, truth, logits, truth)
     assert fit_temperature(logits, truth) < 0.1  # what the unguarded fit would have done
-    assert calibration.temperature == 1.0
-    assert "every validation document right" in (calibration.note or "")
+    assert 0.1 < calibration.temperature < 1.0  # sharper, but bounded
+    assert mean_top_score(logits, calibration.temperature) == pytest.approx(41 / 42, abs=1e-4)
+    assert calibration.validation_ece_after < calibration.validation_ece_before
+    assert "every validation document right (40 of 40)" in (calibration.note or "")
+
+
+def test_an_over_confident_model_without_validation_errors_is_softened() -> None:
+    truth = np.arange(12) % 2
+    logits = np.zeros((12, 2))
+    logits[np.arange(12), truth] = 30.0  # all right, at 1.000
+    calibration = calibrate(logits, truth, logits, truth)
+    assert calibration.temperature > 1.0
+    assert mean_top_score(logits, calibration.temperature) == pytest.approx(13 / 14, abs=1e-4)
+
+
+def test_the_confidence_target_is_clamped_to_the_temperature_bounds() -> None:
+    logits = np.array([[0.01, 0.0], [0.0, 0.01]])  # nearly flat: even T = 0.05 stays unsure
+    assert temperature_for_confidence(logits, 0.99) == MIN_TEMPERATURE
 
 
 def test_a_perfectly_calibrated_model_has_no_error() -> None:

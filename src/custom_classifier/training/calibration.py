@@ -173,17 +173,46 @@ class Calibration:
         return values
 
 
+def mean_top_score(logits: np.ndarray, temperature: float) -> float:
+    return float(softmax(logits, temperature).max(axis=1).mean())
+
+
+def temperature_for_confidence(logits: np.ndarray, target: float) -> float:
+    """The temperature (within the bounds) at which the mean top score is `target`: that mean
+    falls as the temperature rises, so a bisection on its log finds it."""
+    from scipy.optimize import brentq
+
+    low, high = np.log(MIN_TEMPERATURE), np.log(MAX_TEMPERATURE)
+
+    def gap(log_t: float) -> float:
+        return mean_top_score(logits, float(np.exp(log_t))) - target
+
+    if gap(low) <= 0:
+        return MIN_TEMPERATURE
+    if gap(high) >= 0:
+        return MAX_TEMPERATURE
+    return float(np.exp(brentq(gap, low, high, xtol=1e-6)))
+
+
 def _temperature_for(logits: np.ndarray, truth: np.ndarray) -> tuple[float, str | None]:
-    """The fitted temperature, or 1 with the reason where the validation split cannot tell."""
-    if len(truth) < MIN_VALIDATION_DOCUMENTS:
+    """The fitted temperature; where the validation split cannot tell, 1 or the temperature
+    that matches its smoothed accuracy, with the reason."""
+    count = len(truth)
+    if count < MIN_VALIDATION_DOCUMENTS:
         return 1.0, (
-            f"temperature kept at 1: the validation split has {len(truth)} "
+            f"temperature kept at 1: the validation split has {count} "
             f"documents, fewer than the {MIN_VALIDATION_DOCUMENTS} a fit needs"
         )
     if (np.asarray(logits).argmax(axis=1) == truth).all():
-        return 1.0, (
-            "temperature kept at 1: the model got every validation document right, so the fit "
-            "would sharpen its scores without limit and make even off-topic text look certain"
+        # The likelihood fit would sharpen without limit; Laplace's rule of succession says
+        # how often a model that got n of n right should be expected to be right.
+        expected = (count + 1) / (count + 2)
+        temperature = temperature_for_confidence(logits, expected)
+        return temperature, (
+            f"every validation document right ({count} of {count}): the likelihood fit would "
+            f"sharpen the scores without limit, so the temperature makes the mean top score "
+            f"{expected:.3f}, the accuracy the rule of succession expects after {count} of "
+            f"{count} (it was {mean_top_score(logits, 1.0):.3f})"
         )
     return fit_temperature(logits, truth), None
 
