@@ -84,6 +84,10 @@ def main() -> None:
         "dataset": options.dataset,
         "per_label": options.per_label,
         "training": {k: v for k, v in overrides.items() if v is not None},
+        "evaluation": {
+            k: (gate.get("evaluation") or {}).get(k)
+            for k in ("method", "reason", "estimated_seconds", "seconds")
+        },
         "test_documents": gate["intervals"]["documents"],
         "macro_f1": [round(macro["value"], 4), round(macro["low"], 4), round(macro["high"], 4)],
         "baseline_macro_f1": round(outcome.baseline["macro_f1"], 4),
@@ -97,6 +101,11 @@ def main() -> None:
         "int8_agreement": served.get("agreement"),
         "temperature": calibration.get("temperature"),
         "test_ece": [calibration.get("test_ece_before"), calibration.get("test_ece_after")],
+        "validation_ece": [
+            calibration.get("validation_ece_before"),
+            calibration.get("validation_ece_after"),
+        ],
+        "calibration_note": calibration.get("note"),
         "suggested_min_score": calibration.get("suggested"),
         "gate_seconds": round(gate.get("seconds", 0.0), 1),
         "train_seconds": round(outcome.timings.get("train_seconds", 0.0), 1),
