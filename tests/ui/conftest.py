@@ -1,4 +1,5 @@
-"""One real server (uvicorn, embedded defaults, tiny model) and one Chromium for the session.
+"""One real server (uvicorn, embedded defaults, tiny model) per test module, so each module starts
+from a first-run server whatever the modules before it trained, and one Chromium for the session.
 
 The tests drive Debian's Chromium through Playwright; they skip when it is not installed
 (`make test` installs it). Screenshots of each page go to `test-artifacts/screenshots/`.
@@ -38,7 +39,7 @@ def _create_admin(home: Path) -> str:
         runtime.close()
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def ui_server(
     tiny_base_model: Path, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[UiServer]:
