@@ -30,8 +30,8 @@ from custom_classifier.training.statistics import (
     Comparison,
     Estimate,
     Intervals,
-    Verdict,
-    mcnemar_exact,
+    interval_bounds,
+    paired_comparison,
 )
 
 
@@ -59,12 +59,6 @@ def _exact(truth: np.ndarray, predicted: np.ndarray) -> np.ndarray:
     return result
 
 
-def _bounds(values: np.ndarray, confidence: float) -> tuple[float, float]:
-    tail = 100 * (1 - confidence) / 2
-    low, high = np.percentile(values, [tail, 100 - tail])
-    return float(low), float(high)
-
-
 def multilabel_intervals(
     true_sets: Sequence[Sequence[str]],
     predicted_sets: Sequence[Sequence[str]],
@@ -86,7 +80,7 @@ def multilabel_intervals(
     sampled_exact = _exact(truth[samples], predicted[samples]).mean(axis=1)
 
     def estimate(point: float, values: np.ndarray) -> Estimate:
-        return Estimate(float(point), *_bounds(values, confidence))
+        return Estimate(float(point), *interval_bounds(values, confidence))
 
     return Intervals(
         macro_f1=estimate(point_f1.mean(), sampled_f1.mean(axis=1)),
@@ -114,38 +108,20 @@ def compare_multilabel(
     theirs = binarize(reference, labels).astype(bool)
     if not (len(truth) == len(ours) == len(theirs)):
         raise ValueError("the two prediction sets must be on the same documents")
-    ours_right, theirs_right = _exact(truth, ours), _exact(truth, theirs)
-    only_ours = int(np.sum(ours_right & ~theirs_right))
-    only_theirs = int(np.sum(theirs_right & ~ours_right))
-    p_value = mcnemar_exact(only_ours, only_theirs)
     ours_f1 = float(_label_f1(truth, ours).mean()) if len(truth) else 0.0
     theirs_f1 = float(_label_f1(truth, theirs).mean()) if len(truth) else 0.0
-    difference = ours_f1 - theirs_f1
-    low = high = difference
+    differences = None
     if len(truth):
         samples = _strata_samples(truth, resamples, seed)
         sampled_truth = truth[samples]
         differences = _label_f1(sampled_truth, ours[samples]).mean(axis=1) - _label_f1(
             sampled_truth, theirs[samples]
         ).mean(axis=1)
-        low, high = _bounds(differences, confidence)
-    return Comparison(
-        verdict=_verdict(difference, low, high, significant=p_value < alpha),
-        difference=difference,
-        low=low,
-        high=high,
-        challenger_macro_f1=ours_f1,
-        reference_macro_f1=theirs_f1,
-        only_challenger_right=only_ours,
-        only_reference_right=only_theirs,
-        mcnemar_p=p_value,
-        documents=len(truth),
+    return paired_comparison(
+        _exact(truth, ours),
+        _exact(truth, theirs),
+        (ours_f1, theirs_f1),
+        differences,
+        confidence=confidence,
+        alpha=alpha,
     )
-
-
-def _verdict(difference: float, low: float, high: float, *, significant: bool) -> Verdict:
-    if low > 0 and significant:
-        return "improvement"
-    if high < 0 and significant:
-        return "significant regression"
-    return "worse within noise" if difference < 0 else "no measurable change"

@@ -124,7 +124,7 @@ def _label_f1(truth: np.ndarray, predicted: np.ndarray, n_labels: int) -> np.nda
     return np.stack(scores, axis=-1)
 
 
-def _bounds(values: np.ndarray, confidence: float) -> tuple[float, float]:
+def interval_bounds(values: np.ndarray, confidence: float) -> tuple[float, float]:
     tail = 100 * (1 - confidence) / 2
     low, high = np.percentile(values, [tail, 100 - tail])
     return float(low), float(high)
@@ -150,7 +150,7 @@ def bootstrap_intervals(
     point_f1 = _label_f1(truth, predicted, len(labels))
 
     def estimate(point: float, values: np.ndarray) -> Estimate:
-        low, high = _bounds(values, confidence)
+        low, high = interval_bounds(values, confidence)
         return Estimate(float(point), low, high)
 
     return Intervals(
@@ -195,39 +195,61 @@ def compare(
     ours, theirs = _encode(challenger, labels), _encode(reference, labels)
     if not (len(truth) == len(ours) == len(theirs)):
         raise ValueError("the two prediction sets must be on the same documents")
-    ours_right, theirs_right = ours == truth, theirs == truth
-    only_ours = int(np.sum(ours_right & ~theirs_right))
-    only_theirs = int(np.sum(theirs_right & ~ours_right))
-    p_value = mcnemar_exact(only_ours, only_theirs)
     ours_f1 = float(_label_f1(truth, ours, len(labels)).mean()) if len(truth) else 0.0
     theirs_f1 = float(_label_f1(truth, theirs, len(labels)).mean()) if len(truth) else 0.0
-    difference = ours_f1 - theirs_f1
-    low = high = difference
+    differences = None
     if len(truth):
         samples = _stratified_samples(truth, resamples, seed)
         sampled_truth = truth[samples]
         differences = _label_f1(sampled_truth, ours[samples], len(labels)).mean(axis=1) - _label_f1(
             sampled_truth, theirs[samples], len(labels)
         ).mean(axis=1)
-        low, high = _bounds(differences, confidence)
-    significant = p_value < alpha
-    if low > 0 and significant:
-        verdict: Verdict = "improvement"
-    elif high < 0 and significant:
-        verdict = "significant regression"
-    elif difference < 0:
-        verdict = "worse within noise"
-    else:
-        verdict = "no measurable change"
+    return paired_comparison(
+        ours == truth,
+        theirs == truth,
+        (ours_f1, theirs_f1),
+        differences,
+        confidence=confidence,
+        alpha=alpha,
+    )
+
+
+def paired_comparison(
+    ours_right: np.ndarray,
+    theirs_right: np.ndarray,
+    macro_f1: tuple[float, float],
+    sampled_differences: np.ndarray | None,
+    *,
+    confidence: float,
+    alpha: float,
+) -> Comparison:
+    """The verdict of two models from each document's correctness (for McNemar), their macro-F1
+    (challenger, reference) and the bootstrap's macro-F1 differences (None: no documents)."""
+    only_ours = int(np.sum(ours_right & ~theirs_right))
+    only_theirs = int(np.sum(theirs_right & ~ours_right))
+    p_value = mcnemar_exact(only_ours, only_theirs)
+    difference = macro_f1[0] - macro_f1[1]
+    low = high = difference
+    if sampled_differences is not None:
+        low, high = interval_bounds(sampled_differences, confidence)
     return Comparison(
-        verdict=verdict,
+        verdict=verdict_for(difference, low, high, significant=p_value < alpha),
         difference=difference,
         low=low,
         high=high,
-        challenger_macro_f1=ours_f1,
-        reference_macro_f1=theirs_f1,
+        challenger_macro_f1=macro_f1[0],
+        reference_macro_f1=macro_f1[1],
         only_challenger_right=only_ours,
         only_reference_right=only_theirs,
         mcnemar_p=p_value,
-        documents=len(truth),
+        documents=len(ours_right),
     )
+
+
+def verdict_for(difference: float, low: float, high: float, *, significant: bool) -> Verdict:
+    """One of the four words, from the difference, its interval and McNemar's answer."""
+    if low > 0 and significant:
+        return "improvement"
+    if high < 0 and significant:
+        return "significant regression"
+    return "worse within noise" if difference < 0 else "no measurable change"
