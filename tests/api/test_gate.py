@@ -8,7 +8,6 @@ stays; a classifier trained with a `min_score` above its scores answers "unsure"
 from __future__ import annotations
 
 import re
-import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -19,6 +18,7 @@ from fastapi.testclient import TestClient
 from custom_classifier.app import create_app
 from custom_classifier.config import Settings
 from factories import FROZEN_LEARNING_RATE, api_headers, make_topic_folder
+from support.job_events import train_until_ended
 
 LABELS = ["sport", "finance"]
 # 32 test documents: enough for a paired test to tell a model right on half of them from one
@@ -33,7 +33,6 @@ LEARNS = {
 }
 FROZEN = {**SPLIT, "epochs": 1, "learning_rate": FROZEN_LEARNING_RATE}
 THRESHOLDS_OFF = {"min_macro_f1": 0.0, "min_label_f1": 0.0}
-TERMINAL = {"accepted", "rejected", "failed", "cancelled"}
 
 
 @pytest.fixture(scope="module")
@@ -52,15 +51,7 @@ def alice(client: TestClient) -> dict[str, str]:
 
 def _train(client: TestClient, headers: dict[str, str], name: str, **options: Any) -> Any:
     body = {"name": name, "location": "topics", "labels": LABELS, **options}
-    created = client.post("/api/v1/classifiers", headers=headers, json=body)
-    assert created.status_code == 202, created.text
-    deadline = time.monotonic() + 300
-    while time.monotonic() < deadline:
-        job = client.get(f"/api/v1/jobs/{created.json()['id']}", headers=headers).json()
-        if job["status"] in TERMINAL:
-            return job
-        time.sleep(0.2)
-    raise AssertionError(f"the training never ended: {job}")
+    return train_until_ended(client, headers, body, timeout=300)
 
 
 @pytest.fixture(scope="module")

@@ -12,7 +12,6 @@ from __future__ import annotations
 import json
 import os
 import re
-import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -25,13 +24,13 @@ from custom_classifier.config import Settings
 from custom_classifier.inference.classifier_folder import ONNX_FILE, read_settings
 from custom_classifier.registry.test_documents import TEST_DOCUMENTS_ARTIFACT
 from factories import FROZEN_LEARNING_RATE, api_headers, make_topic_folder, topic_folder_files
+from support.job_events import train_until_ended
 
 LABELS = ["sport", "finance"]
 SPLIT = {"test_fraction": 0.25, "validation_fraction": 0.25, "max_length": 32, "batch_size": 8}
 FROZEN = {**SPLIT, "epochs": 1, "learning_rate": FROZEN_LEARNING_RATE}
 LEARNS = {**SPLIT, "epochs": 12, "learning_rate": 3e-3, "warmup_ratio": 0.0}
 ALWAYS_ACCEPTED = {"min_macro_f1": 0.0, "min_label_f1": 0.0, "beat_baseline": False}
-TERMINAL = {"accepted", "rejected", "failed", "cancelled"}
 CORRUPTING_SITE = Path(__file__).parents[1] / "support" / "corrupt_int8"
 
 
@@ -62,15 +61,7 @@ def _train(client: TestClient, headers: dict[str, str], name: str, training: Any
         "training": training,
         "acceptance": ALWAYS_ACCEPTED,
     }
-    created = client.post("/api/v1/classifiers", headers=headers, json=body)
-    assert created.status_code == 202, created.text
-    deadline = time.monotonic() + 400
-    while time.monotonic() < deadline:
-        job = client.get(f"/api/v1/jobs/{created.json()['id']}", headers=headers).json()
-        if job["status"] in TERMINAL:
-            return job
-        time.sleep(0.2)
-    raise AssertionError(f"the training never ended: {job}")
+    return train_until_ended(client, headers, body, timeout=400)
 
 
 def _test_documents(client: TestClient, run_id: str) -> dict[str, str]:

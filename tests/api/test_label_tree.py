@@ -17,6 +17,7 @@ from fastapi.testclient import TestClient
 from custom_classifier.app import create_app
 from custom_classifier.config import Settings
 from factories import api_headers, distinct_texts, make_labeled_folder, make_topic_folder
+from support.job_events import train_until_ended
 
 # The tiny model learns these topics in a few epochs at this rate (tests/api/test_gate.py).
 FAST = {
@@ -62,15 +63,7 @@ def _train(client: TestClient, headers: dict[str, str], name: str, **training: A
         "training": {**FAST, **training},
         "acceptance": ACCEPT_ANY,
     }
-    created = client.post("/api/v1/classifiers", headers=headers, json=body)
-    assert created.status_code == 202, created.text
-    deadline = time.monotonic() + 300
-    while time.monotonic() < deadline:
-        job = client.get(f"/api/v1/jobs/{created.json()['id']}", headers=headers).json()
-        if job["status"] in TERMINAL:
-            return job
-        time.sleep(0.2)
-    raise AssertionError(f"the training never ended: {job}")
+    return train_until_ended(client, headers, body, timeout=300)
 
 
 def _predict(client: TestClient, headers: dict[str, str], name: str, text: str) -> Any:

@@ -8,7 +8,6 @@ label lists; thresholds given with a request override the tuned ones.
 from __future__ import annotations
 
 import re
-import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -19,6 +18,7 @@ from fastapi.testclient import TestClient
 from custom_classifier.app import create_app
 from custom_classifier.config import Settings
 from factories import api_headers, make_multilabel_documents
+from support.job_events import train_until_ended
 
 LABELS = ["sport", "finance", "cooking"]
 GROUPS = {("sport",): 14, ("finance",): 14, ("cooking",): 14, ("sport", "finance"): 14}
@@ -33,7 +33,6 @@ LEARNS = {
     "early_stopping_patience": 14,
 }
 LENIENT = {"min_macro_f1": 0.5, "min_label_f1": 0.3}
-TERMINAL = {"accepted", "rejected", "failed", "cancelled"}
 
 
 def write_shared_folder(root: Path) -> None:
@@ -61,15 +60,7 @@ def alice(client: TestClient) -> dict[str, str]:
 
 def _train(client: TestClient, headers: dict[str, str], name: str, **options: Any) -> Any:
     body = {"name": name, "location": "shared", "labels": LABELS, **options}
-    created = client.post("/api/v1/classifiers", headers=headers, json=body)
-    assert created.status_code == 202, created.text
-    deadline = time.monotonic() + 400
-    while time.monotonic() < deadline:
-        job = client.get(f"/api/v1/jobs/{created.json()['id']}", headers=headers).json()
-        if job["status"] in TERMINAL:
-            return job
-        time.sleep(0.2)
-    raise AssertionError(f"the training never ended: {job}")
+    return train_until_ended(client, headers, body, timeout=400)
 
 
 @pytest.fixture(scope="module")

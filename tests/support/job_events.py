@@ -34,13 +34,33 @@ def wait_for_job(
     until: Callable[[Any], bool],
     timeout: float,
     poll_seconds: float,
+    headers: dict[str, str] | None = None,
 ) -> Any:
     """The job as the API answers it once `until(job)` holds; an AssertionError at `timeout`."""
     deadline = time.monotonic() + timeout
     job: Any = None
     while time.monotonic() < deadline:
-        job = client.get(f"/api/v1/jobs/{job_id}").json()
+        job = client.get(f"/api/v1/jobs/{job_id}", headers=headers).json()
         if until(job):
             return job
         time.sleep(poll_seconds)
     raise AssertionError(f"job {job_id} never reached the state wanted: {job}")
+
+
+TRAINING_ENDS = frozenset({"accepted", "rejected", "failed", "cancelled"})
+
+
+def train_until_ended(
+    client: httpx.Client, headers: dict[str, str], body: dict[str, Any], timeout: float
+) -> Any:
+    """Ask for a classifier (`POST /classifiers` must answer 202) and the job once it ended."""
+    created = client.post("/api/v1/classifiers", headers=headers, json=body)
+    assert created.status_code == 202, created.text
+    return wait_for_job(
+        client,
+        created.json()["id"],
+        lambda job: job["status"] in TRAINING_ENDS,
+        timeout,
+        poll_seconds=0.2,
+        headers=headers,
+    )
