@@ -22,6 +22,7 @@ try:
         ONNX_FILE,
         read_settings,
     )
+    from custom_classifier.inference.head_window import HeadWindow
     from custom_classifier.inference.label_paths import label_path
     from custom_classifier.inference.window_scorers import (
         Backend,
@@ -36,6 +37,7 @@ try:
     )
 except ImportError:  # inside an MLflow model, loaded without our package: the files beside it
     from classifier_folder import CLASSIFIER_FILE, ONNX_FILE, read_settings  # type: ignore[no-redef]
+    from head_window import HeadWindow  # type: ignore[no-redef]
     from label_paths import label_path  # type: ignore[no-redef]
     from window_scorers import (  # type: ignore[no-redef]
         Backend,
@@ -224,6 +226,7 @@ class TextClassifier:
         self.long_document_strategy = long_document_strategy
         self.chunk_stride = chunk_stride
         self.kind = kind
+        self._head_windows: dict[int, HeadWindow | None] = {}
         self.scorer: WindowScorer = make_scorer(
             model, pad_id_of(tokenizer), self.device, backend, onnx_path=onnx_path, kind=kind
         )
@@ -280,7 +283,11 @@ class TextClassifier:
         return document_logits(logits, doc_index, len(texts))
 
     def windows(self, texts: Sequence[str]) -> tuple[list[np.ndarray], np.ndarray]:
-        """The token windows of `texts` and the text each window comes from."""
+        """The token windows of `texts` and the text each window comes from. A `head` window
+        of a BERT-family tokenizer is read from only as much of its text as it needs."""
+        head_window = self._head_window()
+        if head_window is not None:
+            return [head_window(text) for text in texts], np.arange(len(texts), dtype=np.int64)
         return build_windows(
             self.tokenizer,
             texts,
@@ -288,6 +295,16 @@ class TextClassifier:
             strategy=self.long_document_strategy,
             stride=self.chunk_stride,
         )
+
+    def _head_window(self) -> HeadWindow | None:
+        """The prefix tokenizer of `head` windows at the current `max_length`, if it applies."""
+        if self.long_document_strategy != "head":
+            return None
+        if self.max_length not in self._head_windows:
+            self._head_windows[self.max_length] = HeadWindow.for_tokenizer(
+                self.tokenizer, self.max_length
+            )
+        return self._head_windows[self.max_length]
 
     def window_logits(self, windows: Sequence[np.ndarray], batch_size: int = 32) -> np.ndarray:
         """Float32 logits of each window, from the chosen scorer."""

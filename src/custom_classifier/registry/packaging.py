@@ -26,6 +26,7 @@ MODEL_CODE_FILES = tuple(
         "text_classifier.py",
         "window_scorers.py",
         "classifier_folder.py",
+        "head_window.py",
         "label_paths.py",
     )
 )

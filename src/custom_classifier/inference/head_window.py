@@ -1,0 +1,169 @@
+"""The `head` window of a text from only as much of the text as that window needs.
+
+A fast tokenizer tokenizes a whole text before it truncates, so a one-document request paid for
+every character of a long document while its model read the first 512 tokens. For WordPiece
+tokenizers of the BERT family (BERT's normalizer and pre-tokenizer, the bundled MiniLM's) an
+ASCII whitespace character always ends a word: a text cut just before one tokenizes into the
+first tokens of the whole text, and the rest into the tokens after them. So the text is
+tokenized piece by piece, each cut before a whitespace character, until the window is full.
+
+Pieces whose characters the normalizer only lowercases (ASCII, and such as `£`, `’` or `ß`;
+no control character, no accent to strip, no added token such as `[CLS]` written in the text)
+skip the normalizer as well: `str.lower` does its work. It also turns tabs and line ends into
+spaces, which the pre-tokenizer splits on all the same.
+
+Shipped inside the MLflow model beside `text_classifier.py`, so it imports nothing else from
+`custom_classifier`. `tests/inference/test_head_window.py` checks that it gives the window the
+tokenizer's own truncating call gives, over many random texts.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import unicodedata
+from typing import Any
+
+import numpy as np
+
+_WHITESPACE = re.compile("[ \t\n\r]")
+"""Characters every BERT-family tokenizer splits words on (Unicode-wide spaces differ)."""
+_CONTROL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+"""ASCII characters BERT's normalizer drops (`clean_text`): such pieces take the normalizer."""
+_NON_ASCII = re.compile("[^\x00-\x7f]")
+_FINAL_SIGMA = "\u03a3"
+"""Python lowercases it by context (word-final: ς), the normalizer always to σ."""
+_CHARS_PER_TOKEN = 4.0
+"""The first piece's length per token wanted: English WordPiece averages 4.5 or more."""
+_SPARE = 1.25
+"""Later pieces ask for a quarter more characters than the ratio so far predicts."""
+
+
+class HeadWindow:
+    """Token ids of a text's first window of `max_length` tokens, special tokens included,
+    equal to `tokenizer(text, truncation=True, max_length=max_length)["input_ids"]`.
+
+    Build it with `for_tokenizer`, which returns None for tokenizers it cannot vouch for.
+    """
+
+    def __init__(
+        self,
+        tokenizer: Any,
+        max_length: int,
+        *,
+        lowercase: bool,
+        specials: tuple[list[int], list[int]],
+    ) -> None:
+        from tokenizers import Tokenizer
+
+        backend = tokenizer.backend_tokenizer
+        # Private copies: the transformers tokenizer changes its backend's truncation per call.
+        self._normalizing = Tokenizer.from_str(backend.to_str())
+        self._normalizing.no_truncation()
+        self._normalizing.no_padding()
+        self._plain = Tokenizer.from_str(backend.to_str())
+        self._plain.no_truncation()
+        self._plain.no_padding()
+        self._plain.normalizer = None
+        self._lowercase = lowercase
+        self._added = [token.lower() for token in tokenizer.get_added_vocab()]
+        self._inert: dict[str, bool] = {}
+        self.content = max_length - tokenizer.num_special_tokens_to_add()
+        self._head, self._tail = specials
+
+    @classmethod
+    def for_tokenizer(cls, tokenizer: Any, max_length: int) -> HeadWindow | None:
+        """A `HeadWindow` for a fast BERT-family WordPiece tokenizer that truncates on the
+        right; None for any other (the caller tokenizes whole texts)."""
+        backend = getattr(tokenizer, "backend_tokenizer", None)
+        if backend is None or getattr(tokenizer, "truncation_side", "right") != "right":
+            return None
+        config = json.loads(backend.to_str())
+        normalizer = config.get("normalizer") or {}
+        kinds = (
+            normalizer.get("type"),
+            (config.get("pre_tokenizer") or {}).get("type"),
+            (config.get("model") or {}).get("type"),
+        )
+        if kinds != ("BertNormalizer", "BertPreTokenizer", "WordPiece"):
+            return None
+        if any(_WHITESPACE.search(token) for token in tokenizer.get_added_vocab()):
+            return None
+        if max_length <= tokenizer.num_special_tokens_to_add():
+            return None
+        specials = _special_tokens(tokenizer)
+        if specials is None:
+            return None
+        return cls(
+            tokenizer, max_length, lowercase=bool(normalizer.get("lowercase")), specials=specials
+        )
+
+    def __call__(self, text: str) -> np.ndarray:
+        ids: list[int] = []
+        start, chars_per_token = 0, _CHARS_PER_TOKEN
+        while len(ids) < self.content and start < len(text):
+            wanted = int((self.content - len(ids)) * chars_per_token) + 16
+            end = _cut(text, start + wanted)
+            ids.extend(self._encode(text[start:end]))
+            start = end
+            if ids:
+                chars_per_token = _SPARE * start / len(ids)
+        return np.asarray(self._head + ids[: self.content] + self._tail, dtype=np.int32)
+
+    def _encode(self, piece: str) -> list[int]:
+        plain = self._normalized_by_lower(piece)
+        if plain is not None:
+            return list(self._plain.encode(plain, add_special_tokens=False).ids)
+        return list(self._normalizing.encode(piece, add_special_tokens=False).ids)
+
+    def _normalized_by_lower(self, piece: str) -> str | None:
+        """What the normalizer would make of `piece`, when `str.lower` (or nothing, for a cased
+        tokenizer) makes the same; else None."""
+        if _CONTROL.search(piece):
+            return None
+        if not piece.isascii() and not all(map(self._is_inert, set(_NON_ASCII.findall(piece)))):
+            return None
+        lowered = piece.lower()
+        if any(token in lowered for token in self._added):
+            return None
+        return lowered if self._lowercase else piece
+
+    def _is_inert(self, char: str) -> bool:
+        """Whether the normalizer changes `char` only as `str.lower` does, whatever its
+        neighbours: no accent to strip, no decomposition, no combining class, no CJK spacing,
+        no removal, and not the final sigma."""
+        known = self._inert.get(char)
+        if known is None:
+            normalized = self._normalizing.normalizer.normalize_str(char)
+            known = (
+                char != _FINAL_SIGMA
+                and unicodedata.combining(char) == 0
+                and unicodedata.normalize("NFD", char) == char
+                and normalized == (char.lower() if self._lowercase else char)
+            )
+            if len(self._inert) < 65_536:
+                self._inert[char] = known
+        return known
+
+
+def _cut(text: str, position: int) -> int:
+    """Where a piece that should reach `position` ends: just before the first whitespace
+    character from there on, or at the end of the text."""
+    if position >= len(text):
+        return len(text)
+    found = _WHITESPACE.search(text, position)
+    return len(text) if found is None else found.start()
+
+
+def _special_tokens(tokenizer: Any) -> tuple[list[int], list[int]] | None:
+    """The ids the tokenizer puts before and after a text's tokens (None when a probe text's
+    tokens do not appear whole between them)."""
+    probe = "classification"
+    inner = list(tokenizer(probe, add_special_tokens=False)["input_ids"])
+    full = list(tokenizer(probe)["input_ids"])
+    for start in range(len(full) - len(inner) + 1):
+        if full[start : start + len(inner)] == inner:
+            head, tail = full[:start], full[start + len(inner) :]
+            if len(head) + len(tail) == tokenizer.num_special_tokens_to_add():
+                return head, tail
+    return None
