@@ -56,6 +56,8 @@ def test_head_window_equals_the_truncated_whole_text(tokenizer, max_length: int)
 
     for text, window in zip(texts, expected, strict=True):
         assert head_window(text).tolist() == window.tolist(), repr(text[:200])
+    batched = head_window.windows(texts)
+    assert [w.tolist() for w in batched] == [w.tolist() for w in expected]
 
 
 def test_a_long_text_is_read_only_as_far_as_its_window(tokenizer) -> None:
@@ -63,7 +65,7 @@ def test_a_long_text_is_read_only_as_far_as_its_window(tokenizer) -> None:
     assert head_window is not None
     encoded: list[str] = []
     original = head_window._encode
-    head_window._encode = lambda piece: encoded.append(piece) or original(piece)  # type: ignore[method-assign]
+    head_window._encode = lambda pieces: encoded.extend(pieces) or original(pieces)  # type: ignore[method-assign]
 
     window = head_window("word " * 100_000)
 

@@ -22,6 +22,7 @@ from __future__ import annotations
 import json
 import re
 import unicodedata
+from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
@@ -99,22 +100,58 @@ class HeadWindow:
         )
 
     def __call__(self, text: str) -> np.ndarray:
-        ids: list[int] = []
-        start, chars_per_token = 0, _CHARS_PER_TOKEN
-        while len(ids) < self.content and start < len(text):
-            wanted = int((self.content - len(ids)) * chars_per_token) + 16
-            end = _cut(text, start + wanted)
-            ids.extend(self._encode(text[start:end]))
-            start = end
-            if ids:
-                chars_per_token = _SPARE * start / len(ids)
-        return np.asarray(self._head + ids[: self.content] + self._tail, dtype=np.int32)
+        return self.windows([text])[0]
 
-    def _encode(self, piece: str) -> list[int]:
-        plain = self._normalized_by_lower(piece)
-        if plain is not None:
-            return list(self._plain.encode(plain, add_special_tokens=False).ids)
-        return list(self._normalizing.encode(piece, add_special_tokens=False).ids)
+    def windows(self, texts: Sequence[str]) -> list[np.ndarray]:
+        """The window of each text. Every round tokenizes one more piece of each text whose
+        window is not full yet, all in one batch call (on every core where the tokenizers
+        library may use them)."""
+        ids: list[list[int]] = [[] for _ in texts]
+        starts = [0] * len(texts)
+        chars_per_token = [_CHARS_PER_TOKEN] * len(texts)
+        unfinished = [i for i, text in enumerate(texts) if text]
+        while unfinished:
+            pieces = []
+            for i in unfinished:
+                wanted = int((self.content - len(ids[i])) * chars_per_token[i]) + 16
+                end = _cut(texts[i], starts[i] + wanted)
+                pieces.append(texts[i][starts[i] : end])
+                starts[i] = end
+            for i, piece_ids in zip(unfinished, self._encode(pieces), strict=True):
+                ids[i].extend(piece_ids)
+                if ids[i]:
+                    chars_per_token[i] = _SPARE * starts[i] / len(ids[i])
+            unfinished = [
+                i for i in unfinished if len(ids[i]) < self.content and starts[i] < len(texts[i])
+            ]
+        return [
+            np.asarray(self._head + window[: self.content] + self._tail, dtype=np.int32)
+            for window in ids
+        ]
+
+    def _encode(self, pieces: list[str]) -> list[list[int]]:
+        """Token ids of each piece, without special tokens: pieces the normalizer would only
+        lowercase through the tokenizer without it, the others through the whole tokenizer."""
+        plain = [self._normalized_by_lower(piece) for piece in pieces]
+        inputs = [
+            piece if lowered is None else lowered
+            for piece, lowered in zip(pieces, plain, strict=True)
+        ]
+        encoded: list[list[int]] = [[] for _ in pieces]
+        for tokenizer, positions in (
+            (self._plain, [k for k, lowered in enumerate(plain) if lowered is not None]),
+            (self._normalizing, [k for k, lowered in enumerate(plain) if lowered is None]),
+        ):
+            if not positions:
+                continue
+            if len(positions) == 1:  # the batch call costs more for one text
+                results = [tokenizer.encode(inputs[positions[0]], add_special_tokens=False)]
+            else:
+                batch = [inputs[k] for k in positions]
+                results = tokenizer.encode_batch(batch, add_special_tokens=False)
+            for k, result in zip(positions, results, strict=True):
+                encoded[k] = list(result.ids)
+        return encoded
 
     def _normalized_by_lower(self, piece: str) -> str | None:
         """What the normalizer would make of `piece`, when `str.lower` (or nothing, for a cased

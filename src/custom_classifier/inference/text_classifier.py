@@ -287,7 +287,7 @@ class TextClassifier:
         of a BERT-family tokenizer is read from only as much of its text as it needs."""
         head_window = self._head_window()
         if head_window is not None:
-            return [head_window(text) for text in texts], np.arange(len(texts), dtype=np.int64)
+            return head_window.windows(texts), np.arange(len(texts), dtype=np.int64)
         return build_windows(
             self.tokenizer,
             texts,
