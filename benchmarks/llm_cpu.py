@@ -23,8 +23,10 @@ import os
 import platform
 import random
 import resource
+import sys
 import tempfile
 import time
+from collections.abc import Callable
 from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
@@ -37,7 +39,7 @@ os.environ.setdefault("TRANSFORMERS_VERBOSITY", "error")
 from benchmarks.accuracy_cpu import make_split  # noqa: E402
 from benchmarks.datasets import CACHE  # noqa: E402
 from custom_classifier.corpus.models import Document, Split  # noqa: E402
-from custom_classifier.training.arguments import TrainingArguments  # noqa: E402
+from custom_classifier.training.arguments import Progress, TrainingArguments  # noqa: E402
 
 RESULTS = Path(__file__).resolve().parent / "results" / "llm_cpu.jsonl"
 LATENCY_DOCUMENTS = 20
@@ -78,6 +80,24 @@ def latency_ms(model_dir: Path, texts: list[str]) -> tuple[float, str]:
     return (time.perf_counter() - started) * 1000 / len(texts), classifier.backend
 
 
+def log_progress(name: str) -> Callable[[Progress], None]:
+    """Report the training's steps on stderr (every 10th step and the last) with the time since
+    the first, so a long run on a loaded machine can be watched and its end estimated."""
+    started = time.perf_counter()
+
+    def report(progress: Progress) -> None:
+        if progress.step % 10 == 0 or progress.step == progress.total_steps:
+            elapsed = time.perf_counter() - started
+            print(
+                f"{name}: step {progress.step}/{progress.total_steps} after {elapsed:.0f} s "
+                f"(load {os.getloadavg()[0]:.1f})",
+                file=sys.stderr,
+                flush=True,
+            )
+
+    return report
+
+
 def folder_mb(folder: Path) -> float:
     return sum(p.stat().st_size for p in folder.rglob("*") if p.is_file()) / 1e6
 
@@ -99,7 +119,7 @@ def run_model(name: str, split: Split, labels: list[str], args: TrainingArgument
         }
     path = base_model_path(name)
     with tempfile.TemporaryDirectory() as workdir:
-        result = fine_tune(path, split, labels, args, Path(workdir))
+        result = fine_tune(path, split, labels, args, Path(workdir), on_progress=log_progress(name))
         started = time.perf_counter()
         predicted = [p["label"] for p in TextClassifier.load(result.model_dir).predict(texts)]
         predict_seconds = time.perf_counter() - started
@@ -146,13 +166,14 @@ def main() -> None:
     split = sample_test(split, options.test_per_label, options.seed)
     RESULTS.parent.mkdir(parents=True, exist_ok=True)
     for name in options.model or ["tfidf", "minilm", "smollm2-135m"]:
-        started = time.perf_counter()
+        started, load_before = time.perf_counter(), os.getloadavg()[0]
         outcome = run_model(name, split, labels, args)
         line = json.dumps(
             {
                 "date": datetime.now(UTC).isoformat(timespec="seconds"),
                 "machine": f"{platform.machine()} {os.cpu_count()} cores",
-                "load_average_1min": round(os.getloadavg()[0], 1),
+                "load_average_1min_before": round(load_before, 1),
+                "load_average_1min_after": round(os.getloadavg()[0], 1),
                 "dataset": options.dataset,
                 "model": name,
                 "train_docs": len(split.train) + len(split.validation),
