@@ -31,6 +31,7 @@ from custom_classifier.training.chunking import (
     document_probabilities,
     window_logits,
 )
+from custom_classifier.training.compiled_layers import CompiledLayers
 from custom_classifier.training.early_stopping import EarlyStopping
 from custom_classifier.training.evaluation import evaluate_multilabel, evaluate_predictions
 from custom_classifier.training.thresholds import DEFAULT_THRESHOLD, sigmoid
@@ -101,7 +102,16 @@ class TrainingLoop:
         self.step = 0
         self._interval_sum = torch.zeros((), device=self.device)
         self._interval_steps = 0
-        self.graphs = step_graphs.StepGraphs(self._device_step, self.device) if graphed else None
+        self.compiled = None
+        if levers.compiled_layers and lora and self.device.type == "cuda" and self.world == 1:
+            self.compiled = CompiledLayers(model)
+        self.graphs = None
+        if graphed:
+            self.graphs = step_graphs.StepGraphs(
+                self._device_step,
+                self.device,
+                warm_up_each_shape=levers.warm_up_each_shape or self.compiled is not None,
+            )
         self.started = time.monotonic()
 
     def _loss_weights(self) -> torch.Tensor | None:
@@ -176,6 +186,11 @@ class TrainingLoop:
     def _device_step(self, rows: torch.Tensor, key: step_graphs.StepKey) -> torch.Tensor:
         """Forward, backward, clipping and the optimizer step of `rows`: device work only (a
         CUDA graph may capture it), the learning rate read from the optimizer's tensors."""
+        if self.compiled is None:
+            return self._step_once(rows, key)
+        return self.compiled.run(self._step_once, rows, key)
+
+    def _step_once(self, rows: torch.Tensor, key: step_graphs.StepKey) -> torch.Tensor:
         _, width, masked = key
         self.optimizer.zero_grad(set_to_none=True)
         inputs, targets = self.bank.gather(rows, width, masked)

@@ -50,7 +50,11 @@ class SpeedLevers:
     lora_input_casts: bool = False
     """PEFT's cast of each adapter's input to float32 (undone by bf16 autocast right after)."""
     warm_up_each_shape: bool = False
-    """Run each shape's first batch eagerly before capturing its graph (else only the first)."""
+    """Run each shape's first batch eagerly before capturing its graph (else only the first);
+    always so with compiled layers, which must not compile inside a capture."""
+    compiled_layers: bool = True
+    """Compile a LoRA-trained decoder's layers with `torch.compile` (inductor), which fuses the
+    elementwise kernels around the matrix products (`training/compiled_layers.py`)."""
 
 
 LEVERS = SpeedLevers()
@@ -60,9 +64,10 @@ LEVERS = SpeedLevers()
 class StepGraphs:
     """Runs training steps eagerly or as CUDA graph replays, per `StepKey`."""
 
-    def __init__(self, step: Step, device: torch.device) -> None:
+    def __init__(self, step: Step, device: torch.device, *, warm_up_each_shape: bool) -> None:
         self.step = step
         self.device = device
+        self.warm_up_each_shape = warm_up_each_shape
         self.graphs: dict[StepKey, tuple[torch.cuda.CUDAGraph, torch.Tensor, torch.Tensor]] = {}
         self.warm = False
         self.warmed: set[StepKey] = set()
@@ -73,7 +78,7 @@ class StepGraphs:
     def __call__(self, rows: torch.Tensor, key: StepKey) -> torch.Tensor:
         entry = self.graphs.get(key)
         if entry is None:
-            cold = not self.warm or (LEVERS.warm_up_each_shape and key not in self.warmed)
+            cold = not self.warm or (self.warm_up_each_shape and key not in self.warmed)
             if cold or key in self.eager_only or len(self.graphs) >= _MAX_GRAPHS:
                 self.warm = True
                 self.warmed.add(key)

@@ -1,0 +1,87 @@
+"""Compiled decoder layers (`SpeedLevers.compiled_layers`): the same training step as eager
+layers, and back to eager layers when compiling fails. On the CPU with the `aot_eager` backend
+(traced and split into forward and backward like inductor's input, without its C++ compile)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+import torch
+
+from custom_classifier.training import backbones
+from custom_classifier.training.arguments import TrainingArguments
+from custom_classifier.training.compiled_layers import CompiledLayers, repeated_layers
+
+LABELS = ["sport", "tech"]
+
+
+@pytest.fixture(autouse=True)
+def fresh_compiler() -> Iterator[None]:
+    torch._dynamo.reset()
+    yield
+    torch._dynamo.reset()
+
+
+def lora_model(folder: Path) -> Any:
+    _, model = backbones.load_base_model(str(folder), LABELS)
+    torch.manual_seed(0)
+    return backbones.add_lora_adapters(model, TrainingArguments(lora_dropout=0.0))
+
+
+def training_step(model: Any, ids: torch.Tensor) -> tuple[torch.Tensor, list[torch.Tensor]]:
+    model.zero_grad(set_to_none=True)
+    targets = torch.arange(len(ids)) % len(LABELS)
+    loss = torch.nn.functional.cross_entropy(model(input_ids=ids).logits, targets)
+    loss.backward()
+    grads = [p.grad.clone() for p in model.parameters() if p.requires_grad and p.grad is not None]
+    return loss.detach(), grads
+
+
+def test_compiled_layers_train_as_the_eager_ones_on_every_batch_shape(tiny_decoder: Path) -> None:
+    model = lora_model(tiny_decoder)
+    shapes = [torch.randint(3, 20, (4, 16)), torch.randint(3, 20, (3, 24))]
+    eager = [training_step(model, ids) for ids in shapes]
+
+    compiled = CompiledLayers(model, backend="aot_eager")
+    steps = [compiled.run(training_step, model, ids) for ids in shapes]
+
+    layers = repeated_layers(model)
+    assert len(layers) == 2 and compiled.active
+    assert "forward" not in vars(layers[0]) and "forward" in vars(layers[1])
+    for (eager_loss, eager_grads), (loss, grads) in zip(eager, steps, strict=True):
+        torch.testing.assert_close(loss, eager_loss)
+        assert len(grads) == len(eager_grads)
+        for grad, eager_grad in zip(grads, eager_grads, strict=True):
+            torch.testing.assert_close(grad, eager_grad, rtol=1e-4, atol=1e-6)
+
+
+def test_a_compile_that_fails_leaves_the_step_to_eager_layers(tiny_llama: Path) -> None:
+    model = lora_model(tiny_llama)
+    ids = torch.randint(3, 20, (4, 16))
+    eager_loss, _ = training_step(model, ids)
+    calls = []
+
+    def broken_backend(graph: torch.fx.GraphModule, inputs: Any) -> Any:
+        calls.append(graph)
+        raise RuntimeError("no compiler on this machine")
+
+    compiled = CompiledLayers(model, backend=broken_backend)
+    assert compiled.active
+    loss, _ = compiled.run(training_step, model, ids)
+
+    assert calls, "the compiled layers were never called"
+    torch.testing.assert_close(loss, eager_loss)
+    assert not compiled.active
+    assert not any("forward" in vars(layer) for layer in repeated_layers(model))
+    compiled.run(training_step, model, ids)  # later steps stay eager: no second compile
+    assert len(calls) == 1
+
+
+def test_an_encoder_has_its_layers_found_too(tiny_base_model: Path) -> None:
+    _, model = backbones.load_base_model(str(tiny_base_model), LABELS)
+    layers = repeated_layers(model)
+    assert len(layers) == model.config.num_hidden_layers
+    assert {type(layer).__name__ for layer in layers} == {"BertLayer"}
