@@ -133,9 +133,9 @@ QUICK_RUNS = ["ours", "ours, each shape warmed up before capture", "ours, no CUD
 COMPILE_RUNS = [
     "ours",
     "ours, layers not compiled",
-    "ours, no CUDA graphs (layers compiled)",
     "ours, LoRA dropout 0",
     "ours, Liger kernels instead of compiled layers",
+    "ours, no CUDA graphs (layers compiled)",
 ]
 
 
