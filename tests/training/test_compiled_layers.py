@@ -80,8 +80,44 @@ def test_a_compile_that_fails_leaves_the_step_to_eager_layers(tiny_llama: Path) 
     assert len(calls) == 1
 
 
+def test_the_layers_share_one_compiled_graph_when_the_step_builds_no_cache() -> None:
+    """A decoder's key-value cache (built in training by transformers 5.17) differs per layer,
+    so each layer compiled on its own (on one H200: 108 s, and past Dynamo's recompile limit the
+    rest stayed eager); the training step's forward options turn it off."""
+    from transformers import Qwen3Config, Qwen3ForSequenceClassification
+
+    config = Qwen3Config(
+        vocab_size=50,
+        hidden_size=32,
+        intermediate_size=64,
+        num_hidden_layers=5,
+        num_attention_heads=4,
+        num_key_value_heads=2,
+        head_dim=8,
+        pad_token_id=0,
+        num_labels=2,
+    )
+    torch.manual_seed(0)
+    model = backbones.add_lora_adapters(Qwen3ForSequenceClassification(config), TrainingArguments())
+    options = backbones.training_forward_options(config)
+    graphs: list[torch.fx.GraphModule] = []
+
+    def counting_backend(graph: torch.fx.GraphModule, inputs: Any) -> Any:
+        graphs.append(graph)
+        return graph.forward
+
+    compiled = CompiledLayers(model, backend=counting_backend)
+    for rows, width in [(4, 16), (3, 24), (4, 32)]:
+        ids = torch.randint(1, 50, (rows, width))
+        compiled.run(lambda ids=ids: model(input_ids=ids, **options).logits.sum().backward())
+
+    assert options == {"use_cache": False}
+    assert len(compiled.layers) == 4 and len(graphs) == 1
+
+
 def test_an_encoder_has_its_layers_found_too(tiny_base_model: Path) -> None:
     _, model = backbones.load_base_model(str(tiny_base_model), LABELS)
     layers = repeated_layers(model)
     assert len(layers) == model.config.num_hidden_layers
     assert {type(layer).__name__ for layer in layers} == {"BertLayer"}
+    assert backbones.training_forward_options(model.config) == {}

@@ -76,6 +76,13 @@ def uses_lora(args: TrainingArguments, kind: ModelKind) -> bool:
     return args.fine_tuning == "lora"
 
 
+def training_forward_options(config: Any) -> dict[str, Any]:
+    """Keyword arguments of a training step's forward call: a decoder is told to build no
+    key-value cache, which nothing reads in training (transformers 5.17 builds one anyway) and
+    whose per-layer state made compiled layers compile once per layer (BENCHMARKS.md)."""
+    return {"use_cache": False} if model_kind(config) == "decoder" else {}
+
+
 def frozen_weights_dtype(device: torch.device, lora: bool) -> torch.dtype:
     """bf16 for the frozen base weights of a LoRA training on a GPU with bf16 (half the memory
     and the bandwidth; the adapters and the head stay float32); float32 everywhere else."""

@@ -76,6 +76,7 @@ class TrainingLoop:
         levers = step_graphs.LEVERS
         causal = levers.causal_without_mask and backbones.model_kind(model.config) == "decoder"
         self.bank = WindowBank(train, self.pad_id, self.device, causal=causal)
+        self.forward_options = backbones.training_forward_options(model.config)
         lora = backbones.is_lora_model(model)
         self.batch_size, learning_rate = batch_policy(args, self.device, lora=lora)
         self.batches_per_epoch = -(-len(train.windows) // (self.batch_size * self.world))
@@ -197,7 +198,7 @@ class TrainingLoop:
         # A captured step must not keep autocast's cast weights between replays.
         autocast = autocast_for(self.device, cpu_bf16=self.cpu_bf16, cache=self.graphs is None)
         with autocast, attention_kernels(self.device):
-            logits = self.network(**inputs).logits
+            logits = self.network(**inputs, **self.forward_options).logits
         loss = self.loss_fn(logits.float(), targets)
         loss.backward()
         torch.nn.utils.clip_grad_norm_(self.model.parameters(), _MAX_GRAD_NORM)

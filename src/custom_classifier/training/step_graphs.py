@@ -52,9 +52,11 @@ class SpeedLevers:
     warm_up_each_shape: bool = False
     """Run each shape's first batch eagerly before capturing its graph (else only the first);
     always so with compiled layers, which must not compile inside a capture."""
-    compiled_layers: bool = True
+    compiled_layers: bool = False
     """Compile a LoRA-trained decoder's layers with `torch.compile` (inductor), which fuses the
-    elementwise kernels around the matrix products (`training/compiled_layers.py`)."""
+    elementwise kernels around the matrix products (`training/compiled_layers.py`). Off: on
+    one H200 it was no faster and took 108 s to compile, since each layer compiled on its own
+    (the KV cache since turned off in training); not measured again (BENCHMARKS.md)."""
 
 
 LEVERS = SpeedLevers()
