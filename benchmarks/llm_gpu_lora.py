@@ -115,6 +115,12 @@ LEVER_RUNS = {
     "ours, no CUDA graphs (layers compiled)": {"cuda_graphs": False, "compiled_layers": True},
     "ours, LoRA dropout 0": {},
     "ours, Liger kernels": {},
+    "ours, adapters' additions fused": {"fused_adapter_additions": True},
+    "ours, Liger kernels, adapters' additions fused": {"fused_adapter_additions": True},
+    "ours, Liger kernels, additions fused, layers compiled": {
+        "fused_adapter_additions": True,
+        "compiled_layers": True,
+    },
     "ours, every lever off": {
         "cuda_graphs": False,
         "causal_without_mask": False,
@@ -124,7 +130,11 @@ LEVER_RUNS = {
     },
 }
 ARGUMENT_RUNS = {"ours, LoRA dropout 0": {"lora_dropout": 0.0}}
-LIGER_RUNS = {"ours, Liger kernels"}
+LIGER_RUNS = {
+    "ours, Liger kernels",
+    "ours, Liger kernels, adapters' additions fused",
+    "ours, Liger kernels, additions fused, layers compiled",
+}
 """Runs with Liger's Triton kernels for Qwen3's rotary embeddings, RMSNorm and SwiGLU (the
 `liger-kernel` package, carried for the benchmark; not a dependency of the product)."""
 """Runs that change our training arguments rather than a lever (stock keeps `LORA`)."""
@@ -132,9 +142,11 @@ QUICK_RUNS = ["ours", "ours, each shape warmed up before capture", "ours, no CUD
 COMPILE_RUNS = [
     "ours",
     "ours, layers compiled",
-    "ours, LoRA dropout 0",
+    "ours, adapters' additions fused",
     "ours, Liger kernels",
-    "ours, no CUDA graphs (layers compiled)",
+    "ours, Liger kernels, adapters' additions fused",
+    "ours, Liger kernels, additions fused, layers compiled",
+    "ours, LoRA dropout 0",
 ]
 
 
@@ -331,9 +343,9 @@ def main() -> None:
         "--levers",
         choices=["none", "quick", "compile", "all"],
         default="none",
-        help="also train ours with speed levers off: the CUDA graph ones (quick), with compiled "
-        "layers, LoRA dropout 0 or Liger's kernels (compile), or each lever and all of them at "
-        "once (all)",
+        help="also train ours with speed levers off: the CUDA graph ones (quick), with the "
+        "kernel-count levers (compile: compiled layers, fused adapter additions, Liger's "
+        "kernels, LoRA dropout 0), or each lever and all of them at once (all)",
     )
     options = parser.parse_args()
     import torch

@@ -313,3 +313,54 @@ def test_adapters_take_their_input_uncast_when_the_levers_say_so(tiny_llama: Pat
 
     backbones.speed_up_for_gpu(wrapped, SpeedLevers())
     assert layers and not any(m.cast_input_dtype_enabled for m in layers)
+
+
+def test_adapters_with_fused_scaling_and_addition_train_as_peft_s(tiny_decoder: Path) -> None:
+    """`SpeedLevers.fused_adapter_additions`: the same outputs and gradients as PEFT's forward."""
+    from custom_classifier.training.fused_adapters import fuse_adapter_additions
+
+    tokenizer, model = backbones.load_base_model(str(tiny_decoder), LABELS)
+    wrapped = backbones.add_lora_adapters(model, TrainingArguments(lora_dropout=0.0))
+    with torch.no_grad():  # PEFT starts B at zero, which would hide a wrong scaling
+        for name, parameter in wrapped.named_parameters():
+            if "lora_B" in name:
+                parameter.normal_(std=0.1)
+    ids = tokenizer(TEXTS, padding=True, return_tensors="pt")["input_ids"]
+
+    def logits_and_grads() -> tuple[torch.Tensor, list[torch.Tensor]]:
+        wrapped.zero_grad(set_to_none=True)
+        logits = wrapped(input_ids=ids).logits
+        logits.square().sum().backward()
+        trained = [p for p in wrapped.parameters() if p.requires_grad]
+        return logits.detach(), [p.grad.clone() for p in trained if p.grad is not None]
+
+    peft_logits, peft_grads = logits_and_grads()
+    assert fuse_adapter_additions(wrapped) == 7 * wrapped.config.num_hidden_layers
+    fused_logits, fused_grads = logits_and_grads()
+
+    torch.testing.assert_close(fused_logits, peft_logits, rtol=1e-4, atol=1e-5)
+    assert len(fused_grads) == len(peft_grads)
+    for fused, expected in zip(fused_grads, peft_grads, strict=True):
+        torch.testing.assert_close(fused, expected, rtol=1e-4, atol=1e-5)
+
+
+def test_fused_adapters_leave_other_states_to_peft(tiny_llama: Path) -> None:
+    """Disabled adapters (and merged ones) give the base model's outputs, as PEFT's do."""
+    from custom_classifier.training.fused_adapters import fuse_adapter_additions
+
+    tokenizer, model = backbones.load_base_model(str(tiny_llama), LABELS)
+    wrapped = backbones.add_lora_adapters(model, TrainingArguments(lora_dropout=0.0))
+    with torch.no_grad():
+        for name, parameter in wrapped.named_parameters():
+            if "lora_B" in name:
+                parameter.normal_(std=0.1)
+    ids = tokenizer(TEXTS, padding=True, return_tensors="pt")["input_ids"]
+    fuse_adapter_additions(wrapped)
+    with torch.no_grad():
+        adapted = wrapped(input_ids=ids).logits
+        with wrapped.disable_adapter():
+            base = wrapped(input_ids=ids).logits
+        merged = wrapped.merge_and_unload()(input_ids=ids).logits
+
+    assert not torch.allclose(adapted, base, atol=1e-4)
+    torch.testing.assert_close(merged, adapted, rtol=1e-4, atol=1e-5)

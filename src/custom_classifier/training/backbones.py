@@ -249,12 +249,17 @@ def merge_for_serving(model: Any, adapter_dir: Path | None, base_model: str) -> 
 
 def speed_up_for_gpu(model: Any, levers: SpeedLevers) -> None:
     """Training-time kernel choices on a GPU that leave the model's function unchanged: fused
-    RMSNorm for Llama-style norms and, under bf16 autocast, no float32 cast of each adapter's
-    input (autocast casts it back to bf16 right away)."""
+    RMSNorm for Llama-style norms, adapters' scaling and addition in their matrix product (when
+    the lever is on) and, under bf16 autocast, no float32 cast of each adapter's input (autocast
+    casts it back to bf16 right away)."""
     if levers.fused_rms_norm:
         for module in model.modules():
             if type(module).__name__ in _LLAMA_STYLE_RMS_NORMS:
                 module.forward = _FusedRmsNorm(module)
+    if levers.fused_adapter_additions and is_lora_model(model):
+        from custom_classifier.training.fused_adapters import fuse_adapter_additions
+
+        fuse_adapter_additions(model)
     if not levers.lora_input_casts and is_lora_model(model):
         from peft.tuners.tuners_utils import BaseTunerLayer
 

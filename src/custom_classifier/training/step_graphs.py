@@ -57,6 +57,9 @@ class SpeedLevers:
     elementwise kernels around the matrix products (`training/compiled_layers.py`). Off: on
     one H200 it was no faster and took 108 s to compile, since each layer compiled on its own
     (the KV cache since turned off in training); not measured again (BENCHMARKS.md)."""
+    fused_adapter_additions: bool = False
+    """Scale and add each LoRA adapter's output in its B matrix product (`addmm`) instead of
+    two elementwise kernels (`training/fused_adapters.py`). Off until measured on a GPU."""
 
 
 LEVERS = SpeedLevers()
