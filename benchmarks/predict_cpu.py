@@ -6,7 +6,8 @@ The model: the bundled MiniLM fine-tuned on BBC (100 documents per label, window
 the product's `fine_tune`, so with its int8 ONNX export), built once into benchmarks/.data.
 Each round measures every variant once, interleaved; the figures are medians over rounds.
 Variants: the baseline `pipeline("text-classification")`; ours with the default backend (ONNX
-Runtime int8); PyTorch fp32 (the reference for labels) and PyTorch with bf16 autocast.
+Runtime int8); ours tokenizing whole texts (as before `inference.head_window`); PyTorch fp32
+(the reference for labels) and PyTorch with bf16 autocast.
 """
 
 from __future__ import annotations
@@ -28,6 +29,7 @@ os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 
 from benchmarks.datasets import CACHE  # noqa: E402
 from benchmarks.gpu_common import base_model, read_bbc  # noqa: E402
+from custom_classifier.inference.text_classifier import TextClassifier  # noqa: E402
 
 MODEL_DIR = CACHE / "bbc-cpu-model"
 PER_LABEL = 100
@@ -45,6 +47,14 @@ def trained_model() -> Path:
     args = replace(TrainingArguments(), epochs=2, max_length=128)
     split = Split(train=train, validation=[], test=[])
     return fine_tune(base_model(), split, labels, args, MODEL_DIR).model_dir
+
+
+class WholeTextClassifier(TextClassifier):
+    """Ours as before `inference.head_window`: the tokenizer's truncating call tokenizes each
+    whole text, however little of it the window keeps."""
+
+    def _head_window(self) -> None:
+        return None
 
 
 def median_seconds(fn: Callable[[], object]) -> float:
@@ -74,14 +84,13 @@ def main() -> None:
     import torch
     from transformers import pipeline
 
-    from custom_classifier.inference.text_classifier import TextClassifier
-
     torch.set_num_threads(os.cpu_count() or 1)
     model_dir = trained_model()
     documents, _ = read_bbc()
     texts = [d.text for d in documents[PER_LABEL // 2 :: 5]][:384]
     pipe = pipeline("text-classification", model=str(model_dir), device=-1)
     ours = TextClassifier.load(model_dir)
+    whole = WholeTextClassifier.load(model_dir)
     fp32 = TextClassifier.load(model_dir, backend="torch")
     bf16 = TextClassifier.load(model_dir, backend="torch-bf16")
     assert ours.backend == "onnx", ours.backend
@@ -95,11 +104,13 @@ def main() -> None:
         return pipe(chunk, batch_size=32, truncation=True, max_length=length)
 
     one, batch = texts[:1], texts[:32]
+    long_one = [max((d.text for d in documents), key=len)]  # 25,484 characters
     cases: dict[str, Callable[[], object]] = {}
-    for length, docs in ((128, one), (128, batch), (512, batch)):
-        key = f"{length}_b{len(docs)}"
+    variants = (("ours", ours), ("ours_whole_text", whole), ("fp32", fp32), ("bf16", bf16))
+    for length, docs in ((128, one), (512, one), (512, long_one), (128, batch), (512, batch)):
+        key = f"{length}_b{len(docs)}" + ("_long" if docs is long_one else "")
         cases[f"pipeline_{key}"] = lambda d=docs, n=length: pipe_run(d, n)
-        for name, classifier in (("ours", ours), ("fp32", fp32), ("bf16", bf16)):
+        for name, classifier in variants:
             cases[f"{name}_{key}"] = lambda c=classifier, d=docs, n=length: at(c, n).predict(d)
     long_docs = texts[:32]
     for name, classifier in (("ours", ours), ("fp32", fp32)):
@@ -132,9 +143,16 @@ def main() -> None:
         "cold_start_seconds": cold,
     }
     print(json.dumps(report))
-    for key, docs in (("128_b1", 1), ("128_b32", 32), ("512_b32", 32), ("chunks128_b32", 32)):
+    for key, docs in (
+        ("128_b1", 1),
+        ("512_b1", 1),
+        ("512_b1_long", 1),
+        ("128_b32", 32),
+        ("512_b32", 32),
+        ("chunks128_b32", 32),
+    ):
         base = "pipeline_" + key if not key.startswith("chunks") else "fp32_" + key
-        for name in ("ours", "bf16", "fp32"):
+        for name in ("ours", "ours_whole_text", "bf16", "fp32"):
             if f"{name}_{key}" not in medians or f"{name}_{key}" == base:
                 continue
             if docs == 1:

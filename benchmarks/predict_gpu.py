@@ -5,8 +5,10 @@
 Uses the BBC classifier that `benchmarks.train_gpu` leaves in /tmp/cc-bbc-model when it ran in
 the same call, else the base model with a fresh head (timings hold; label agreement then means
 little). Batch-1 latency (one 512-token document, median) and throughput in batches of 32, for:
-the baseline `model(**inputs)` in fp32; our `TextClassifier.predict` (tokenization included);
-and the forward-only variants behind it (bf16 autocast, bf16 weights, CUDA graph).
+the baseline `model(**inputs)` in fp32; our `TextClassifier.predict` (tokenization included),
+also with whole texts tokenized (as before `inference.head_window`) and for BBC's longest
+document (25,484 characters); and the forward-only variants behind it (bf16 autocast, bf16
+weights, CUDA graph). Run it as serving runs, `TOKENIZERS_PARALLELISM=false`.
 """
 
 from __future__ import annotations
@@ -32,7 +34,8 @@ def main() -> None:
     import torch
     from transformers import AutoTokenizer
 
-    from custom_classifier.inference.text_classifier import TextClassifier
+    from benchmarks.predict_cpu import WholeTextClassifier
+    from custom_classifier.inference.text_classifier import TextClassifier, build_windows
 
     documents, labels = read_bbc()
     texts = [d.text for d in documents]
@@ -58,15 +61,32 @@ def main() -> None:
     results["eager_fp32_b1_ms"] = cuda_median_ms(lambda: eager(one), 50)
     results["eager_fp32_b32_docs_per_s"] = 32_000 / cuda_median_ms(lambda: eager(batch), 10)
 
-    classifier = TextClassifier.load(
-        path if SAVED_MODEL.is_dir() else _classifier_dir(path, labels)
-    )
+    folder = path if SAVED_MODEL.is_dir() else _classifier_dir(path, labels)
+    classifier = TextClassifier.load(folder)
+    before = WholeTextClassifier.load(folder)
+
+    def whole_text(chunk: list[str]) -> tuple[list[np.ndarray], np.ndarray]:
+        return build_windows(tokenizer, chunk, max_length=WINDOW, strategy="head", stride=0)
+
     results["ours_b1_ms"] = cuda_median_ms(lambda: classifier.predict(one), 50)
     # Where a one-document request's time goes: tokenizing into windows, then scoring them.
     windows, _ = classifier.windows(one)
     results["ours_b1_tokenize_ms"] = cuda_median_ms(lambda: classifier.windows(one), 50)
     results["ours_b1_score_ms"] = cuda_median_ms(lambda: classifier.window_logits(windows), 50)
     results["ours_b1_chars"] = len(one[0])
+    # Before `inference.head_window`: the tokenizer's truncating call on the whole text.
+    results["ours_b1_tokenize_whole_text_ms"] = cuda_median_ms(lambda: whole_text(one), 50)
+    results["whole_text_b1_ms"] = cuda_median_ms(lambda: before.predict(one), 50)
+    longest = [max(texts, key=len)]
+    results["long_chars"] = len(longest[0])
+    results["ours_long_b1_ms"] = cuda_median_ms(lambda: classifier.predict(longest), 50)
+    results["ours_long_tokenize_ms"] = cuda_median_ms(lambda: classifier.windows(longest), 50)
+    results["long_tokenize_whole_text_ms"] = cuda_median_ms(lambda: whole_text(longest), 20)
+    results["whole_text_long_b1_ms"] = cuda_median_ms(lambda: before.predict(longest), 20)
+    ours_windows, _ = classifier.windows(texts)
+    results["windows_equal_whole_text"] = float(
+        [w.tolist() for w in ours_windows] == [w.tolist() for w in whole_text(texts)[0]]
+    )
     results["ours_b32_docs_per_s"] = 32_000 / cuda_median_ms(lambda: classifier.predict(batch), 10)
 
     ids = tokenizer(one, truncation=True, max_length=WINDOW, return_tensors="pt")["input_ids"]

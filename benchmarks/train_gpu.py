@@ -6,22 +6,29 @@ BBC, stratified 80/20 (1,780 documents to train, 445 to test), 3 epochs, window 
 `transformers.Trainer` with AutoTrain's defaults (batch 8, fp32, lr 5e-5) and tuned by hand (bf16,
 batch 32). Ours: `fine_tune` (no validation split, so every run does the same 3 epochs), one run
 per `BATCH:LR`. Tokens per second count non-padding tokens over the training loop's time. Then
-the training job without MLflow (`--job`, twice: a fresh worker process, then a warm one): the
-use case's own read, split, fine-tune with validation and the ONNX export while the TF-IDF
-baseline fits in its subprocess, evaluate. Prints one JSON line per run and a table.
+the training job (`--job`, twice, before anything else: the first in a fresh worker process,
+cold start counted, then a second in the same process) through `run_training` on a local
+MLflow store under /tmp/cc-job-home, as a worker runs it: read, split, fine-tune with
+validation while the TF-IDF baseline fits in its subprocess, evaluate, judge, log, register
+(and the int8 file, where the job makes it after registration). Prints one JSON line per run and a table.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import subprocess
+import sys
 import tempfile
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from benchmarks.gpu_common import base_model, bbc_split, ratio, read_bbc
+from benchmarks.datasets import label_folders
+from benchmarks.gpu_common import base_model, bbc_folder, bbc_split, ratio
 from custom_classifier.corpus.models import Split
 
 EPOCHS = 3
@@ -173,63 +180,112 @@ def ours(
     return Outcome(name, loop_seconds[0], train_tokens(model_path, split), score)
 
 
-class _NoMlflowRun:
-    """Stands in for the MLflow run: the device has no MLflow (its cost: `registry_cpu`)."""
-
-    run_id = None
-
-    def log_metrics(self, metrics: dict[str, float], step: int | None = None) -> None:
-        pass
-
-    def log_params(self, params: dict[str, Any]) -> None:
-        pass
+JOB_HOME = Path("/tmp/cc-job-home")
+"""The local MLflow store of `--job` (SQLite and an artifact folder, `Settings.home`)."""
 
 
-def job(model_path: str) -> dict[str, float]:
-    """The training use case's own steps (`jobs.training_run._train_candidate`), less MLflow.
-
-    Read the folder, split, then fine-tune with validation and the int8 ONNX export while the
-    TF-IDF baseline fits in a thread, evaluate on the test split.
-    """
-    from custom_classifier.config import Settings
-    from custom_classifier.corpus.split import split_corpus
-    from custom_classifier.jobs.contract import TrainingRequest
-    from custom_classifier.jobs.training_run import _RunContext, _train_candidate
-    from custom_classifier.training import baseline_process, trainer  # noqa: F401 - warm worker
-    from custom_classifier.training.arguments import TrainingArguments
-    from custom_classifier.training.baseline_process import BaselineProcess
-
+def create_store(model_path: str, home: Path = JOB_HOME) -> float:
+    """Seconds to create the local MLflow store (its SQLite schema), in a subprocess: in a real
+    install the API has made it before any worker takes a job."""
+    code = (
+        "from custom_classifier.config import Settings;"
+        "from custom_classifier.registry.connect import open_registry;"
+        f"settings = Settings(home={str(home)!r}, base_model={model_path!r});"
+        "open_registry(settings).client.search_experiments()"
+    )
     started = time.perf_counter()
-    documents, labels = read_bbc()
-    split = split_corpus(documents, validation_fraction=0.08, test_fraction=0.2, seed=42)
-    read_seconds = time.perf_counter() - started
-    args = TrainingArguments(epochs=EPOCHS, max_length=MAX_LENGTH)
-    request = TrainingRequest(name="bbc", location=".", labels=labels, training=args)
-    samples: list[float] = []  # when each training progress report came
+    subprocess.run([sys.executable, "-c", code], check=True)
+    return time.perf_counter() - started
 
-    def report(progress: Any) -> None:
-        if progress.phase == "training":
-            samples.append(time.perf_counter())
 
-    context = _RunContext(request, Settings(), None, _NoMlflowRun(), split, labels, 1)
+class _Stopwatch:
+    """Seconds spent in some functions of the job, by wrapping them for one run."""
+
+    def __init__(self) -> None:
+        self.seconds: dict[str, float] = {}
+        self.ended: dict[str, float] = {}
+
+    @contextmanager
+    def wrapping(self, owner: Any, attribute: str, name: str) -> Iterator[None]:
+        original = getattr(owner, attribute)
+
+        def timed(*args: Any, **kwargs: Any) -> Any:
+            began = time.perf_counter()
+            try:
+                return original(*args, **kwargs)
+            finally:
+                self.ended[name] = time.perf_counter()
+                self.seconds[name] = self.seconds.get(name, 0.0) + self.ended[name] - began
+
+        setattr(owner, attribute, timed)
+        try:
+            yield
+        finally:
+            setattr(owner, attribute, original)
+
+
+def job(model_path: str, name: str, home: Path = JOB_HOME) -> dict[str, Any]:
+    """The training job as a worker runs it (`jobs.training_run.run_training`) on a local MLflow
+    store: read the folder, split, fine-tune with validation while the TF-IDF baseline fits in
+    its subprocess, evaluate, judge, log to MLflow, register; then, where the job does so after
+    registration, the int8 ONNX file. Phases from the job's progress reports and timings."""
+    from custom_classifier.config import Settings
+    from custom_classifier.jobs import training_run
+    from custom_classifier.jobs.contract import TrainingRequest
+    from custom_classifier.registry.tracking import Registry
+    from custom_classifier.training.arguments import Phase, Progress, TrainingArguments
+
+    root = bbc_folder()
+    request = TrainingRequest(
+        name=name,
+        location=str(root),
+        labels=label_folders(root),
+        base_model=model_path,
+        training=TrainingArguments(epochs=EPOCHS, max_length=MAX_LENGTH),
+    )
+    entered: dict[str, float] = {}
+    steps: list[float] = []
+
+    def report(progress: Progress) -> None:
+        entered.setdefault(str(progress.phase), time.perf_counter())
+        if progress.phase == Phase.TRAINING:
+            steps.append(time.perf_counter())
+
+    watch = _Stopwatch()
+    started = time.perf_counter()
     with (
-        tempfile.TemporaryDirectory() as workdir,
-        BaselineProcess(split.train + split.validation, split.test, labels) as baseline_job,
+        watch.wrapping(training_run, "_log_models", "log_model"),
+        watch.wrapping(Registry, "register", "register"),
     ):
-        fine_tune_started = time.perf_counter()
-        trained = _train_candidate(context, model_path, 0, 1, Path(workdir), report, lambda: False)
-        baseline = baseline_job.result()
-    evaluation, timings = trained.evaluation, trained.timings
+        settings = Settings(home=home, base_model=model_path)
+        outcome = training_run.run_training(request, settings, on_progress=report)
+    ended = time.perf_counter()
+    timings = outcome.timings
+    registered_at = watch.ended.get("register", ended)
     return {
-        "read_seconds": read_seconds,
-        **timings,
-        "until_first_progress_seconds": samples[0] - fine_tune_started,
-        "between_progress_seconds": samples[-1] - samples[0],
-        "after_last_progress_seconds": fine_tune_started + timings["train_seconds"] - samples[-1],
-        "total_without_mlflow_seconds": time.perf_counter() - started,
-        "test_macro_f1": evaluation.macro_f1,
-        "tfidf_macro_f1": baseline.macro_f1,
+        "accepted": outcome.accepted,
+        "registered": outcome.registered_model,
+        "read_seconds": timings["read_seconds"],
+        "until_first_progress_seconds": steps[0] - entered["preparing"],
+        "steps_seconds": steps[-1] - steps[0],
+        "after_last_step_seconds": entered["evaluating"] - steps[-1],
+        "evaluate_and_judge_seconds": entered["logging"] - entered["evaluating"],
+        "log_model_seconds": watch.seconds.get("log_model", 0.0),
+        "register_seconds": watch.seconds.get("register", 0.0),
+        "until_registered_seconds": registered_at - started,
+        "int8_seconds": timings.get("int8_seconds"),
+        "total_seconds": ended - started,
+        "job_timings": timings,
+        "test_macro_f1": outcome.metrics.get("macro_f1"),
+        "tfidf_macro_f1": outcome.baseline.get("macro_f1"),
     }
+
+
+def process_age() -> float:
+    """Seconds since this process started (the interpreter and the imports so far)."""
+    import psutil
+
+    return time.time() - psutil.Process().create_time()
 
 
 def warm_up_cuda() -> None:
@@ -251,6 +307,11 @@ def main() -> None:
     import torch
 
     model_path = base_model()
+    if options.job:  # first in a fresh worker process (cold start counted), then a warm one
+        print(json.dumps({"store_created_seconds": create_store(model_path)}), flush=True)
+        print(json.dumps({"process_start_to_first_job": process_age()}), flush=True)
+        print(json.dumps({"job, first in the process": job(model_path, "bbc-1")}), flush=True)
+        print(json.dumps({"job, second in the process": job(model_path, "bbc-2")}), flush=True)
     split, labels = bbc_split()
     print(f"device {torch.cuda.get_device_name()}, torch {torch.__version__}", flush=True)
     warm_up_cuda()
@@ -274,9 +335,6 @@ def main() -> None:
             ours(f"ours b{batch}", model_path, split, labels, batch=int(batch), lr=float(lr))
         )
         print(json.dumps(outcomes[-1].to_dict()), flush=True)
-    if options.job:  # a fresh worker process, then one that has trained before
-        print(json.dumps({"job, first in the process": job(model_path)}), flush=True)
-        print(json.dumps({"job, second in the process": job(model_path)}), flush=True)
     print(f"train {len(split.train)} docs, test {len(split.test)}, {EPOCHS} epochs, {MAX_LENGTH}")
     reference = {o.name: o for o in outcomes if o.name.startswith("HF")}
     for outcome in outcomes:
