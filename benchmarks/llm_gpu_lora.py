@@ -23,6 +23,10 @@ merging and saving excluded on both sides). Loss: the mean of the training losse
 10 steps on both sides) over the last 10% of the steps. The first 10% of the steps (where ours
 compiles its layers and captures its graphs) are also timed apart, beside the rate of the steps
 after them. Prints one JSON line per side and the ratios.
+
+The Liger runs of `--levers compile` need the `liger-kernel` package (pure Python and Triton; on
+the device, carry `pip download --no-deps liger-kernel==0.8.5` and install it with the other
+wheels); without it those runs print their error and the others go on.
 """
 
 from __future__ import annotations
