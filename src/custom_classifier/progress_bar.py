@@ -38,6 +38,7 @@ PHASE_DESCRIPTIONS = {
     Phase.TRAINING: "Training",
     Phase.EVALUATING: "Evaluating on the test split",
     Phase.LOGGING: "Logging to MLflow",
+    Phase.INT8: "Registered; optimizing for CPU",
 }
 """Shorter than the job page's words (`ui.views.PHASE_WORDS`): a terminal line is narrow."""
 

@@ -147,3 +147,25 @@ def test_temperature_and_min_score_from_classifier_json(classifier_dir: Path) ->
         assert prediction["label"] is None
         assert prediction["abstained"] is True
         assert sum(prediction["scores"].values()) == pytest.approx(1.0)
+
+
+@pytest.mark.parametrize(
+    ("served", "backend"),
+    [({"cpu_backend": "pending"}, "torch"), ({"cpu_backend": "onnx"}, "onnx"), (None, "onnx")],
+)
+def test_an_int8_file_serves_only_once_it_has_passed_its_check(
+    classifier_dir: Path, tmp_path: Path, served: dict[str, str] | None, backend: str
+) -> None:
+    import shutil
+
+    from custom_classifier.inference.classifier_folder import update_settings
+    from custom_classifier.training.onnx_export import export_onnx
+
+    folder = shutil.copytree(classifier_dir, tmp_path / "copy")
+    assert export_onnx(folder) is not None
+    if served is not None:
+        update_settings(folder, served=served)
+
+    loaded = TextClassifier.load(folder, device=torch.device("cpu"))
+
+    assert loaded.backend == backend

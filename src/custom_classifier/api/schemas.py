@@ -152,7 +152,11 @@ class CandidateProgressPublic(BaseModel):
 
 
 class ProgressPublic(BaseModel):
-    phase: str | None = None
+    phase: str | None = Field(
+        default=None,
+        description="reading, preparing, training, evaluating, logging, int8 (registered: the "
+        "int8 CPU file is made and checked while the exact model serves), done.",
+    )
     candidate: CandidateProgressPublic | None = Field(
         default=None, description="In a bake-off: which base model this progress is about."
     )

@@ -49,10 +49,14 @@ class Predictor:
 
     def _resolved(self, model_uri: str) -> tuple[TextClassifier, float | None]:
         """The loaded model and its version's abstain threshold, read on every call: a
-        threshold changed after training applies at once, in every process."""
+        threshold changed after training applies at once, in every process. So does the CPU
+        backend: once a version's int8 file has passed its check (`TAGS.cpu_backend`), the
+        version is loaded again, with it."""
         resolved = self._registry.resolve_model(resolve_model_uri(model_uri))
         pinned = resolved.uri
-        loaded = self._cache.get(pinned, lambda: self._registry.load_text_classifier(pinned))
+        loaded = self._cache.get(
+            resolved.cache_key, lambda: self._registry.load_text_classifier(pinned)
+        )
         return loaded, resolved.min_score
 
     def predict_texts(

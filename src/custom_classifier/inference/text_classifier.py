@@ -65,6 +65,7 @@ __all__ = [
     "document_logits",
     "document_probabilities",
     "effective_stride",
+    "int8_passed",
     "length_sorted_batches",
     "pad_id_of",
     "pad_windows",
@@ -170,6 +171,14 @@ def document_probabilities(
     return softmax(document_logits(logits, doc_index, n_documents), temperature)
 
 
+def int8_passed(settings: dict[str, Any]) -> bool:
+    """Whether the folder's int8 file may serve: not while `served` says it is still being
+    checked (`pending`, after registration) or failed its check (`torch`). A folder without
+    `served` had its file checked before it was written, or is a plain `fine_tune` output."""
+    served = settings.get("served") or {}
+    return served.get("cpu_backend", "onnx") == "onnx"
+
+
 def default_device() -> torch.device:
     return torch.device("cuda" if torch.cuda.is_available() else "cpu")
 
@@ -243,10 +252,11 @@ class TextClassifier:
         """Load a folder written by `fine_tune`: the HF model, its tokenizer and `classifier.json`.
 
         `backend` `auto` predicts with the folder's int8 ONNX model on a CPU when onnxruntime is
-        installed, and with PyTorch otherwise (see `Backend`).
+        installed and the file has passed its check, and with PyTorch otherwise (see `Backend`).
         """
         folder = Path(model_dir)
         settings = read_settings(folder)
+        onnx_path = folder / ONNX_FILE if backend == "onnx" or int8_passed(settings) else None
         return cls(
             AutoModelForSequenceClassification.from_pretrained(folder),
             AutoTokenizer.from_pretrained(folder),
@@ -256,7 +266,7 @@ class TextClassifier:
             chunk_stride=int(settings.get("chunk_stride", 0)),
             device=device,
             backend=backend,
-            onnx_path=folder / ONNX_FILE,
+            onnx_path=onnx_path,
             kind=settings.get("kind", "encoder"),
             temperature=float(settings.get("temperature", 1.0)),
             min_score=float(settings.get("min_score", 0.0)),

@@ -174,6 +174,7 @@ def judge(
     estimate: EvaluationChoice,
     out_of_fold: OutOfFold | None = None,
     shared: SharedTest | None = None,
+    int8_pending: bool = False,
 ) -> GateReport:
     """Score the served artifact, calibrate it, compare it with the baseline and the champion,
     and decide. Writes `temperature` and `min_score` into the folder's `classifier.json`.
@@ -192,6 +193,7 @@ def judge(
         truth,
         [doc.text for doc in split.validation],
         labels,
+        int8_pending=int8_pending,
     )
     calibration = _calibrate(scores.validation_logits, scores.test_logits, split, labels)
     update_settings(model_dir, temperature=calibration.temperature, min_score=min_score)
@@ -209,7 +211,7 @@ def judge(
         champion_version=None if champion is None else champion.version,
         measured_on=_measured_on(estimate),
     )
-    notes = [] if scores.check.reason in (None, "no int8 file") else [str(scores.check.reason)]
+    notes = [] if scores.check.note is None else [scores.check.note]
     return GateReport(
         decision=decision,
         evaluation=estimated.evaluation,

@@ -62,6 +62,7 @@ def judge_multilabel(
     champion: ChampionLabelSets | None,
     min_score: float,
     shared: SharedTest | None = None,
+    int8_pending: bool = False,
 ) -> GateReport:
     """Score the served artifact, tune the thresholds, compare with the baseline and the
     champion, and decide. Writes `thresholds` and `min_score` into `classifier.json`."""
@@ -76,6 +77,7 @@ def judge_multilabel(
         truth,
         [doc.text for doc in split.validation],
         labels,
+        int8_pending=int8_pending,
     )
     validation_truth = binarize([doc.label_set for doc in split.validation], labels)
     thresholds = tune_thresholds(sigmoid(scores.validation_logits), validation_truth)
@@ -97,7 +99,7 @@ def judge_multilabel(
         champion=champion_comparison,
         champion_version=version,
     )
-    notes = [] if scores.check.reason in (None, "no int8 file") else [str(scores.check.reason)]
+    notes = [] if scores.check.note is None else [scores.check.note]
     return GateReport(
         decision=decision,
         evaluation=evaluation,

@@ -20,6 +20,7 @@ from custom_classifier.training.arguments import (
     Progress,
     ProgressCallback,
     StopCheck,
+    TrainingArguments,
 )
 
 if TYPE_CHECKING:
@@ -153,6 +154,11 @@ def run_training(
                 raise TrainingCancelledError("the training was cancelled before registration")
             with timings.measure("log_seconds"):
                 registered = _register(context, judged)
+            timings.values["registered_seconds"] = timings.elapsed()
+            if registered is not None and _int8_pending(judged):
+                report(Progress.entering(Phase.INT8))
+                with timings.measure("int8_seconds"):
+                    judged = _serve_int8(context, judged, registered)
         timings.values["total_seconds"] = timings.elapsed()
         run.log_metrics({f"time_{k}": v for k, v in timings.values.items()})
     report(Progress.entering(Phase.DONE))
@@ -396,8 +402,9 @@ def _judge(
         estimate=choice,
         out_of_fold=out_of_fold,
         shared=shared_test(split, context.frozen),
+        int8_pending=request.training.export_onnx,
     )
-    return _Judged(winner=winner, bakeoff=bakeoff, baseline=baseline, gate=gate)
+    return _unregistered_without_int8(_Judged(winner, bakeoff, baseline, gate))
 
 
 def _judge_multilabel(
@@ -428,8 +435,47 @@ def _judge_multilabel(
         champion=champion,
         min_score=request.training.min_score,
         shared=shared_test(split, context.frozen),
+        int8_pending=request.training.export_onnx,
     )
-    return _Judged(winner, bakeoff, baseline, replace(gate, estimate=estimate))
+    return _unregistered_without_int8(
+        _Judged(winner, bakeoff, baseline, replace(gate, estimate=estimate))
+    )
+
+
+def _int8_pending(judged: _Judged) -> bool:
+    from custom_classifier.training.served import INT8_PENDING
+
+    return judged.gate.served.reason == INT8_PENDING
+
+
+def _unregistered_without_int8(judged: _Judged) -> _Judged:
+    """A rejected model is not registered, so no int8 file is made for it."""
+    from dataclasses import replace
+
+    from custom_classifier.training.served import NO_INT8_FILE
+
+    if judged.decision.accepted or not _int8_pending(judged):
+        return judged
+    served = replace(judged.gate.served, reason=NO_INT8_FILE)
+    return replace(judged, gate=replace(judged.gate, served=served))
+
+
+def _serve_int8(context: _RunContext, judged: _Judged, registered: dict[str, Any]) -> _Judged:
+    from dataclasses import replace
+
+    from custom_classifier.jobs.int8_backend import serve_int8_when_faithful
+
+    gate = serve_int8_when_faithful(
+        context.registry,
+        context.run,
+        registered,
+        judged.winner.model_dir,
+        context.split,
+        context.labels,
+        judged.gate,
+        multi_label=context.request.training.mode == "multi",
+    )
+    return replace(judged, gate=gate)
 
 
 def _record(run: RunLogger, judged: _Judged) -> None:
@@ -474,10 +520,22 @@ def _register(context: _RunContext, judged: _Judged) -> dict[str, Any] | None:
     if not judged.decision.accepted:
         registry.mark_rejected(run.run_id, judged.decision.reasons)
         return None
+    cpu_backend = None
+    if _int8_pending(judged):  # every loader serves the exact model until the int8 file passes
+        from custom_classifier.inference.classifier_folder import update_settings
+        from custom_classifier.registry.cpu_backend import PENDING
+
+        update_settings(judged.winner.model_dir, served={"cpu_backend": PENDING})
+        cpu_backend = PENDING
     _log_models(run, judged.winner)
     alias = judged.decision.alias or "champion"
     version = registry.register(
-        run.run_id, request.owner, request.name, alias=alias, min_score=request.training.min_score
+        run.run_id,
+        request.owner,
+        request.name,
+        alias=alias,
+        min_score=request.training.min_score,
+        cpu_backend=cpu_backend,
     )
     run.set_tags({TAGS.outcome: "accepted"})
     name = registry.registered_model_name(request.owner, request.name)
@@ -583,7 +641,7 @@ def _train_candidate(
             resolved.path,
             context.split,
             context.labels,
-            context.request.training,
+            _candidate_arguments(context.request.training, count),
             workdir / f"candidate-{index}",
             on_progress=progress,
             should_stop=stop,
@@ -611,6 +669,15 @@ def _train_candidate(
         timings=timings,
         run_id=None if count == 1 else run.run_id,
     )
+
+
+def _candidate_arguments(args: TrainingArguments, count: int) -> TrainingArguments:
+    """A single model exports its int8 file after registration (`jobs.int8_backend`); a
+    bake-off's candidates export theirs as they train, for their CPU latency, and the winner's
+    is judged with it."""
+    from dataclasses import replace
+
+    return args if count > 1 else replace(args, export_onnx=False)
 
 
 def _test(context: _RunContext, model_dir: Path) -> Evaluation:

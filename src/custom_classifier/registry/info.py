@@ -51,6 +51,13 @@ class ResolvedModel:
 
     uri: str
     min_score: float | None = None
+    cpu_backend: str | None = None
+    """The version's `TAGS.cpu_backend`: a loaded copy is stale once it changes."""
+
+    @property
+    def cache_key(self) -> str:
+        """The URI, and the CPU backend it was loaded with when the version records one."""
+        return self.uri if self.cpu_backend is None else f"{self.uri}#cpu={self.cpu_backend}"
 
 
 @dataclass(frozen=True)

@@ -34,7 +34,8 @@ MODEL_CODE_FILES = tuple(
 to load without the custom_classifier package."""
 REQUIRED_PACKAGES = ("mlflow", "torch", "transformers", "numpy", "pandas")
 ONNX_PACKAGES = ("onnxruntime",)
-"""Added when the folder holds an ONNX model, so a served copy predicts on the fast path."""
+"""Added when the folder holds an ONNX model or will once its check passes (`cpu_backend`), so
+a served copy predicts on the fast path."""
 RESERVED_COLUMNS = ("label", "score")
 
 MODEL_CODE_LOCK = threading.Lock()
@@ -87,12 +88,18 @@ def save_pyfunc_model(model_dir: Path, path: Path) -> None:
             artifacts={"classifier": str(model_dir)},
             code_paths=[str(path) for path in MODEL_CODE_FILES],
             signature=signature(labels, hierarchical=hierarchical),
-            pip_requirements=pip_requirements(with_onnx=any(model_dir.glob("*.onnx"))),
+            pip_requirements=pip_requirements(with_onnx=_has_int8(model_dir, settings)),
             model_config={
                 "probability_columns": probability_columns(labels, hierarchical=hierarchical)
             },
             metadata={"labels": labels},
         )
+
+
+def _has_int8(model_dir: Path, settings: dict[str, object]) -> bool:
+    served = settings.get("served")
+    pending = isinstance(served, dict) and served.get("cpu_backend") == "pending"
+    return pending or any(model_dir.glob("*.onnx"))
 
 
 def log_pyfunc_model(client: MlflowClient, run_id: str, model_dir: Path) -> str:

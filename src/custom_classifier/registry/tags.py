@@ -30,6 +30,12 @@ class TagKeys:
     min_score: str = "cc.min_score"
     """On a model version: its abstain threshold, set at training or later on an alias that
     points at it; every loader applies it over the one in `classifier.json`."""
+    cpu_backend: str = "cc.cpu_backend"
+    """On a model version: what serves it on a CPU: `pending` (the int8 file is being made and
+    checked after registration; the exact model serves), `onnx` (the int8 file passed) or
+    `torch` (the exact model: the file failed its check, or was never made)."""
+    cpu_backend_reason: str = "cc.cpu_backend_reason"
+    """On a model version: why the int8 file does not serve it."""
 
 
 TAGS = TagKeys()

@@ -147,11 +147,12 @@ class Registry:
         *,
         alias: str = keys.CHAMPION,
         min_score: float | None = None,
+        cpu_backend: str | None = None,
     ) -> int:
         """Register the run's model as a new version and move `alias` (`champion`, or
         `challenger` for a version the gate did not promote) to it.
 
-        `min_score`, when given, is recorded on the version (`TAGS.min_score`). The version
+        `min_score` and `cpu_backend`, when given, are recorded on the version (`TAGS`). The version
         remembers where `champion` was: should the run not finish, the version is
         deleted and `champion` goes back (`run_endings.discard_versions`).
         """
@@ -163,6 +164,8 @@ class Registry:
         version_tags = {TAGS.previous_champion: str(previous or "")}
         if min_score is not None:
             version_tags[TAGS.min_score] = str(min_score)
+        if cpu_backend is not None:
+            version_tags[TAGS.cpu_backend] = cpu_backend
         if owner is not None:
             version_tags[TAGS.owner] = owner
         version = self._client.create_model_version(
@@ -171,6 +174,21 @@ class Registry:
         self._client.set_registered_model_alias(name, alias, version.version)
         self._client.set_tag(run_id, TAGS.outcome, keys.OUTCOME_ACCEPTED)
         return int(version.version)
+
+    def publish_cpu_backend(
+        self, run_id: str, registered_name: str, version: int, model_dir: Path
+    ) -> str:
+        """Make the checked folder's CPU backend the one that serves `version`
+        (`cpu_backend.publish_cpu_backend`); returns it (`onnx` or `torch`)."""
+        from custom_classifier.registry.cpu_backend import publish_cpu_backend
+
+        return publish_cpu_backend(self._client, run_id, registered_name, version, model_dir)
+
+    def mark_cpu_backend(self, registered_name: str, version: int, reason: str | None) -> None:
+        """Record on the version that the exact model serves on CPUs, and why."""
+        tags = {TAGS.cpu_backend_reason: (reason or "")[:MAX_TAG_CHARS], TAGS.cpu_backend: "torch"}
+        for key, value in tags.items():
+            self._client.set_model_version_tag(registered_name, str(version), key, value)
 
     def list_classifiers(self, owner: str | None) -> list[ClassifierInfo]:
         """The owner's registered classifiers, by name."""
@@ -211,7 +229,8 @@ class Registry:
                 version = self._client.get_model_version(name, number)
         except MlflowException:
             raise _model_not_found(model_uri) from None
-        return ResolvedModel(f"models:/{name}/{version.version}", _min_score(version))
+        cpu_backend = (version.tags or {}).get(TAGS.cpu_backend)
+        return ResolvedModel(f"models:/{name}/{version.version}", _min_score(version), cpu_backend)
 
     def resolve_alias(self, model_uri: str) -> str:
         """`models:/<name>@<alias>` -> `models:/<name>/<version>`; other URIs unchanged."""

@@ -246,6 +246,8 @@ class Phase(StrEnum):
     TRAINING = "training"
     EVALUATING = "evaluating"
     LOGGING = "logging"
+    INT8 = "int8"
+    """After registration: the int8 CPU file is made and checked; the exact model serves."""
     DONE = "done"
 
 

@@ -29,6 +29,7 @@ PHASE_WORDS = {
     Phase.TRAINING: "Fine-tuning the model",
     Phase.EVALUATING: "Evaluating on the test split",
     Phase.LOGGING: "Saving the model and the report",
+    Phase.INT8: "Registered; optimizing for CPU (the exact model serves meanwhile)",
     Phase.DONE: "Finished",
 }
 PHASE_PERCENT = {
@@ -36,6 +37,7 @@ PHASE_PERCENT = {
     Phase.PREPARING: 2.0,
     Phase.EVALUATING: 93.0,
     Phase.LOGGING: 97.0,
+    Phase.INT8: 98.0,
     Phase.DONE: 100.0,
 }
 TRAINING_PERCENT = (3.0, 92.0)
