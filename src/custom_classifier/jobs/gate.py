@@ -181,7 +181,10 @@ def judge(
 
     With `out_of_fold` (k-fold), the scores, their intervals and the baseline's paired test
     come from the folds' out-of-fold predictions; the champion, the int8 check and the
-    calibration stay on the held-out test split, which neither model trained on."""
+    calibration stay on the held-out test split, which neither model trained on.
+
+    A folder without its int8 file yet is judged on the exact model; `int8_pending` says the
+    file is made and checked after registration (`jobs.int8_backend`)."""
     from custom_classifier.inference.classifier_folder import update_settings
     from custom_classifier.training.served import score_served_artifact
 
