@@ -3,6 +3,7 @@ early stopping on validation macro-F1, the best epoch's weights kept in memory."
 
 from __future__ import annotations
 
+import logging
 import time
 from collections.abc import Sequence
 from typing import Any
@@ -17,7 +18,7 @@ from custom_classifier.inference.text_classifier import (
     document_logits,
     pad_id_of,
 )
-from custom_classifier.training import backbones, distributed, step_graphs
+from custom_classifier.training import backbones, distributed, packing, step_graphs
 from custom_classifier.training.arguments import (
     EpochCallback,
     Progress,
@@ -43,6 +44,8 @@ from custom_classifier.training.windows import (
     positive_weights,
     shuffled_length_batches,
 )
+
+logger = logging.getLogger(__name__)
 
 _MAX_GRAD_NORM = 1.0
 _GPU_MIN_LOG_EVERY = 10  # reading the loss waits for the GPU: not after every step
@@ -77,6 +80,7 @@ class TrainingLoop:
         causal = levers.causal_without_mask and backbones.model_kind(model.config) == "decoder"
         self.bank = WindowBank(train, self.pad_id, self.device, causal=causal)
         self.forward_options = backbones.training_forward_options(model.config)
+        self.packed = levers.packed_windows and self._can_pack(model)
         lora = backbones.is_lora_model(model)
         self.batch_size, learning_rate = batch_policy(args, self.device, lora=lora)
         self.batches_per_epoch = -(-len(train.windows) // (self.batch_size * self.world))
@@ -85,9 +89,11 @@ class TrainingLoop:
         if self.device.type == "cuda":
             self.log_every = max(self.log_every, _GPU_MIN_LOG_EVERY)
         # Graphs replay one process's steps (under data-parallel training each step all-reduces),
-        # and only LoRA steps: a full fine-tuning step of a small encoder launches few kernels,
-        # and on BBC capturing its many shapes cost more than it saved (BENCHMARKS.md).
-        graphed = levers.cuda_graphs and lora and self.device.type == "cuda" and self.world == 1
+        # LoRA steps and packed ones (whose token counts are rounded to few shapes); padded steps
+        # of a small encoder stay eager: on BBC, capturing their many shapes cost more than it
+        # saved (BENCHMARKS.md).
+        graphed = (lora or self.packed) and levers.cuda_graphs
+        graphed = graphed and self.device.type == "cuda" and self.world == 1
         if self.device.type == "cuda":
             backbones.speed_up_for_gpu(model, levers)
         self.optimizer = _adamw(model, args, learning_rate, capturable=graphed)
@@ -109,11 +115,17 @@ class TrainingLoop:
         self.graphs = None
         if graphed:
             self.graphs = step_graphs.StepGraphs(
-                self._device_step,
+                self._packed_step if self.packed else self._device_step,
                 self.device,
                 warm_up_each_shape=levers.warm_up_each_shape or self.compiled is not None,
             )
         self.started = time.monotonic()
+
+    def _can_pack(self, model: PreTrainedModel) -> bool:
+        reason = packing.why_not_packed(model, self.device, world=self.world)
+        if reason is not None and self.device.type == "cuda":
+            logger.info("training batches stay padded: %s", reason)
+        return reason is None
 
     def _loss_weights(self) -> torch.Tensor | None:
         """Class weights (single-label) or BCE's positive weights (multi-label)."""
@@ -178,11 +190,25 @@ class TrainingLoop:
         return loss
 
     def _train_step(self, batch: np.ndarray, rows: torch.Tensor) -> torch.Tensor:
-        width, masked = self.bank.shape(batch)
-        key = (len(batch), width, masked)
-        loss = self._device_step(rows, key) if self.graphs is None else self.graphs(rows, key)
+        key: step_graphs.StepKey
+        if self.packed:
+            key = self.bank.packed_key(batch, fixed_shapes=self.graphs is not None)
+            step = self._packed_step
+        else:
+            width, masked = self.bank.shape(batch)
+            key, step = (len(batch), width, masked), self._device_step
+        loss = step(rows, key) if self.graphs is None else self.graphs(rows, key)
         self.scheduler.step()
         return loss
+
+    def _packed_step(self, rows: torch.Tensor, key: step_graphs.StepKey) -> torch.Tensor:
+        """`_device_step` on `rows` packed end to end: no padding, flash attention."""
+        self.optimizer.zero_grad(set_to_none=True)
+        packed, targets = self.bank.packed(rows, key)
+        autocast = autocast_for(self.device, cpu_bf16=self.cpu_bf16, cache=self.graphs is None)
+        with autocast:
+            logits = packing.packed_logits(self.model, packed)
+        return self._optimize(logits, targets)
 
     def _device_step(self, rows: torch.Tensor, key: step_graphs.StepKey) -> torch.Tensor:
         """Forward, backward, clipping and the optimizer step of `rows`: device work only (a
@@ -199,6 +225,10 @@ class TrainingLoop:
         autocast = autocast_for(self.device, cpu_bf16=self.cpu_bf16, cache=self.graphs is None)
         with autocast, attention_kernels(self.device):
             logits = self.network(**inputs, **self.forward_options).logits
+        return self._optimize(logits, targets)
+
+    def _optimize(self, logits: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
+        """The loss of `logits`, backward, clipping and the optimizer step; the loss detached."""
         loss = self.loss_fn(logits.float(), targets)
         loss.backward()
         torch.nn.utils.clip_grad_norm_(self.model.parameters(), _MAX_GRAD_NORM)

@@ -26,7 +26,8 @@ import torch
 logger = logging.getLogger(__name__)
 
 StepKey = tuple[int, int, bool]
-"""Rows, width and whether the batch has an attention mask: what fixes a step's kernels."""
+"""Rows, width and whether the batch has an attention mask: what fixes a step's kernels. A
+packed batch's: rows, tokens and whether filler windows round the tokens up."""
 Step = Callable[[torch.Tensor, StepKey], torch.Tensor]
 """Runs one training step on the device-side rows (forward, backward, clipping, optimizer
 step, gradients set to None) and returns the loss as a 0-d tensor; no host synchronization."""
@@ -40,8 +41,9 @@ class SpeedLevers:
     off one at a time to measure each (BENCHMARKS.md)."""
 
     cuda_graphs: bool = True
-    """Replay each batch shape's whole LoRA training step as a CUDA graph (full fine-tuning of an
-    encoder stays eager: on BBC, MiniLM trained in 3.31 s with graphs against 1.85 s without)."""
+    """Replay each batch shape's whole LoRA or packed training step as a CUDA graph (padded full
+    fine-tuning of an encoder stays eager: on BBC, MiniLM trained in 3.31 s with graphs against
+    1.85 s without)."""
     causal_without_mask: bool = True
     """Decoders train without an attention mask (right padding is invisible to causal
     attention), which lets flash attention run and keeps every step capturable."""
@@ -60,6 +62,10 @@ class SpeedLevers:
     fused_adapter_additions: bool = False
     """Scale and add each LoRA adapter's output in its B matrix product (`addmm`) instead of
     two elementwise kernels (`training/fused_adapters.py`). Off until measured on a GPU."""
+    packed_windows: bool = True
+    """BERT-style encoders train on each batch's windows packed into one sequence without
+    padding, through variable-length flash attention (`training/packing.py`); other models,
+    CPUs and data-parallel training keep padded batches."""
 
 
 LEVERS = SpeedLevers()
