@@ -1,16 +1,20 @@
 """Train on BBC on one GPU: our trainer against a stock Hugging Face Trainer, in the same run.
 
-    python3 -m benchmarks.train_gpu [--baselines autotrain,tuned] [--ours 64:1e-4,32:5e-5]
+    python3 -m benchmarks.train_gpu [--baselines autotrain,tuned] [--ours 64:1e-4,64:1e-4:padded]
 
 BBC, stratified 80/20 (1,780 documents to train, 445 to test), 3 epochs, window 512. Baselines:
 `transformers.Trainer` with AutoTrain's defaults (batch 8, fp32, lr 5e-5) and tuned by hand (bf16,
 batch 32). Ours: `fine_tune` (no validation split, so every run does the same 3 epochs), one run
-per `BATCH:LR`. Tokens per second count non-padding tokens over the training loop's time. Then
-the training job (`--job`, twice, before anything else: the first in a fresh worker process,
-cold start counted, then a second in the same process) through `run_training` on a local
-MLflow store under /tmp/cc-job-home, as a worker runs it: read, split, fine-tune with
-validation while the TF-IDF baseline fits in its subprocess, evaluate, judge, log, register
-(and the int8 file, where the job makes it after registration). Prints one JSON line per run and a table.
+per `BATCH:LR[:padded][:eager]` (`padded`: the `packed_windows` speed lever off, `eager` the
+`cuda_graphs` one). Tokens per second count non-padding tokens over the training loop's time;
+"steady" ones leave out the first 10 steps (warm-up: kernel selection, allocations), counting
+from a GPU synchronization before step 11. `--dataset news20`: 20 Newsgroups' bydate test part
+(the one the device carries), split the same way, instead of BBC. Then the training job
+(`--job`, twice, before anything else: the first in a fresh worker process, cold start counted,
+then a second in the same process) through `run_training` on a local MLflow store under
+/tmp/cc-job-home, as a worker runs it: read, split, fine-tune with validation while the TF-IDF
+baseline fits in its subprocess, evaluate, judge, log, register (and the int8 file, where the
+job makes it after registration). Prints one JSON line per run and a table.
 """
 
 from __future__ import annotations
@@ -28,11 +32,12 @@ from pathlib import Path
 from typing import Any
 
 from benchmarks.datasets import label_folders
-from benchmarks.gpu_common import base_model, bbc_folder, bbc_split, ratio
+from benchmarks.gpu_common import base_model, bbc_folder, bbc_split, news20_split, ratio
 from custom_classifier.corpus.models import Split
 
 EPOCHS = 3
 MAX_LENGTH = 512
+WARM_UP_STEPS = 10
 SAVED_MODEL = Path("/tmp/cc-bbc-model")
 
 
@@ -42,16 +47,23 @@ class Outcome:
     train_seconds: float
     tokens: int
     macro_f1: float
+    steady_tokens_per_second: float | None = None
+    packed: bool | None = None
+    graphs: str | None = None
 
     @property
     def tokens_per_second(self) -> float:
         return self.tokens / self.train_seconds
 
     def to_dict(self) -> dict[str, Any]:
+        steady = self.steady_tokens_per_second
         return {
             "name": self.name,
             "train_seconds": round(self.train_seconds, 2),
             "tokens_per_second": round(self.tokens_per_second),
+            "steady_tokens_per_second": None if steady is None else round(steady),
+            "packed": self.packed,
+            "graphs": self.graphs,
             "macro_f1": round(self.macro_f1, 4),
         }
 
@@ -133,17 +145,19 @@ def ours(
     batch: int,
     lr: float,
     keep_model: bool = True,
+    levers: Any = None,
 ) -> Outcome:
     import torch
 
     from custom_classifier.inference.text_classifier import TextClassifier
-    from custom_classifier.training import trainer
+    from custom_classifier.training import step_graphs, trainer
     from custom_classifier.training.arguments import TrainingArguments
     from custom_classifier.training.distributed import process_group
     from custom_classifier.training.loop import TrainingLoop
 
     loop_seconds: list[float] = []
-    run = TrainingLoop.run
+    steady: dict[str, Any] = {"tokens": 0}
+    run, train_step = TrainingLoop.run, TrainingLoop._train_step
 
     def timed_run(self: Any, on_epoch_end: Any) -> Any:
         torch.cuda.synchronize()
@@ -151,7 +165,20 @@ def ours(
         result = run(self, on_epoch_end)
         torch.cuda.synchronize()
         loop_seconds.append(time.perf_counter() - started)
+        steady["seconds"] = time.perf_counter() - steady.get("started", started)
+        steady["packed"] = self.packed
+        graphs = self.graphs
+        if graphs is not None:
+            steady["graphs"] = f"{len(graphs.graphs)} captured, {len(graphs.eager_only)} eager"
         return result
+
+    def counted_step(self: Any, batch: Any, rows: Any) -> Any:
+        if self.step == WARM_UP_STEPS:
+            torch.cuda.synchronize()
+            steady["started"] = time.perf_counter()
+        if self.step >= WARM_UP_STEPS:
+            steady["tokens"] += int(self.bank.lengths[batch].sum())
+        return train_step(self, batch, rows)
 
     args = TrainingArguments(
         epochs=EPOCHS,
@@ -161,6 +188,8 @@ def ours(
         export_onnx=False,
     )
     TrainingLoop.run = timed_run  # type: ignore[method-assign]
+    TrainingLoop._train_step = counted_step  # type: ignore[method-assign]
+    step_graphs.LEVERS = levers or step_graphs.SpeedLevers()
     try:
         with tempfile.TemporaryDirectory() as output:
             result = trainer.fine_tune(model_path, split, labels, args, Path(output))
@@ -176,8 +205,28 @@ def ours(
                 shutil.copytree(result.model_dir, SAVED_MODEL)
     finally:
         TrainingLoop.run = run  # type: ignore[method-assign]
+        TrainingLoop._train_step = train_step  # type: ignore[method-assign]
+        step_graphs.LEVERS = step_graphs.SpeedLevers()
     score = macro_f1([d.label for d in split.test], predicted)
-    return Outcome(name, loop_seconds[0], train_tokens(model_path, split), score)
+    steady_rate = steady["tokens"] / steady["seconds"] if "started" in steady else None
+    tokens = train_tokens(model_path, split)
+    return Outcome(
+        name, loop_seconds[0], tokens, score, steady_rate, steady["packed"], steady.get("graphs")
+    )
+
+
+LEVERS_OFF = {"padded": "packed_windows", "eager": "cuda_graphs"}
+
+
+def run_ours(spec: str, model_path: str, split: Split, labels: list[str]) -> Outcome:
+    """One `BATCH:LR[:padded][:eager]` run of ours: `padded` turns the `packed_windows` speed
+    lever off, `eager` the `cuda_graphs` one."""
+    from custom_classifier.training.step_graphs import SpeedLevers
+
+    batch, lr, *off = spec.split(":")
+    levers = SpeedLevers(**{LEVERS_OFF[name]: False for name in off})
+    name = f"ours b{batch} lr {lr} " + (" ".join(off) or "all levers")
+    return ours(name, model_path, split, labels, batch=int(batch), lr=float(lr), levers=levers)
 
 
 JOB_HOME = Path("/tmp/cc-job-home")
@@ -303,6 +352,7 @@ def main() -> None:
     parser.add_argument("--baselines", default="autotrain,tuned")
     parser.add_argument("--ours", default="64:1e-4")
     parser.add_argument("--job", action="store_true")
+    parser.add_argument("--dataset", choices=["bbc", "news20"], default="bbc")
     options = parser.parse_args()
     import torch
 
@@ -312,17 +362,14 @@ def main() -> None:
         print(json.dumps({"process_start_to_first_job": process_age()}), flush=True)
         print(json.dumps({"job, first in the process": job(model_path, "bbc-1")}), flush=True)
         print(json.dumps({"job, second in the process": job(model_path, "bbc-2")}), flush=True)
-    split, labels = bbc_split()
+    split, labels = bbc_split() if options.dataset == "bbc" else news20_split()
     print(f"device {torch.cuda.get_device_name()}, torch {torch.__version__}", flush=True)
     warm_up_cuda()
     outcomes: list[Outcome] = []
     specs = [s for s in options.ours.split(",") if s]
     first, rest = specs[:1], specs[1:]
     for spec in first:
-        batch, lr = spec.split(":")
-        outcomes.append(
-            ours(f"ours b{batch}", model_path, split, labels, batch=int(batch), lr=float(lr))
-        )
+        outcomes.append(run_ours(spec, model_path, split, labels))
         print(json.dumps(outcomes[-1].to_dict()), flush=True)
     baselines = {"autotrain": (8, False), "tuned": (32, True)}
     for name in [b for b in options.baselines.split(",") if b]:
@@ -330,17 +377,19 @@ def main() -> None:
         outcomes.append(hf_trainer(f"HF {name}", model_path, split, labels, batch=batch, bf16=bf16))
         print(json.dumps(outcomes[-1].to_dict()), flush=True)
     for spec in rest:
-        batch, lr = spec.split(":")
-        outcomes.append(
-            ours(f"ours b{batch}", model_path, split, labels, batch=int(batch), lr=float(lr))
-        )
+        outcomes.append(run_ours(spec, model_path, split, labels))
         print(json.dumps(outcomes[-1].to_dict()), flush=True)
-    print(f"train {len(split.train)} docs, test {len(split.test)}, {EPOCHS} epochs, {MAX_LENGTH}")
+    print(
+        f"{options.dataset}: train {len(split.train)} docs, test {len(split.test)}, "
+        f"{EPOCHS} epochs, window {MAX_LENGTH}"
+    )
     reference = {o.name: o for o in outcomes if o.name.startswith("HF")}
     for outcome in outcomes:
+        steady = outcome.steady_tokens_per_second
         line = (
-            f"{outcome.name:14} {outcome.train_seconds:6.2f} s "
-            f"{outcome.tokens_per_second:>10,.0f} tok/s  F1 {outcome.macro_f1:.4f}"
+            f"{outcome.name:32} {outcome.train_seconds:6.2f} s "
+            f"{outcome.tokens_per_second:>10,.0f} tok/s "
+            f"steady {'-' if steady is None else f'{steady:,.0f}':>10}  F1 {outcome.macro_f1:.4f}"
         )
         for ref in reference.values():
             line += f"  vs {ref.name}: {ratio(outcome.tokens_per_second, ref.tokens_per_second)}"
