@@ -11,11 +11,14 @@ import torch
 from custom_classifier.inference.classifier_folder import ONNX_FILE
 from custom_classifier.inference.text_classifier import TextClassifier
 from custom_classifier.inference.window_scorers import (
+    CPU_BATCH_TOKENS,
     CudaGraphScorer,
     OnnxScorer,
     TorchScorer,
+    length_sorted_batches,
     make_scorer,
     pad_windows,
+    window_logits,
 )
 from factories import make_tiny_classifier
 
@@ -108,3 +111,50 @@ def test_the_cuda_graph_replay_matches_the_eager_model(classifier_dir: Path) -> 
     assert np.allclose(np.stack(replayed), eager, atol=0.05)
     exact = reference(classifier_dir).window_logits(windows)
     assert (eager.argmax(axis=1) == exact.argmax(axis=1)).mean() >= 0.75
+
+
+def test_length_sorted_batches_without_a_token_cap_take_batch_size_windows() -> None:
+    windows = [np.ones(n, dtype=np.int32) for n in (5, 1, 3, 2, 4)]
+    batches = length_sorted_batches(windows, 2)
+    assert [list(b) for b in batches] == [[1, 3], [2, 4], [0]]
+
+
+def test_a_token_cap_bounds_each_batch_padded_size_and_keeps_every_window_once() -> None:
+    rng = np.random.default_rng(0)
+    windows = [np.ones(n, dtype=np.int32) for n in rng.integers(1, 600, 200)]
+    batches = length_sorted_batches(windows, 32, max_tokens=1024)
+    assert sorted(int(i) for b in batches for i in b) == list(range(200))
+    for batch in batches:
+        width = max(len(windows[i]) for i in batch)
+        assert len(batch) <= 32
+        assert len(batch) == 1 or len(batch) * width <= 1024
+    short = [np.ones(10, dtype=np.int32)] * 64
+    assert [len(b) for b in length_sorted_batches(short, 32, max_tokens=1024)] == [32, 32]
+    longer_than_the_cap = [np.ones(2000, dtype=np.int32)] * 2
+    assert [len(b) for b in length_sorted_batches(longer_than_the_cap, 32, max_tokens=1024)] == [
+        1,
+        1,
+    ]
+
+
+class _ShapeRecorder(torch.nn.Module):
+    """A stand-in model that records the shape of each batch it scores."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.config = type("Config", (), {"num_labels": 2})()
+        self.shapes: list[tuple[int, int]] = []
+
+    def forward(self, input_ids: torch.Tensor, attention_mask: torch.Tensor) -> object:
+        self.shapes.append(tuple(input_ids.shape))  # type: ignore[arg-type]
+        logits = torch.stack([input_ids.sum(dim=1).float(), attention_mask.sum(dim=1).float()], 1)
+        return type("Output", (), {"logits": logits})()
+
+
+def test_cpu_scoring_batches_hold_at_most_the_token_budget_whatever_the_batch_size() -> None:
+    windows = [np.full(n, 1, dtype=np.int32) for n in [512] * 40 + [100] * 40]
+    recorder = _ShapeRecorder()
+    logits = window_logits(recorder, windows, pad_id=0, batch_size=64, device=CPU)  # type: ignore[arg-type]
+    assert all(rows * width <= CPU_BATCH_TOKENS for rows, width in recorder.shapes)
+    assert sum(rows for rows, _ in recorder.shapes) == len(windows)
+    np.testing.assert_array_equal(logits[:, 1], [len(w) for w in windows])  # order kept

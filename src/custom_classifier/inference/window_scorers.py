@@ -53,10 +53,34 @@ def pad_windows(
     return ids, mask
 
 
-def length_sorted_batches(windows: Sequence[np.ndarray], batch_size: int) -> list[np.ndarray]:
-    """Window positions grouped into batches of similar length, so little padding is needed."""
-    order = np.argsort([len(w) for w in windows], kind="stable")
-    return [order[i : i + batch_size] for i in range(0, len(order), batch_size)]
+CPU_BATCH_TOKENS = 4096
+"""The most padded tokens one CPU scoring batch holds (8 windows of 512, 32 of 128): attention
+keeps batch x heads x width^2 scores (ONNX Runtime's arena keeps its largest ever), so 32
+windows of 512 would hold 400 MB of float32 scores per tensor, whatever the corpus size."""
+
+
+def length_sorted_batches(
+    windows: Sequence[np.ndarray], batch_size: int, *, max_tokens: int | None = None
+) -> list[np.ndarray]:
+    """Window positions grouped into batches of similar length, so little padding is needed;
+    with `max_tokens`, a batch of several windows pads at most that many tokens."""
+    lengths = np.asarray([len(w) for w in windows], dtype=np.int64)
+    order = np.argsort(lengths, kind="stable")
+    if max_tokens is None:
+        return [order[i : i + batch_size] for i in range(0, len(order), batch_size)]
+    batches: list[np.ndarray] = []
+    start = 0
+    while start < len(order):
+        end = start + 1  # ascending lengths: a batch is as wide as its last window
+        while (
+            end < len(order)
+            and end - start < batch_size
+            and (end - start + 1) * int(lengths[order[end]]) <= max_tokens
+        ):
+            end += 1
+        batches.append(order[start:end])
+        start = end
+    return batches
 
 
 def cpu_has_bf16_units() -> bool:
@@ -101,7 +125,8 @@ def window_logits(
     """Float32 logits of every window from a PyTorch model, in the order of `windows`."""
     logits = np.zeros((len(windows), int(model.config.num_labels or 0)), dtype=np.float32)
     multiple = 8 if device.type == "cuda" else 1
-    for batch in length_sorted_batches(windows, batch_size):
+    max_tokens = CPU_BATCH_TOKENS if device.type == "cpu" else None
+    for batch in length_sorted_batches(windows, batch_size, max_tokens=max_tokens):
         ids, mask = pad_windows([windows[i] for i in batch], pad_id, multiple=multiple)
         inputs = {
             "input_ids": torch.from_numpy(ids).to(device),
@@ -152,7 +177,7 @@ class OnnxScorer:
 
     def __call__(self, windows: Sequence[np.ndarray], *, batch_size: int) -> np.ndarray:
         parts: list[tuple[np.ndarray, np.ndarray]] = []
-        for batch in length_sorted_batches(windows, batch_size):
+        for batch in length_sorted_batches(windows, batch_size, max_tokens=CPU_BATCH_TOKENS):
             ids, mask = pad_windows([windows[i] for i in batch], self.pad_id)
             feeds = {"input_ids": ids, "attention_mask": mask}
             output = self.session.run(

@@ -623,6 +623,7 @@ def _train_candidate(
     run of its own when there are several."""
     import contextlib
 
+    from custom_classifier.training.memory import release_freed_memory
     from custom_classifier.training.presets import resolve_base_model
 
     progress = report if count == 1 else _tag_candidate(report, name, index, count)
@@ -650,6 +651,7 @@ def _train_candidate(
         progress(Progress.entering(Phase.EVALUATING))
         evaluating_started = time.perf_counter()
         evaluation = _test(context, result.model_dir)
+        release_freed_memory()  # the test's classifier: the gate loads its own
         timings = {
             "train_seconds": result.train_seconds,
             "export_seconds": result.export_seconds,

@@ -34,6 +34,7 @@ from custom_classifier.training.arguments import (
 from custom_classifier.training.backbones import load_base_model
 from custom_classifier.training.distributed import process_group, shard_batches
 from custom_classifier.training.loop import TrainingLoop, uses_cpu_bf16
+from custom_classifier.training.memory import release_freed_memory
 from custom_classifier.training.windows import (
     EncodedSplit,
     WindowBank,
@@ -105,23 +106,31 @@ def fine_tune(
     validation = encode_documents(tokenizer, split.validation, labels, args)
     loop = TrainingLoop(model, tokenizer, args, train, validation, labels, on_progress, should_stop)
     history, best_epoch = loop.run(on_epoch_end)
+    rank, world = loop.rank, loop.world
+    # The optimizer's state, the gradients and the window bank are not needed to save and export.
+    del loop
+    model.zero_grad(set_to_none=True)
+    release_freed_memory()
     model_dir = Path(output_dir) / "model"
     adapter_dir = (
         Path(output_dir) / backbones.ADAPTER_FOLDER if backbones.is_lora_model(model) else None
     )
     exporting = time.monotonic()
-    if loop.rank == 0:  # under data-parallel training, the first process writes the model
+    if rank == 0:  # under data-parallel training, the first process writes the model
         served = backbones.merge_for_serving(model, adapter_dir, base_model)
         save_classifier(served, tokenizer, labels, args, model_dir)
+        kind = backbones.model_kind(served.config)
+        del served, model  # the export loads the saved copy
+        release_freed_memory()
         exporting = time.monotonic()
         if args.export_onnx:
             from custom_classifier.training.onnx_export import export_onnx, keep_if_faithful
 
             export_onnx(model_dir)
-            if backbones.model_kind(served.config) == "decoder":
+            if kind == "decoder":
                 keep_if_faithful(model_dir, validation.windows or train.windows)
     export_seconds = time.monotonic() - exporting
-    distributed.wait_for_every_process(loop.world)  # the folder is complete for every process
+    distributed.wait_for_every_process(world)  # the folder is complete for every process
     elapsed = time.monotonic() - started
     return FineTuneResult(model_dir, history, best_epoch, elapsed, adapter_dir, export_seconds)
 

@@ -1,0 +1,40 @@
+"""Giving a training's freed memory back to the operating system between its phases.
+
+PyTorch frees a step's activations, the optimizer's state or a finished model to the C
+allocator, which keeps most of it: glibc's malloc only returns the top of its heaps, and
+tensors of many sizes (length-bucketed batches) leave free holes below live small objects.
+`release_freed_memory` collects Python's reference cycles (a training loop and its optimizer
+form some) and asks glibc to return every free page, so the next phase (the int8 export, the
+test predictions) starts from what is really in use rather than from the last phase's peak.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import functools
+import gc
+import sys
+from collections.abc import Callable
+
+
+def release_freed_memory() -> None:
+    """Collect unreachable objects, then return the C heap's free pages to the system."""
+    gc.collect()
+    trim = _malloc_trim()
+    if trim is not None:
+        trim(0)
+
+
+@functools.cache
+def _malloc_trim() -> Callable[[int], int] | None:
+    """glibc's `malloc_trim`, or None elsewhere (macOS, musl: their allocators differ)."""
+    if not sys.platform.startswith("linux"):
+        return None
+    try:
+        libc = ctypes.CDLL("libc.so.6")
+        trim = libc.malloc_trim
+    except (OSError, AttributeError):
+        return None
+    trim.argtypes = [ctypes.c_size_t]
+    trim.restype = ctypes.c_int
+    return trim  # type: ignore[no-any-return]

@@ -1,0 +1,35 @@
+"""Releasing freed memory between a training's phases."""
+
+from __future__ import annotations
+
+import gc
+import sys
+import weakref
+
+import pytest
+
+from custom_classifier.training import memory
+
+
+class _Node:
+    def __init__(self) -> None:
+        self.partner: _Node | None = None
+
+
+def test_objects_held_only_by_a_reference_cycle_are_freed() -> None:
+    gc.disable()  # so that only the call under test may collect
+    try:
+        first, second = _Node(), _Node()
+        first.partner, second.partner = second, first
+        watched = weakref.ref(first)
+        del first, second
+        assert watched() is not None
+        memory.release_freed_memory()
+        assert watched() is None
+    finally:
+        gc.enable()
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="glibc's malloc_trim")
+def test_on_linux_glibc_the_heap_is_trimmed() -> None:
+    assert memory._malloc_trim() is not None
