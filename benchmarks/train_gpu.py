@@ -279,10 +279,11 @@ def job(model_path: str, name: str, home: Path = JOB_HOME) -> dict[str, Any]:
     its subprocess, evaluate, judge, log to MLflow, register; then, where the job does so after
     registration, the int8 ONNX file. Phases from the job's progress reports and timings."""
     from custom_classifier.config import Settings
-    from custom_classifier.jobs import training_run
+    from custom_classifier.jobs import gate, training_run
     from custom_classifier.jobs.contract import TrainingRequest
     from custom_classifier.registry.tracking import Registry
     from custom_classifier.training.arguments import Phase, Progress, TrainingArguments
+    from custom_classifier.training.baseline_process import BaselineProcess
 
     root = bbc_folder()
     request = TrainingRequest(
@@ -303,6 +304,11 @@ def job(model_path: str, name: str, home: Path = JOB_HOME) -> dict[str, Any]:
     watch = _Stopwatch()
     started = time.perf_counter()
     with (
+        watch.wrapping(training_run, "_log_inputs", "log_inputs"),
+        watch.wrapping(training_run, "_test", "evaluate"),
+        watch.wrapping(BaselineProcess, "result", "baseline_wait"),
+        watch.wrapping(gate, "judge", "gate"),
+        watch.wrapping(training_run, "_record", "record"),
         watch.wrapping(training_run, "_log_models", "log_model"),
         watch.wrapping(Registry, "register", "register"),
     ):
@@ -323,6 +329,7 @@ def job(model_path: str, name: str, home: Path = JOB_HOME) -> dict[str, Any]:
         "register_seconds": watch.seconds.get("register", 0.0),
         "until_registered_seconds": registered_at - started,
         "int8_seconds": timings.get("int8_seconds"),
+        "inside_seconds": watch.seconds,
         "total_seconds": ended - started,
         "job_timings": timings,
         "test_macro_f1": outcome.metrics.get("macro_f1"),
