@@ -11,6 +11,7 @@ the exact backend loads the version again.
 
 from __future__ import annotations
 
+import tempfile
 from pathlib import Path
 
 from mlflow import MlflowClient
@@ -28,8 +29,9 @@ _CLASSIFIER_ARTIFACT = "classifier"  # pyfunc_model.CLASSIFIER_ARTIFACT (not imp
 
 def logged_classifier_folder(client: MlflowClient, run_id: str) -> str:
     """The run's artifact folder that holds the classifier folder of its pyfunc model."""
-    local = client.download_artifacts(run_id, f"{MODEL_ARTIFACT_PATH}/MLmodel")
-    artifacts = Model.load(local).flavors["python_function"]["artifacts"]
+    with tempfile.TemporaryDirectory(prefix="cc-mlmodel-") as tmp:
+        local = client.download_artifacts(run_id, f"{MODEL_ARTIFACT_PATH}/MLmodel", tmp)
+        artifacts = Model.load(local).flavors["python_function"]["artifacts"]
     return f"{MODEL_ARTIFACT_PATH}/{artifacts[_CLASSIFIER_ARTIFACT]['path']}"
 
 
