@@ -7,6 +7,19 @@ with the working tree in `.device-carry/` (list it in .git/info/exclude). Fill i
 
 It holds an fp16 copy of the bundled MiniLM (45 MB: a call carries at most 64 MiB), rebuilt in
 float32 on the device, BBC's archive and 20 Newsgroups' test part (7,532 files, 5.9 MB packed).
+
+The job with MLflow (`benchmarks/device_job.sh job`) also needs MLflow's wheels, which leave
+no room for the plain model copy: `.whl-mlflow/` (11.5 MB) and the model xz-packed into
+`.device-xz/` (41 MB; both in .git/info/exclude), made once here:
+
+    python3 -m pip download --no-deps --only-binary=:all: --python-version 3.12 \
+        --implementation cp --platform manylinux_2_28_x86_64 --platform manylinux_2_17_x86_64 \
+        --platform manylinux2014_x86_64 -d .whl-mlflow mlflow-skinny==3.17.2 alembic==1.20.1 \
+        Mako==1.4.3 cachetools==7.3.3 importlib_metadata==9.1.0 opentelemetry-api==1.45.2 \
+        opentelemetry-sdk==1.45.2 opentelemetry-proto==1.45.2 sqlparse==0.6.1 \
+        opentelemetry-semantic-conventions==0.66b2 fastapi==0.165.0 starlette==1.10.0 \
+        databricks-sdk==0.167.0 cryptography==50.0.2 cffi==2.1.1
+    mkdir -p .device-xz && tar -C .device-carry -cJf .device-xz/minilm-fp16.tar.xz minilm-fp16
 """
 
 from __future__ import annotations
