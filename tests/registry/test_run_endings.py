@@ -102,3 +102,17 @@ def test_a_cancelled_job_s_run_says_cancelled(registry: Registry, tmp_path: Path
 
     tags = MlflowClient(registry.tracking_uri).get_run(run).data.tags
     assert tags["cc.outcome"] == "cancelled"
+
+
+def test_a_worker_killed_while_its_int8_file_was_checked_leaves_no_version(
+    registry: Registry, tmp_path: Path
+) -> None:
+    finished_version(registry)
+    run = open_run(registry, "job-4")
+    registry.register(run, "alice", "spam-filter", cpu_backend="pending")  # the verdict was in
+    settings = Settings(home=tmp_path, mlflow_tracking_uri=registry.tracking_uri)
+
+    ended = end_interrupted_runs(settings, "alice", "job-4", "its worker process was killed")
+
+    assert ended == [run]
+    assert versions_and_champion(registry) == ([1], 1)  # re-queued, the job judges again
