@@ -33,7 +33,7 @@ FAST = TrainingArguments(
 
 @pytest.fixture(scope="module")
 def trained(tiny_base_model: Path, tmp_path_factory: pytest.TempPathFactory) -> FineTuneResult:
-    split = make_multilabel_split(LABELS, train=16, validation=6)
+    split = make_multilabel_split(LABELS, train=32, validation=6)
     return fine_tune(str(tiny_base_model), split, LABELS, FAST, tmp_path_factory.mktemp("run"))
 
 
