@@ -22,9 +22,11 @@ import os
 import platform
 import re
 import shutil
+import sqlite3
 import subprocess
 import sys
 import tempfile
+from contextlib import closing
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -106,8 +108,16 @@ def run(dataset: str, epochs: int, max_length: int, source: Path | None) -> dict
             sys.stderr.write(finished.stderr[-4000:])
             raise SystemExit(f"train exited {finished.returncode}")
         measured = parse_time_report(report.read_text())
-    outcome = json.loads(finished.stdout.strip().splitlines()[-1])
+        outcome = json.loads(finished.stdout.strip().splitlines()[-1])
+        outcome["params"] = run_params(Path(home) / "mlflow.db", outcome["run_id"])
     return summary(dataset, epochs, max_length, source, measured, outcome, load_before)
+
+
+def run_params(store: Path, run_id: str) -> dict[str, str]:
+    """The MLflow run's parameters (the split's sizes among them), from its SQLite store."""
+    with closing(sqlite3.connect(store)) as connection:
+        rows = connection.execute("SELECT key, value FROM params WHERE run_uuid = ?", (run_id,))
+        return dict(rows.fetchall())
 
 
 def summary(
@@ -120,8 +130,8 @@ def summary(
     load_before: tuple[float, float, float],
 ) -> dict[str, Any]:
     timings = outcome["timings"]
-    train_documents = int(outcome["data_report"]["train_documents"])
-    epochs_run = len(outcome["metrics"].get("history") or []) or epochs
+    train_documents = int(outcome["params"]["train_documents"])
+    epochs_run = epochs  # early stopping cannot end a 1-epoch run sooner
     loop_seconds = timings["train_seconds"] - timings.get("export_seconds", 0.0)
     return {
         "benchmark": "train_memory_cpu",
