@@ -50,11 +50,6 @@ logger = logging.getLogger(__name__)
 
 _MAX_GRAD_NORM = 1.0
 _GPU_MIN_LOG_EVERY = 10  # reading the loss waits for the GPU: not after every step
-RELEASE_MEMORY_EVERY = 32
-"""Steps between two `release_freed_memory` calls on a CPU: length-bucketed batches free
-activations of many sizes, which glibc keeps as holes, so that the resident memory would grow
-with the steps (with the corpus) rather than stay at one step's need. Returning the pages costs
-page faults when they are used again: a fraction of one step every 32 steps."""
 
 
 class TrainingLoop:
@@ -151,6 +146,8 @@ class TrainingLoop:
         self._report(0.0, None)  # the step total, before the first steps take their time
         for epoch in range(1, self.args.epochs + 1):
             metrics = {"train_loss": self._train_epoch(epoch), **self._validate()}
+            # Between epochs only: trimming every 32 steps did not lower the peak (the heap's
+            # free holes grow back within a step or two; BENCHMARKS.md, training memory).
             release_freed_memory()
             metrics = distributed.rank_zero_metrics(metrics, self.world)
             history.append({"epoch": float(epoch), **metrics})
@@ -184,8 +181,6 @@ class TrainingLoop:
             self.step += 1
             if self.step % self.log_every == 0:
                 self._report(epoch - 1 + done / self.batches_per_epoch, self._interval_loss())
-            if self.device.type == "cpu" and self.step % RELEASE_MEMORY_EVERY == 0:
-                release_freed_memory()
         return float(running) / max(len(batches), 1)
 
     def _interval_loss(self) -> float | None:
