@@ -351,6 +351,12 @@ def main() -> None:
         "kernel-count levers (compile: compiled layers, fused adapter additions, Liger's "
         "kernels, LoRA dropout 0), or each lever and all of them at once (all)",
     )
+    parser.add_argument(
+        "--run",
+        action="append",
+        choices=list(LEVER_RUNS),
+        help="the variants of ours to train after ours and stock, instead of --levers' list",
+    )
     options = parser.parse_args()
     import torch
 
@@ -368,6 +374,8 @@ def main() -> None:
             "compile": COMPILE_RUNS,
             "all": list(LEVER_RUNS),
         }[options.levers]
+        if options.run:
+            names = ["ours", *[name for name in options.run if name != "ours"]]
         sizes = (options.steps, options.batch, options.max_length)
         # Ours, then stock, then the variants: each line is printed as its run ends.
         results = [report(ours(folder, documents, *sizes, names[0]))]
