@@ -33,12 +33,7 @@ import httpx  # noqa: E402
 from benchmarks.api_latency import start_server  # noqa: E402
 from benchmarks.datasets import CACHE  # noqa: E402
 from benchmarks.gate import sample_folder  # noqa: E402
-from benchmarks.sample_screenshots import (  # noqa: E402
-    CHROMIUM,
-    CHROMIUM_ARGS,
-    _only_the_server,
-    _shrink,
-)
+from benchmarks.sample_screenshots import report_screenshot  # noqa: E402
 
 LABELS = ["sport", "tech"]
 BASE_MODELS = ["minilm", "smollm2-135m"]
@@ -96,28 +91,6 @@ def bake_off(client: httpx.Client) -> dict[str, Any]:
     raise SystemExit(f"the bake-off did not end in {JOB_TIMEOUT_SECONDS} s: {job}")
 
 
-def screenshot(base: str, key: str, job_id: str, path: Path) -> None:
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(
-            executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS
-        )
-        context = browser.new_context(viewport={"width": 1280, "height": 860}, base_url=base)
-        context.route("**/*", lambda route: _only_the_server(route, base))
-        page = context.new_page()
-        page.goto("/ui/login")
-        page.get_by_label("API key").fill(key)
-        page.get_by_role("button", name="Sign in").click()
-        page.wait_for_url("**/ui/")
-        page.goto(f"/ui/jobs/{job_id}/report")
-        page.locator("#bakeoff-table").wait_for()
-        path.parent.mkdir(parents=True, exist_ok=True)
-        page.screenshot(path=str(path), full_page=True)
-        browser.close()
-    _shrink(path)
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--per-label", type=int, default=30)
@@ -140,7 +113,9 @@ def main() -> None:
                 job = bake_off(client)
             print(json.dumps({"status": job["status"], "bakeoff": job.get("bakeoff")}))
             if job["status"] in ("accepted", "rejected"):
-                screenshot(base, key, job["id"], options.out_dir / "bakeoff-report.png")
+                report_screenshot(
+                    base, key, job["id"], options.out_dir / "bakeoff-report.png", "#bakeoff-table"
+                )
             else:
                 shutil.copy(home / "serve.log", Path(tempfile.gettempdir()) / "bakeoff-serve.log")
                 raise SystemExit(f"the bake-off {job['status']}: {job.get('error')}")

@@ -21,7 +21,7 @@ import httpx
 from benchmarks.api_latency import start_server
 from benchmarks.datasets import dataset_folder
 from benchmarks.multilabel_20ng import CATEGORIES, write_folder
-from benchmarks.sample_screenshots import CHROMIUM, CHROMIUM_ARGS, _only_the_server, _shrink
+from benchmarks.sample_screenshots import report_screenshot
 
 TRAINING = {
     "mode": "auto",
@@ -50,27 +50,6 @@ def train(client: httpx.Client) -> dict[str, Any]:
         time.sleep(2)
 
 
-def screenshot(base: str, key: str, job_id: str, path: Path) -> None:
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(
-            executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS
-        )
-        context = browser.new_context(viewport={"width": 1280, "height": 860}, base_url=base)
-        context.route("**/*", lambda route: _only_the_server(route, base))
-        page = context.new_page()
-        page.goto("/ui/login")
-        page.get_by_label("API key").fill(key)
-        page.get_by_role("button", name="Sign in").click()
-        page.wait_for_url("**/ui/")
-        page.goto(f"/ui/jobs/{job_id}/report")
-        page.locator("#label-confusion").wait_for()
-        page.screenshot(path=str(path), full_page=True)
-        browser.close()
-    _shrink(path)
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("folder", type=Path)
@@ -92,7 +71,9 @@ def main() -> None:
                 job = train(client)
             print(job["status"], job.get("metrics", {}).get("micro_f1"), job.get("reasons"))
             options.folder.mkdir(parents=True, exist_ok=True)
-            screenshot(base, key, job["id"], options.folder / "multilabel-report.png")
+            report_screenshot(
+                base, key, job["id"], options.folder / "multilabel-report.png", "#label-confusion"
+            )
         finally:
             stop_process(server, grace=60)
 

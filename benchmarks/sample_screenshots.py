@@ -102,6 +102,30 @@ def _wait_for_step(client: httpx.Client, job_id: str, step: int) -> None:
         time.sleep(0.5)
 
 
+def report_screenshot(base: str, key: str, job_id: str, path: Path, ready: str) -> None:
+    """Sign in with `key`, open the job's report, wait for the element `ready` (a CSS
+    selector), and save the whole page as a quantized PNG at `path`."""
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(
+            executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS
+        )
+        context = browser.new_context(viewport={"width": 1280, "height": 860}, base_url=base)
+        context.route("**/*", lambda route: _only_the_server(route, base))
+        page = context.new_page()
+        page.goto("/ui/login")
+        page.get_by_label("API key").fill(key)
+        page.get_by_role("button", name="Sign in").click()
+        page.wait_for_url("**/ui/")
+        page.goto(f"/ui/jobs/{job_id}/report")
+        page.locator(ready).wait_for()
+        path.parent.mkdir(parents=True, exist_ok=True)
+        page.screenshot(path=str(path), full_page=True)
+        browser.close()
+    _shrink(path)
+
+
 def _shrink(path: Path) -> None:
     from PIL import Image
 
