@@ -23,7 +23,7 @@ from custom_classifier.registry.connect import open_registry
 from custom_classifier.training import onnx_export
 from custom_classifier.training.arguments import AcceptanceCriteria, Progress, TrainingArguments
 from factories import make_topic_folder
-from support.corrupt_int8.sitecustomize import _scramble
+from support.corrupt_int8.sitecustomize import scrambling
 
 LABELS = ["sport", "finance"]
 LEARNS = TrainingArguments(
@@ -102,15 +102,7 @@ def test_the_version_serves_the_exact_model_until_its_int8_file_has_passed(
 def test_an_int8_file_that_disagrees_leaves_the_exact_model_serving_and_says_why(
     tiny_base_model: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    export = onnx_export.export_onnx
-
-    def export_then_scramble(model_dir: Path) -> Path | None:
-        written = export(model_dir)
-        if written is not None:
-            _scramble(written)
-        return written
-
-    monkeypatch.setattr(onnx_export, "export_onnx", export_then_scramble)
+    monkeypatch.setattr(onnx_export, "export_onnx", scrambling(onnx_export.export_onnx))
 
     outcome = _train(tmp_path, tiny_base_model, lambda: None)
 

@@ -9,7 +9,10 @@ export, the gate's served check, the registration and the loaders that follow ar
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 from pathlib import Path
+
+Export = Callable[[Path], Path | None]
 
 
 def _scramble(path: Path) -> None:
@@ -27,10 +30,8 @@ def _scramble(path: Path) -> None:
     onnx.save(model, str(path))
 
 
-def _install() -> None:
-    from custom_classifier.training import onnx_export
-
-    export = onnx_export.export_onnx
+def scrambling(export: Export) -> Export:
+    """`export`, followed by scrambling the int8 weights of the file it wrote."""
 
     def export_then_scramble(model_dir: Path) -> Path | None:
         written = export(model_dir)
@@ -38,7 +39,13 @@ def _install() -> None:
             _scramble(written)
         return written
 
-    onnx_export.export_onnx = export_then_scramble
+    return export_then_scramble
+
+
+def _install() -> None:
+    from custom_classifier.training import onnx_export
+
+    onnx_export.export_onnx = scrambling(onnx_export.export_onnx)
 
 
 if os.environ.get("CORRUPT_INT8_WEIGHTS"):
