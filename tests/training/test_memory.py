@@ -33,3 +33,16 @@ def test_objects_held_only_by_a_reference_cycle_are_freed() -> None:
 @pytest.mark.skipif(not sys.platform.startswith("linux"), reason="glibc's malloc_trim")
 def test_on_linux_glibc_the_heap_is_trimmed() -> None:
     assert memory._malloc_trim() is not None
+
+
+def test_trimming_the_heap_alone_collects_nothing() -> None:
+    gc.disable()
+    try:
+        first, second = _Node(), _Node()
+        first.partner, second.partner = second, first
+        watched = weakref.ref(first)
+        del first, second
+        memory.trim_heap()
+        assert watched() is not None
+    finally:
+        gc.enable()

@@ -35,7 +35,7 @@ from custom_classifier.training.chunking import (
 from custom_classifier.training.compiled_layers import CompiledLayers
 from custom_classifier.training.early_stopping import EarlyStopping
 from custom_classifier.training.evaluation import evaluate_multilabel, evaluate_predictions
-from custom_classifier.training.memory import release_freed_memory
+from custom_classifier.training.memory import trim_heap
 from custom_classifier.training.thresholds import DEFAULT_THRESHOLD, sigmoid
 from custom_classifier.training.windows import (
     EncodedSplit,
@@ -147,8 +147,9 @@ class TrainingLoop:
         for epoch in range(1, self.args.epochs + 1):
             metrics = {"train_loss": self._train_epoch(epoch), **self._validate()}
             # Between epochs only: trimming every 32 steps did not lower the peak (the heap's
-            # free holes grow back within a step or two; BENCHMARKS.md, training memory).
-            release_freed_memory()
+            # free holes grow back within a step or two; BENCHMARKS.md, training memory). No
+            # garbage collection: an epoch's activations are freed by reference counting.
+            trim_heap()
             metrics = distributed.rank_zero_metrics(metrics, self.world)
             history.append({"epoch": float(epoch), **metrics})
             self._report(float(epoch), self._interval_loss(), metrics)
