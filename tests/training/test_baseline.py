@@ -1,5 +1,10 @@
 from __future__ import annotations
 
+import os
+from typing import Any
+
+from pytest import MonkeyPatch
+
 from custom_classifier.training.baseline import train_baseline
 from custom_classifier.training.evaluation import Evaluation
 from factories import make_topic_split
@@ -44,3 +49,31 @@ def test_a_failing_baseline_process_says_why() -> None:
     ):
         background.result()
     assert "Traceback" not in str(raised.value)
+
+
+def test_the_baseline_process_runs_its_blas_on_one_thread(monkeypatch: MonkeyPatch) -> None:
+    """Its L-BFGS steps are small vector operations: threads cost more than they give."""
+    from custom_classifier.training import baseline_process
+
+    started: dict[str, Any] = {}
+
+    class _Started:
+        def __init__(self, command: list[str], **options: Any) -> None:
+            started.update(options)
+
+        def poll(self) -> int:
+            return 0
+
+        def wait(self) -> int:
+            return 0
+
+    monkeypatch.setattr(baseline_process.subprocess, "Popen", _Started)
+    monkeypatch.setenv("OPENBLAS_NUM_THREADS", "16")
+    split = make_topic_split(["sport", "finance"], train=2, test=1)
+
+    with baseline_process.BaselineProcess(split.train, split.test, ["sport", "finance"]):
+        pass
+
+    environment = started["env"]
+    assert environment["OPENBLAS_NUM_THREADS"] == environment["OMP_NUM_THREADS"] == "1"
+    assert environment["PATH"] == os.environ["PATH"]

@@ -5,10 +5,13 @@ the GPU's kernels: on an H100, BBC's fine-tuning took 11.5 s beside a baseline t
 4.5 s alone. A subprocess (not `multiprocessing`: Celery's prefork children are daemonic and
 may not start its children) reads its inputs from a pickle file and writes the `Evaluation`
 and the predicted labels to another.
+
+The child's BLAS runs on one thread (`_CHILD_ENVIRONMENT`).
 """
 
 from __future__ import annotations
 
+import os
 import pickle
 import subprocess
 import sys
@@ -23,6 +26,13 @@ from custom_classifier.errors import TrainingError
 from custom_classifier.training.evaluation import Evaluation
 
 _REASON_CHARS = 500  # the exception's line, never a traceback
+
+_CHILD_ENVIRONMENT = {"OPENBLAS_NUM_THREADS": "1", "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"}
+"""The logistic regression's L-BFGS steps are vector operations on 87k x 5 weights (BBC): a
+BLAS that spreads each over every core spends more time waking its threads than computing, and
+takes those cores from the training beside it. On this repo's 2-core CPU the fit took 0.98 s on
+one thread against 4.66 s on two (sklearn 1.9.1, scipy 1.17.1, OpenBLAS); the predicted labels
+were the same for every test document of BBC, SMS spam and 20 Newsgroups."""
 
 
 class BaselineProcess:
@@ -49,7 +59,12 @@ class BaselineProcess:
         `result()` returned."""
         command = [sys.executable, "-m", __name__, str(self._inputs), str(self._output)]
         with self._log.open("wb") as log:
-            self._process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=log)
+            self._process = subprocess.Popen(
+                command,
+                stdout=subprocess.DEVNULL,
+                stderr=log,
+                env={**os.environ, **_CHILD_ENVIRONMENT},
+            )
 
     def result(self) -> Evaluation:
         self._process.wait()
