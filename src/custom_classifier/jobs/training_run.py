@@ -115,24 +115,23 @@ def run_training(
     timings = _Timings()
     registry = open_registry(settings)
     prepared = _prepare(request, settings, report, timings, registry)
-    request = prepared.request
-    with registry.start_run(request.owner, request.name, _run_tags(request, prepared)) as run:
+    request, split, labels = prepared.request, prepared.split, prepared.labels
+    with (  # the baseline fits from here on, beside everything up to the verdict
+        _baseline_process(request, split, labels) as baseline_job,
+        registry.start_run(request.owner, request.name, _run_tags(request, prepared)) as run,
+    ):
         _log_inputs(run, request, prepared)
         context = _RunContext(
             request,
             settings,
             registry,
             run,
-            prepared.split,
-            prepared.labels,
+            split,
+            labels,
             prepared.processes,
             frozen=prepared.frozen,
         )
-        split, labels = prepared.split, prepared.labels
-        with (
-            tempfile.TemporaryDirectory(prefix="cc-train-") as workdir,
-            _baseline_process(request, split, labels) as baseline_job,
-        ):
+        with tempfile.TemporaryDirectory(prefix="cc-train-") as workdir:
             trained = [
                 _train_candidate(
                     context, name, index, len(prepared.names), Path(workdir), report, stop
