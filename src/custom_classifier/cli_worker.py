@@ -26,7 +26,12 @@ def worker(
     ] = False,
 ) -> None:
     """Start a training worker: CC_BROKER_URL (Redis or RabbitMQ), CC_DATABASE_URL, MLflow."""
-    from custom_classifier.jobs.celery_app import make_celery_app, worker_arguments
+    from custom_classifier.jobs.celery_app import (
+        make_celery_app,
+        warm_up_each_process,
+        worker_arguments,
+    )
+    from custom_classifier.jobs.warm_worker import wants_warm_up
     from custom_classifier.registry.accounts import apply_service_credentials
     from custom_classifier.training.process_environment import use_training_environment
 
@@ -39,6 +44,8 @@ def worker(
     )
     apply_service_credentials(settings)
     use_training_environment()
+    if wants_warm_up(settings):
+        warm_up_each_process(app, settings)
     app.worker_main(worker_arguments(concurrency=concurrency, loglevel=loglevel, hostname=hostname))
 
 

@@ -89,6 +89,12 @@ class Settings(BaseSettings):
         "as dead: its MLflow run is ended and the job re-queued or failed. With the defaults a "
         "dead job is settled within 65 s (a worker on the API's host: within 5 s).",
     )
+    worker_warm_up: bool | None = Field(
+        default=None,
+        description="A Celery worker's process imports the training code, opens the MLflow store "
+        "and starts CUDA as it starts, so that its first job does not pay for them; default: on "
+        "a machine with an NVIDIA GPU (`jobs.warm_worker`).",
+    )
     training_gpus: int | None = Field(
         default=None,
         ge=1,

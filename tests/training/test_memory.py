@@ -46,3 +46,23 @@ def test_trimming_the_heap_alone_collects_nothing() -> None:
         assert watched() is not None
     finally:
         gc.enable()
+
+
+def test_objects_exempted_from_collections_stay_and_later_ones_are_collected() -> None:
+    gc.disable()
+    try:
+        early = _cycle()
+        memory.exempt_from_collections()
+        later = _cycle()
+        memory.release_freed_memory()
+        assert early() is not None and later() is None
+    finally:
+        gc.unfreeze()
+        gc.enable()
+
+
+def _cycle() -> weakref.ref[_Node]:
+    """A weak reference to one of two nodes held only by their reference cycle."""
+    first, second = _Node(), _Node()
+    first.partner, second.partner = second, first
+    return weakref.ref(first)

@@ -27,6 +27,9 @@ TASK_NAME = "custom_classifier.train"
 QUEUE = "training"
 BUSY_RETRY_SECONDS = 30
 """How soon a delivery that found its job running on a live worker looks again."""
+WARM_UP_SECONDS_ALLOWED = 600.0
+"""How long a warming-up worker process may take to start (Celery kills one that has not
+started after `worker_proc_alive_timeout`, 4 s by default)."""
 
 
 def make_celery_app(settings: Settings) -> Celery:
@@ -55,6 +58,20 @@ def make_celery_app(settings: Settings) -> Celery:
         name=TASK_NAME, bind=True, acks_late=True, reject_on_worker_lost=True, max_retries=None
     )(train)
     return app
+
+
+def warm_up_each_process(app: Celery, settings: Settings) -> None:
+    """Each prefork child of `app`'s worker warms up (`jobs.warm_worker`) as it starts, before
+    it takes a task; in the child, so that the CUDA context is not created before a fork."""
+    from celery.signals import worker_process_init
+
+    from custom_classifier.jobs.warm_worker import warm_up_worker
+
+    def warm_up(**_signal: object) -> None:
+        warm_up_worker(settings)
+
+    app.conf.worker_proc_alive_timeout = WARM_UP_SECONDS_ALLOWED
+    worker_process_init.connect(warm_up, weak=False)
 
 
 def _transport_options(visibility_timeout: int) -> dict[str, int]:

@@ -108,6 +108,7 @@ def run_training(
     """
     import tempfile
 
+    from custom_classifier.jobs.warm_worker import import_job_modules
     from custom_classifier.registry.connect import open_registry
 
     report = on_progress or _noop_progress
@@ -120,6 +121,7 @@ def run_training(
         _baseline_process(request, split, labels) as baseline_job,
         registry.start_run(request.owner, request.name, _run_tags(request, prepared)) as run,
     ):
+        import_job_modules()  # the data is valid: the job will need them all
         _log_inputs(run, request, prepared)
         context = _RunContext(
             request,

@@ -25,6 +25,16 @@ def release_freed_memory() -> None:
     trim_heap()
 
 
+def exempt_from_collections() -> None:
+    """Leave every object alive now out of later garbage collections (`gc.freeze`): for a
+    process that has imported what its jobs use, whose modules live as long as it does. On the
+    H200 host a full collection then walks only what was made since, instead of 0.25 s over
+    torch's, transformers', MLflow's and sklearn's objects (on this 2-core CPU, 2.0 s over 556k
+    objects before, under 1 ms after). Frozen objects are still freed when their last
+    reference goes; only a reference cycle among them is never collected."""
+    gc.freeze()
+
+
 def trim_heap() -> None:
     """Return the C heap's free pages to the system (under a millisecond): what a step's freed
     activations left, which reference counting already gave back to the allocator."""
