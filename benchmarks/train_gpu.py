@@ -10,8 +10,9 @@ per `BATCH:LR[:padded][:eager]` (`padded`: the `packed_windows` speed lever off,
 "steady" ones leave out the first 10 steps (warm-up: kernel selection, allocations), counting
 from a GPU synchronization before step 11. `--dataset news20`: 20 Newsgroups' bydate test part
 (the one the device carries), split the same way, instead of BBC. Then the training job
-(`--job`, twice, before anything else: the first in a fresh worker process, cold start counted,
-then a second in the same process) through `run_training` on a local MLflow store under
+(`--job`, `--jobs` times (2) before anything else: the first in a fresh worker process, cold
+start counted, or after the warm-up a GPU worker's process makes as it starts with `--warm-up`;
+then the others in the same process) through `run_training` on a local MLflow store under
 /tmp/cc-job-home, as a worker runs it: read, split, fine-tune with validation while the TF-IDF
 baseline fits in its subprocess, evaluate, judge, log, register (and the int8 file, where the
 job makes it after registration). Prints one JSON line per run and a table.
@@ -337,6 +338,16 @@ def job(model_path: str, name: str, home: Path = JOB_HOME) -> dict[str, Any]:
     }
 
 
+def warm_up_worker(model_path: str, home: Path = JOB_HOME) -> float:
+    """Seconds of a GPU worker process's warm-up before its first job (`jobs.warm_worker`)."""
+    from custom_classifier.config import Settings
+    from custom_classifier.jobs.warm_worker import warm_up_worker
+
+    started = time.perf_counter()
+    warm_up_worker(Settings(home=home, base_model=model_path))
+    return time.perf_counter() - started
+
+
 def process_age() -> float:
     """Seconds since this process started (the interpreter and the imports so far)."""
     import psutil
@@ -359,16 +370,23 @@ def main() -> None:
     parser.add_argument("--baselines", default="autotrain,tuned")
     parser.add_argument("--ours", default="64:1e-4")
     parser.add_argument("--job", action="store_true")
+    parser.add_argument("--jobs", type=int, default=2, help="with --job: jobs in the process")
+    parser.add_argument(
+        "--warm-up", action="store_true", help="with --job: warm up first, as a GPU worker does"
+    )
     parser.add_argument("--dataset", choices=["bbc", "news20"], default="bbc")
     options = parser.parse_args()
     import torch
 
     model_path = base_model()
-    if options.job:  # first in a fresh worker process (cold start counted), then a warm one
+    if options.job:  # first in a fresh worker process (cold start counted), then warm ones
         print(json.dumps({"store_created_seconds": create_store(model_path)}), flush=True)
         print(json.dumps({"process_start_to_first_job": process_age()}), flush=True)
-        print(json.dumps({"job, first in the process": job(model_path, "bbc-1")}), flush=True)
-        print(json.dumps({"job, second in the process": job(model_path, "bbc-2")}), flush=True)
+        if options.warm_up:
+            print(json.dumps({"worker_warm_up_seconds": warm_up_worker(model_path)}), flush=True)
+        for number in range(1, options.jobs + 1):
+            outcome = {f"job {number} in the process": job(model_path, f"bbc-{number}")}
+            print(json.dumps(outcome), flush=True)
     split, labels = bbc_split() if options.dataset == "bbc" else news20_split()
     print(f"device {torch.cuda.get_device_name()}, torch {torch.__version__}", flush=True)
     warm_up_cuda()
