@@ -24,9 +24,9 @@ merging and saving excluded on both sides). Loss: the mean of the training losse
 compiles its layers and captures its graphs) are also timed apart, beside the rate of the steps
 after them. Prints one JSON line per side and the ratios.
 
-The Liger runs of `--levers compile` need the `liger-kernel` package (pure Python and Triton; on
-the device, carry `pip download --no-deps liger-kernel==0.8.5` and install it with the other
-wheels); without it those runs print their error and the others go on.
+The Liger runs (`SpeedLevers.liger_kernels`, `training/liger_kernels.py`) need the
+`liger-kernel` package (pure Python and Triton; on the device, carry `pip download --no-deps
+liger-kernel==0.8.5` and install it with the other wheels); without it they train as "ours".
 """
 
 from __future__ import annotations
@@ -36,7 +36,6 @@ import json
 import random
 import tempfile
 import time
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -118,12 +117,20 @@ LEVER_RUNS = {
     "ours, layers compiled": {"compiled_layers": True},
     "ours, no CUDA graphs (layers compiled)": {"cuda_graphs": False, "compiled_layers": True},
     "ours, LoRA dropout 0": {},
-    "ours, Liger kernels": {},
+    "ours, Liger kernels": {"liger_kernels": True},
     "ours, adapters' additions fused": {"fused_adapter_additions": True},
-    "ours, Liger kernels, adapters' additions fused": {"fused_adapter_additions": True},
+    "ours, Liger kernels, adapters' additions fused": {
+        "fused_adapter_additions": True,
+        "liger_kernels": True,
+    },
+    "ours, additions fused, layers compiled": {
+        "fused_adapter_additions": True,
+        "compiled_layers": True,
+    },
     "ours, Liger kernels, additions fused, layers compiled": {
         "fused_adapter_additions": True,
         "compiled_layers": True,
+        "liger_kernels": True,
     },
     "ours, every lever off": {
         "cuda_graphs": False,
@@ -134,23 +141,17 @@ LEVER_RUNS = {
     },
 }
 ARGUMENT_RUNS = {"ours, LoRA dropout 0": {"lora_dropout": 0.0}}
-LIGER_RUNS = {
-    "ours, Liger kernels",
-    "ours, Liger kernels, adapters' additions fused",
-    "ours, Liger kernels, additions fused, layers compiled",
-}
-"""Runs with Liger's Triton kernels for Qwen3's rotary embeddings, RMSNorm and SwiGLU (the
-`liger-kernel` package, carried for the benchmark; not a dependency of the product)."""
 """Runs that change our training arguments rather than a lever (stock keeps `LORA`)."""
 QUICK_RUNS = ["ours", "ours, each shape warmed up before capture", "ours, no CUDA graphs"]
 COMPILE_RUNS = [
     "ours",
     "ours, layers compiled",
     "ours, adapters' additions fused",
+    "ours, additions fused, layers compiled",
+    "ours, LoRA dropout 0",
     "ours, Liger kernels",
     "ours, Liger kernels, adapters' additions fused",
     "ours, Liger kernels, additions fused, layers compiled",
-    "ours, LoRA dropout 0",
 ]
 
 
@@ -165,7 +166,7 @@ def ours(
     import torch
 
     from custom_classifier.corpus.models import Split
-    from custom_classifier.training import step_graphs
+    from custom_classifier.training import liger_kernels, step_graphs
     from custom_classifier.training.arguments import TrainingArguments
     from custom_classifier.training.loop import TrainingLoop
     from custom_classifier.training.trainer import fine_tune
@@ -206,7 +207,6 @@ def ours(
 
     TrainingLoop.run = timed_run  # type: ignore[method-assign]
     step_graphs.LEVERS = step_graphs.SpeedLevers(**LEVER_RUNS[name])
-    undo_liger = liger_patches() if name in LIGER_RUNS else None
     try:
         with tempfile.TemporaryDirectory() as output:
             split = Split(train=documents, validation=[], test=[])
@@ -214,30 +214,12 @@ def ours(
     finally:
         TrainingLoop.run = run  # type: ignore[method-assign]
         step_graphs.LEVERS = step_graphs.SpeedLevers()
-        if undo_liger is not None:
-            undo_liger()
     tokens = sum(train_tokens(folder, documents, max_length)) * epochs
     steps_done = max(step for step, _ in losses)
-    return summary(name, tokens, seconds[0], steps_done, losses, clock)
-
-
-def liger_patches() -> Callable[[], None]:
-    """Patch transformers' Qwen3 module with Liger's kernels (rotary embeddings, RMSNorm, SwiGLU;
-    models built afterwards use them); returns what undoes it."""
-    from liger_kernel.transformers import apply_liger_kernel_to_qwen3
-    from transformers.models.qwen3 import modeling_qwen3
-
-    names = ("apply_rotary_pos_emb", "Qwen3RMSNorm", "Qwen3MLP")
-    saved = {name: getattr(modeling_qwen3, name) for name in names}
-    apply_liger_kernel_to_qwen3(
-        rope=True, rms_norm=True, swiglu=True, cross_entropy=False, fused_linear_cross_entropy=False
-    )
-
-    def undo() -> None:
-        for name, value in saved.items():
-            setattr(modeling_qwen3, name, value)
-
-    return undo
+    result = summary(name, tokens, seconds[0], steps_done, losses, clock)
+    if LEVER_RUNS[name].get("liger_kernels"):
+        result["liger_kernel_installed"] = liger_kernels.installed()
+    return result
 
 
 def stock(folder: Path, documents: list[Any], steps: int, batch: int, max_length: int) -> dict:
@@ -376,6 +358,8 @@ def main() -> None:
         }[options.levers]
         if options.run:
             names = ["ours", *[name for name in options.run if name != "ours"]]
+        # Liger's rotary embeddings, once routed, stay so in this process: those runs go last.
+        names = sorted(names, key=lambda name: bool(LEVER_RUNS[name].get("liger_kernels")))
         sizes = (options.steps, options.batch, options.max_length)
         # Ours, then stock, then the variants: each line is printed as its run ends.
         results = [report(ours(folder, documents, *sizes, names[0]))]

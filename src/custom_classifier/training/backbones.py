@@ -21,6 +21,7 @@ import torch
 from transformers import AutoConfig, AutoModelForSequenceClassification, AutoTokenizer
 
 from custom_classifier.errors import BaseModelError
+from custom_classifier.training import liger_kernels
 from custom_classifier.training.arguments import TrainingArguments
 
 if TYPE_CHECKING:
@@ -247,15 +248,18 @@ def merge_for_serving(model: Any, adapter_dir: Path | None, base_model: str) -> 
     return model.merge_and_unload()
 
 
-def speed_up_for_gpu(model: Any, levers: SpeedLevers) -> None:
-    """Training-time kernel choices on a GPU that leave the model's function unchanged: fused
-    RMSNorm for Llama-style norms, adapters' scaling and addition in their matrix product (when
-    the lever is on) and, under bf16 autocast, no float32 cast of each adapter's input (autocast
-    casts it back to bf16 right away)."""
-    if levers.fused_rms_norm:
-        for module in model.modules():
-            if type(module).__name__ in _LLAMA_STYLE_RMS_NORMS:
-                module.forward = _FusedRmsNorm(module)
+def speed_up_for_gpu(model: Any, levers: SpeedLevers) -> bool:
+    """Training-time kernel choices on a GPU that leave the model's function unchanged: Liger's
+    kernels for a Llama-style decoder's norms, SwiGLU and rotary embeddings (when the lever is on
+    and `liger-kernel` is installed), else fused RMSNorm for Llama-style norms; adapters' scaling
+    and addition in their matrix product (when the lever is on) and, under bf16 autocast, no
+    float32 cast of each adapter's input (autocast casts it back to bf16 right away). True when
+    Liger's kernels are in use."""
+    norms = [m for m in model.modules() if type(m).__name__ in _LLAMA_STYLE_RMS_NORMS]
+    liger = levers.liger_kernels and liger_kernels.use_liger_kernels(model, norms)
+    if levers.fused_rms_norm and not liger:
+        for module in norms:
+            module.forward = _FusedRmsNorm(module)
     if levers.fused_adapter_additions and is_lora_model(model):
         from custom_classifier.training.fused_adapters import fuse_adapter_additions
 
@@ -266,6 +270,7 @@ def speed_up_for_gpu(model: Any, levers: SpeedLevers) -> None:
         for module in model.modules():
             if isinstance(module, BaseTunerLayer):
                 module.cast_input_dtype_enabled = False  # type: ignore[attr-defined]
+    return liger
 
 
 class _FusedRmsNorm:

@@ -95,8 +95,7 @@ class TrainingLoop:
         # saved (BENCHMARKS.md).
         graphed = (lora or self.packed) and levers.cuda_graphs
         graphed = graphed and self.device.type == "cuda" and self.world == 1
-        if self.device.type == "cuda":
-            backbones.speed_up_for_gpu(model, levers)
+        liger = self.device.type == "cuda" and backbones.speed_up_for_gpu(model, levers)
         self.optimizer = _adamw(model, args, learning_rate, capturable=graphed)
         self.scheduler = get_linear_schedule_with_warmup(
             self.optimizer, round(args.warmup_ratio * self.total_steps), self.total_steps
@@ -118,7 +117,9 @@ class TrainingLoop:
             self.graphs = step_graphs.StepGraphs(
                 self._packed_step if self.packed else self._device_step,
                 self.device,
-                warm_up_each_shape=levers.warm_up_each_shape or self.compiled is not None,
+                warm_up_each_shape=(
+                    levers.warm_up_each_shape or self.compiled is not None or liger
+                ),
             )
         self.started = time.monotonic()
 

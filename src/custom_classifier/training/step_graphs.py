@@ -53,7 +53,8 @@ class SpeedLevers:
     """PEFT's cast of each adapter's input to float32 (undone by bf16 autocast right after)."""
     warm_up_each_shape: bool = False
     """Run each shape's first batch eagerly before capturing its graph (else only the first);
-    always so with compiled layers, which must not compile inside a capture."""
+    always so with compiled layers and Liger's kernels, which must not compile inside a
+    capture."""
     compiled_layers: bool = False
     """Compile a LoRA-trained decoder's layers with `torch.compile` (inductor), which fuses the
     elementwise kernels around the matrix products (`training/compiled_layers.py`). Off: on
@@ -62,6 +63,10 @@ class SpeedLevers:
     fused_adapter_additions: bool = False
     """Scale and add each LoRA adapter's output in its B matrix product (`addmm`) instead of
     two elementwise kernels (`training/fused_adapters.py`). Off until measured on a GPU."""
+    liger_kernels: bool = False
+    """Liger's Triton kernels for a Llama/Qwen/Mistral decoder's RMSNorm, SwiGLU and rotary
+    embeddings, when the optional `liger-kernel` package is installed
+    (`training/liger_kernels.py`); without it, this lever changes nothing."""
     packed_windows: bool = True
     """BERT-style encoders train on each batch's windows packed into one sequence without
     padding, through variable-length flash attention (`training/packing.py`); other models,
