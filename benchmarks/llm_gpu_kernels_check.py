@@ -31,7 +31,7 @@ SIZES = {
     "num_labels": 4,
 }
 LEVERS = {
-    "Liger kernels": {"liger_kernels": True, "fused_rms_norm": False},
+    "Liger kernels": {"liger_kernels": True, "fused_adapter_additions": False},
     "additions fused": {"fused_adapter_additions": True},
     "Liger kernels, additions fused": {"liger_kernels": True, "fused_adapter_additions": True},
 }
