@@ -80,11 +80,18 @@ def test_a_compile_that_fails_leaves_the_step_to_eager_layers(tiny_llama: Path) 
     assert len(calls) == 1
 
 
-def test_the_layers_share_one_compiled_graph_when_the_step_builds_no_cache() -> None:
+@pytest.mark.parametrize("gpu_levers", [False, True], ids=["plain", "gpu-levers"])
+def test_the_layers_share_one_compiled_graph_when_the_step_builds_no_cache(
+    gpu_levers: bool,
+) -> None:
     """A decoder's key-value cache (built in training by transformers 5.17) differs per layer,
     so each layer compiled on its own (on one H200: 108 s, and past Dynamo's recompile limit the
-    rest stayed eager); the training step's forward options turn it off."""
+    rest stayed eager); the training step's forward options turn it off. The GPU levers' fused
+    forwards (norms, adapters) must not tell the layers apart either: per-norm forward objects
+    did, on one H200 (BENCHMARKS.md, third round)."""
     from transformers import Qwen3Config, Qwen3ForSequenceClassification
+
+    from custom_classifier.training.step_graphs import SpeedLevers
 
     config = Qwen3Config(
         vocab_size=50,
@@ -99,6 +106,8 @@ def test_the_layers_share_one_compiled_graph_when_the_step_builds_no_cache() -> 
     )
     torch.manual_seed(0)
     model = backbones.add_lora_adapters(Qwen3ForSequenceClassification(config), TrainingArguments())
+    if gpu_levers:
+        backbones.speed_up_for_gpu(model, SpeedLevers())
     options = backbones.training_forward_options(config)
     graphs: list[torch.fx.GraphModule] = []
 

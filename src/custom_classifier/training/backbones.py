@@ -23,6 +23,7 @@ from transformers import AutoConfig, AutoModelForSequenceClassification, AutoTok
 from custom_classifier.errors import BaseModelError
 from custom_classifier.training import liger_kernels
 from custom_classifier.training.arguments import TrainingArguments
+from custom_classifier.training.module_forwards import replace_forward
 
 if TYPE_CHECKING:
     from custom_classifier.training.step_graphs import SpeedLevers
@@ -259,7 +260,7 @@ def speed_up_for_gpu(model: Any, levers: SpeedLevers) -> bool:
     liger = levers.liger_kernels and liger_kernels.use_liger_kernels(model, norms)
     if levers.fused_rms_norm and not liger:
         for module in norms:
-            module.forward = _FusedRmsNorm(module)
+            replace_forward(module, fused_rms_norm_forward)
     if levers.fused_adapter_additions and is_lora_model(model):
         from custom_classifier.training.fused_adapters import fuse_adapter_additions
 
@@ -273,17 +274,10 @@ def speed_up_for_gpu(model: Any, levers: SpeedLevers) -> bool:
     return liger
 
 
-class _FusedRmsNorm:
-    """`torch.nn.functional.rms_norm` (one kernel, float32 accumulation) in place of a
-    Llama-style RMSNorm's forward; the output keeps the input's dtype, as the original's does."""
-
-    def __init__(self, module: torch.nn.Module) -> None:
-        self.weight: torch.Tensor = module.weight  # type: ignore[assignment]
-        self.eps = float(getattr(module, "variance_epsilon", getattr(module, "eps", 1e-6)))
-
-    def __call__(self, hidden_states: torch.Tensor) -> torch.Tensor:
-        weight = self.weight.to(hidden_states.dtype)
-        with torch.autocast(hidden_states.device.type, enabled=False):
-            return torch.nn.functional.rms_norm(
-                hidden_states, (hidden_states.shape[-1],), weight, self.eps
-            )
+def fused_rms_norm_forward(self: Any, hidden_states: torch.Tensor) -> torch.Tensor:
+    """A Llama-style RMSNorm's forward as `torch.nn.functional.rms_norm` (one kernel, float32
+    accumulation); the output keeps the input's dtype, as the original's does."""
+    weight = self.weight.to(hidden_states.dtype)
+    eps = float(getattr(self, "variance_epsilon", getattr(self, "eps", 1e-6)))
+    with torch.autocast(hidden_states.device.type, enabled=False):
+        return torch.nn.functional.rms_norm(hidden_states, (hidden_states.shape[-1],), weight, eps)

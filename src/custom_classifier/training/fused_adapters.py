@@ -11,10 +11,11 @@ DoRA or another variant, adapter biases, extra arguments) keep PEFT's own forwar
 
 from __future__ import annotations
 
-import types
 from typing import Any
 
 import torch
+
+from custom_classifier.training.module_forwards import replace_forward
 
 
 def fuse_adapter_additions(model: torch.nn.Module) -> int:
@@ -23,14 +24,14 @@ def fuse_adapter_additions(model: torch.nn.Module) -> int:
 
     layers = [module for module in model.modules() if isinstance(module, Linear)]
     for layer in layers:
-        layer.forward = types.MethodType(_fused_forward, layer)  # type: ignore[method-assign]
+        replace_forward(layer, _fused_forward)
     return len(layers)
 
 
 def _fused_forward(self: Any, x: torch.Tensor, *args: Any, **kwargs: Any) -> torch.Tensor:
     adapter = _single_plain_adapter(self)
     if adapter is None or args or kwargs or not _same_dtypes(self, x, adapter):
-        return type(self).forward(self, x, *args, **kwargs)
+        return super(type(self), self).forward(x, *args, **kwargs)
     result = self.base_layer(x)
     lora_a, lora_b = self.lora_A[adapter], self.lora_B[adapter]
     hidden = lora_a(self.lora_dropout[adapter](self._cast_input_dtype(x, lora_a.weight.dtype)))

@@ -17,11 +17,12 @@ from __future__ import annotations
 
 import importlib.util
 import inspect
-import types
 from collections.abc import Callable, Sequence
 from typing import Any
 
 import torch
+
+from custom_classifier.training.module_forwards import replace_forward
 
 _ROTARY_MODEL_TYPES = frozenset({"llama", "mistral", "qwen2", "qwen3"})
 """Decoders whose modeling module defines `apply_rotary_pos_emb(q, k, cos, sin, ...)` with
@@ -48,11 +49,11 @@ def use_liger_kernels(model: torch.nn.Module, norms: Sequence[torch.nn.Module]) 
     if not installed() or getattr(config, "model_type", None) not in _ROTARY_MODEL_TYPES:
         return False
     for norm in norms:
-        norm.forward = _LigerRmsNorm(norm)  # type: ignore[method-assign]
+        replace_forward(norm, _liger_rms_norm_forward)
     if getattr(config, "hidden_act", None) in _SILU_NAMES:
         for module in model.modules():
             if all(hasattr(module, name) for name in ("gate_proj", "up_proj", "down_proj")):
-                module.forward = types.MethodType(_swiglu_forward, module)  # type: ignore[method-assign]
+                replace_forward(module, _swiglu_forward)
     for modeling in {inspect.getmodule(type(module)) for module in model.modules()}:
         rotary = getattr(modeling, "apply_rotary_pos_emb", None)
         if callable(rotary):
@@ -60,20 +61,15 @@ def use_liger_kernels(model: torch.nn.Module, norms: Sequence[torch.nn.Module]) 
     return True
 
 
-class _LigerRmsNorm:
-    """Liger's RMSNorm function (one kernel forward, one backward) in place of a Llama-style
-    RMSNorm's forward; gradients written into the incoming gradient's buffer, as Liger's patch
-    of these models does."""
+def _liger_rms_norm_forward(self: Any, hidden_states: torch.Tensor) -> torch.Tensor:
+    """Liger's RMSNorm function (one kernel forward, one backward) as a Llama-style RMSNorm's
+    forward; gradients written into the incoming gradient's buffer, as Liger's patch of these
+    models does."""
+    from liger_kernel.ops.rms_norm import LigerRMSNormFunction
 
-    def __init__(self, module: torch.nn.Module) -> None:
-        self.weight: torch.Tensor = module.weight  # type: ignore[assignment]
-        self.eps = float(getattr(module, "variance_epsilon", getattr(module, "eps", 1e-6)))
-
-    def __call__(self, hidden_states: torch.Tensor) -> torch.Tensor:
-        from liger_kernel.ops.rms_norm import LigerRMSNormFunction
-
-        weight = self.weight.to(hidden_states.dtype)
-        return LigerRMSNormFunction.apply(hidden_states, weight, self.eps, 0.0, "llama", True)
+    weight = self.weight.to(hidden_states.dtype)
+    eps = float(getattr(self, "variance_epsilon", getattr(self, "eps", 1e-6)))
+    return LigerRMSNormFunction.apply(hidden_states, weight, eps, 0.0, "llama", True)
 
 
 def _swiglu_forward(self: Any, x: torch.Tensor) -> torch.Tensor:

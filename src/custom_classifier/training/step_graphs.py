@@ -59,8 +59,10 @@ class SpeedLevers:
     """Compile a LoRA-trained decoder's layers with `torch.compile` (inductor), which fuses the
     elementwise kernels around the matrix products (`training/compiled_layers.py`). Off: on
     one H200 it was no faster steady (60.6k against 61.6k tokens/s) and took 40 s to compile,
-    since each layer still compiled on its own: Dynamo guards on each norm's own fused forward
-    object, and gave up after 8 layers (BENCHMARKS.md, third round)."""
+    since each layer still compiled on its own: Dynamo guarded on each norm's own fused forward
+    object, and gave up after 8 layers (BENCHMARKS.md, third round). The fused forwards are
+    class-level since (`training/module_forwards.py`; on the CPU the layers share one graph
+    with the GPU levers on), not measured again on a GPU."""
     fused_adapter_additions: bool = True
     """Scale and add each LoRA adapter's output in its B matrix product (`addmm`) instead of
     two elementwise kernels (`training/fused_adapters.py`). On one H200 (Qwen3-0.6B shape):
