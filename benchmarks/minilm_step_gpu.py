@@ -95,7 +95,7 @@ def forward_of(model: Any, bank: Any, variant: str) -> Callable[[], tuple[Any, A
 
 
 def three_qkv_products(layer: Any, hidden: Any, batch: Any, attention: Any) -> Any:
-    """`packing._packed_layer` as first written: query, key and value as three products."""
+    """`packing.packed_layer` as first written: query, key and value as three products."""
     heads = layer.attention.self
 
     def split_heads(projection: Any) -> Any:
@@ -160,7 +160,8 @@ def graphed_step_milliseconds(model: Any, bank: Any) -> float:
         optimizer.zero_grad(set_to_none=True)
         return loss.detach()
 
-    graphs = step_graphs.StepGraphs(device_step, device, warm_up_each_shape=False)
+    # A compiled layer compiles in an eager step, never inside a capture.
+    graphs = step_graphs.StepGraphs(device_step, device, warm_up_each_shape=True)
     milliseconds = timed(lambda: graphs(rows_on_device, key))
     if not graphs.graphs:
         raise RuntimeError(f"the packed step was not captured: {graphs.eager_only}")
@@ -221,20 +222,23 @@ def check_packed_equals_padded() -> dict[str, Any]:
 
 def run_variant(name: str, batch: int, *, mixed: bool, variant: str, **model_options: Any) -> dict:
     from custom_classifier.training import packing
+    from custom_classifier.training.compiled_layers import CompiledPackedLayer
 
     bank = make_bank(window_lengths(batch, mixed=mixed))
     model = load_model(**model_options)
-    original = packing._packed_layer
+    original = packing.packed_layer
     if variant == "packed, three QKV products":
-        packing._packed_layer = three_qkv_products
+        packing.packed_layer = three_qkv_products
+    if "compiled" in variant:
+        packing.packed_layer = CompiledPackedLayer()
     try:
-        if variant == "packed, CUDA graph":
+        if variant.endswith("CUDA graph"):
             ms = graphed_step_milliseconds(model, bank)
         else:
             forward = forward_of(model, bank, "padded" if variant == "padded" else "packed")
             ms = step_milliseconds(model, forward)
     finally:
-        packing._packed_layer = original
+        packing.packed_layer = original
     tokens = int(bank.lengths.sum())
     return {
         "name": name,
@@ -250,6 +254,12 @@ def run_variant(name: str, batch: int, *, mixed: bool, variant: str, **model_opt
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--frozen", action="store_true", help="also freeze the word embeddings")
+    parser.add_argument(
+        "--levers",
+        action="store_true",
+        help="only packed BBC-mix steps at batch 128 and 256: eager, compiled layers, frozen "
+        "word embeddings, each with and without a CUDA graph",
+    )
     options = parser.parse_args()
     import inspect
 
@@ -261,6 +271,10 @@ def main() -> None:
     print(f"varlen_attn{inspect.signature(varlen_attn)}", flush=True)
     print(json.dumps({"packed vs padded, against fp32 padded": check_packed_equals_padded()}))
     rows = []
+    if options.levers:
+        rows = lever_rows()
+        print_table(rows)
+        return
     variants = ("padded", "packed, three QKV products", "packed", "packed, CUDA graph")
     for batch in (64, 128, 256):
         for variant in variants if batch < 256 else ("packed", "packed, CUDA graph"):
@@ -275,6 +289,30 @@ def main() -> None:
                 run_variant("frozen", batch, mixed=False, variant="padded", frozen_embeddings=True)
             )
             print(json.dumps(rows[-1]), flush=True)
+    print_table(rows)
+
+
+def lever_rows() -> list[dict]:
+    """Packed steps of BBC's mix at batch 128 and 256, each speed lever on and off."""
+    rows = []
+    for batch in (128, 256):
+        for variant in (
+            "packed",
+            "packed, CUDA graph",
+            "packed, compiled",
+            "packed, compiled, CUDA graph",
+        ):
+            rows.append(run_variant(f"b{batch}", batch, mixed=True, variant=variant))
+            print(json.dumps(rows[-1]), flush=True)
+        for variant in ("packed, frozen word embeddings", "packed, frozen, CUDA graph"):
+            rows.append(
+                run_variant("frozen", batch, mixed=True, variant=variant, frozen_embeddings=True)
+            )
+            print(json.dumps(rows[-1]), flush=True)
+    return rows
+
+
+def print_table(rows: list[dict]) -> None:
     print("| batch | windows | batch as | non-pad tokens/step | ms/step | non-pad tokens/s |")
     for row in rows:
         print(

@@ -5,10 +5,10 @@
 BBC, stratified 80/20 (1,780 documents to train, 445 to test), 3 epochs, window 512. Baselines:
 `transformers.Trainer` with AutoTrain's defaults (batch 8, fp32, lr 5e-5) and tuned by hand (bf16,
 batch 32). Ours: `fine_tune` (no validation split, so every run does the same 3 epochs), one run
-per `BATCH:LR[:padded][:eager]` (`padded`: the `packed_windows` speed lever off, `eager` the
-`cuda_graphs` one). Tokens per second count non-padding tokens over the training loop's time;
-"steady" ones leave out the first 10 steps (warm-up: kernel selection, allocations), counting
-from a GPU synchronization before step 11. `--dataset news20`: 20 Newsgroups' bydate test part
+per `BATCH:LR[:FLAG...]` (each flag sets one speed lever, `LEVER_FLAGS`; the others keep their
+defaults). Tokens per second count non-padding tokens over the training loop's time; "steady"
+ones leave out the first 10 steps (warm-up: kernel selection, allocations), counting from a GPU
+synchronization before step 11. `--dataset news20`: 20 Newsgroups' bydate test part
 (the one the device carries), split the same way, instead of BBC. Then the training job
 (`--job`, `--jobs` times (2) before anything else: the first in a fresh worker process, cold
 start counted, or after the warm-up a GPU worker's process makes as it starts with `--warm-up`;
@@ -51,6 +51,7 @@ class Outcome:
     steady_tokens_per_second: float | None = None
     packed: bool | None = None
     graphs: str | None = None
+    compiled: bool | None = None
 
     @property
     def tokens_per_second(self) -> float:
@@ -65,6 +66,7 @@ class Outcome:
             "steady_tokens_per_second": None if steady is None else round(steady),
             "packed": self.packed,
             "graphs": self.graphs,
+            "compiled": self.compiled,
             "macro_f1": round(self.macro_f1, 4),
         }
 
@@ -168,6 +170,7 @@ def ours(
         loop_seconds.append(time.perf_counter() - started)
         steady["seconds"] = time.perf_counter() - steady.get("started", started)
         steady["packed"] = self.packed
+        steady["compiled"] = None if self.compiled is None else self.compiled.active
         graphs = self.graphs
         if graphs is not None:
             steady["graphs"] = f"{len(graphs.graphs)} captured, {len(graphs.eager_only)} eager"
@@ -212,21 +215,37 @@ def ours(
     steady_rate = steady["tokens"] / steady["seconds"] if "started" in steady else None
     tokens = train_tokens(model_path, split)
     return Outcome(
-        name, loop_seconds[0], tokens, score, steady_rate, steady["packed"], steady.get("graphs")
+        name,
+        loop_seconds[0],
+        tokens,
+        score,
+        steady_rate,
+        steady["packed"],
+        steady.get("graphs"),
+        steady["compiled"],
     )
 
 
-LEVERS_OFF = {"padded": "packed_windows", "eager": "cuda_graphs"}
+LEVER_FLAGS = {
+    "padded": ("packed_windows", False),
+    "eager": ("cuda_graphs", False),
+    "compiled": ("compiled_packed_layers", True),
+    "uncompiled": ("compiled_packed_layers", False),
+    "frozen": ("frozen_word_embeddings", True),
+    "unfrozen": ("frozen_word_embeddings", False),
+}
+"""What each flag of a `--ours` run sets in `SpeedLevers` (the others keep their defaults)."""
 
 
 def run_ours(spec: str, model_path: str, split: Split, labels: list[str]) -> Outcome:
-    """One `BATCH:LR[:padded][:eager]` run of ours: `padded` turns the `packed_windows` speed
-    lever off, `eager` the `cuda_graphs` one."""
+    """One `BATCH:LR[:FLAG...]` run of ours, each flag one lever set (`LEVER_FLAGS`): `padded`
+    turns `packed_windows` off, `eager` `cuda_graphs`, `unfrozen` `frozen_word_embeddings`;
+    `compiled` turns `compiled_packed_layers` on."""
     from custom_classifier.training.step_graphs import SpeedLevers
 
-    batch, lr, *off = spec.split(":")
-    levers = SpeedLevers(**{LEVERS_OFF[name]: False for name in off})
-    name = f"ours b{batch} lr {lr} " + (" ".join(off) or "all levers")
+    batch, lr, *flags = spec.split(":")
+    levers = SpeedLevers(**dict(LEVER_FLAGS[flag] for flag in flags))
+    name = f"ours b{batch} lr {lr} " + (" ".join(flags) or "defaults")
     return ours(name, model_path, split, labels, batch=int(batch), lr=float(lr), levers=levers)
 
 

@@ -9,7 +9,9 @@ restarting per window, the [CLS] gather, and the layers run in the model's own o
 from __future__ import annotations
 
 import copy
+import functools
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
@@ -17,6 +19,8 @@ import torch
 from transformers import BertConfig, BertForSequenceClassification
 
 from custom_classifier.training.arguments import TrainingArguments
+from custom_classifier.training.backbones import freeze_word_embeddings
+from custom_classifier.training.compiled_layers import CompiledPackedLayer
 from custom_classifier.training.packing import (
     PackedBatch,
     packed_logits,
@@ -184,6 +188,8 @@ def test_the_loops_packed_step_computes_the_padded_steps_loss_and_gradients(
     from custom_classifier.training.backbones import load_base_model
     from custom_classifier.training.loop import TrainingLoop
 
+    levers = step_graphs.SpeedLevers(frozen_word_embeddings=False)  # the padded step's weights
+    monkeypatch.setattr(step_graphs, "LEVERS", levers)
     labels = ["sport", "finance"]
     documents = [
         document
@@ -229,3 +235,108 @@ def test_the_loops_packed_step_computes_the_padded_steps_loss_and_gradients(
     assert len(packed_gradients) == len(padded_gradients) > 30
     for ours, theirs in zip(packed_gradients, padded_gradients, strict=True):
         torch.testing.assert_close(ours, theirs, rtol=1e-4, atol=1e-6)
+
+
+def packed_step(
+    model: BertForSequenceClassification, batch: PackedBatch, targets: torch.Tensor, **options: Any
+) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
+    """Logits and gradients of one packed step (the flash kernel replaced by its reference)."""
+    model.zero_grad(set_to_none=True)
+    logits = packed_logits(model, batch, attention=segment_attention, **options)
+    torch.nn.functional.cross_entropy(logits, targets).backward()
+    gradients = {n: p.grad.clone() for n, p in model.named_parameters() if p.grad is not None}
+    return logits.detach(), gradients
+
+
+def test_the_compiled_packed_layer_computes_the_eager_ones_logits_and_gradients() -> None:
+    """`SpeedLevers.compiled_packed_layers`, with the `aot_eager` backend (traced and split into
+    forward and backward as inductor gets it, without its C++ compile), on two token counts."""
+    torch._dynamo.reset()
+    model = tiny_bert().train()
+    bank = bank_of(LENGTHS)
+    compiled = CompiledPackedLayer(backend="aot_eager")
+    for rows in (np.array([4, 0, 3, 1]), np.array([2, 5])):
+        batch, targets = pack(bank, rows)
+        eager_logits, eager_gradients = packed_step(model, batch, targets)
+        step = functools.partial(packed_step, model, batch, targets, layer_forward=compiled)
+        logits, gradients = compiled.run(step)
+        torch.testing.assert_close(logits, eager_logits, rtol=1e-5, atol=1e-6)
+        assert gradients.keys() == eager_gradients.keys()
+        for name, gradient in eager_gradients.items():
+            torch.testing.assert_close(gradients[name], gradient, rtol=1e-4, atol=1e-6, msg=name)
+    assert compiled.active
+    torch._dynamo.reset()
+
+
+def test_a_packed_layer_that_fails_to_compile_leaves_the_step_eager() -> None:
+    torch._dynamo.reset()
+    model = tiny_bert().train()
+    batch, targets = pack(bank_of(LENGTHS), np.array([4, 0, 3, 1]))
+    eager_logits, _ = packed_step(model, batch, targets)
+    calls = []
+
+    def broken_backend(graph: torch.fx.GraphModule, inputs: Any) -> Any:
+        calls.append(graph)
+        raise RuntimeError("no compiler on this machine")
+
+    compiled = CompiledPackedLayer(backend=broken_backend)
+
+    def step() -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
+        return packed_step(model, batch, targets, layer_forward=compiled)
+
+    logits, _ = compiled.run(step)
+
+    assert calls and not compiled.active
+    torch.testing.assert_close(logits, eager_logits)
+    compiled.run(step)
+    assert len(calls) == 1  # later steps stay eager: no second compile
+    torch._dynamo.reset()
+
+
+def test_frozen_word_embeddings_get_no_gradient_and_the_rest_the_same_ones() -> None:
+    """`SpeedLevers.frozen_word_embeddings`: the word-embedding matrix drops out of the
+    gradients (so out of AdamW's state and update); every other weight's gradient is as before."""
+    model = tiny_bert().train()
+    batch, targets = pack(bank_of(LENGTHS), np.array([0, 1, 2, 5]))
+    _, trained = packed_step(model, batch, targets)
+
+    freeze_word_embeddings(model)
+    _, frozen = packed_step(model, batch, targets)
+
+    word_embeddings = "bert.embeddings.word_embeddings.weight"
+    assert word_embeddings in trained and word_embeddings not in frozen
+    assert "bert.embeddings.position_embeddings.weight" in frozen
+    assert frozen.keys() == trained.keys() - {word_embeddings}
+    for name, gradient in frozen.items():
+        torch.testing.assert_close(gradient, trained[name], msg=name)
+
+
+def test_the_loops_packed_steps_leave_the_word_embeddings_as_they_were(
+    tiny_base_model: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`SpeedLevers.frozen_word_embeddings`, on by default: the packed loop gives AdamW no
+    word-embedding matrix, which ends training unchanged while the other weights move."""
+    from custom_classifier.training import packing
+    from custom_classifier.training.backbones import load_base_model
+    from custom_classifier.training.loop import TrainingLoop
+
+    labels = ["sport", "finance"]
+    documents = make_topic_documents(dict.fromkeys(labels, 4), words=12, seed=3)
+    args = TrainingArguments(epochs=1, batch_size=4, max_length=32, mixed_precision=False)
+    tokenizer, model = load_base_model(str(tiny_base_model), labels, attention_dropout=0.0)
+    train = encode_documents(tokenizer, documents, labels, args)
+    none = encode_documents(tokenizer, [], labels, args)
+    monkeypatch.setattr(packing, "why_not_packed", lambda *_, **__: None)
+    monkeypatch.setattr(packing, "flash_varlen_attention", segment_attention)
+    before = {name: p.detach().clone() for name, p in model.named_parameters()}
+
+    loop = TrainingLoop(model, tokenizer, args, train, none, labels)
+    loop.run(None)
+
+    embeddings = model.get_input_embeddings().weight
+    optimized = {id(p) for group in loop.optimizer.param_groups for p in group["params"]}
+    assert loop.packed and id(embeddings) not in optimized
+    after = dict(model.named_parameters())
+    for name, weight in before.items():
+        unchanged = torch.equal(after[name], weight)
+        assert unchanged == (after[name] is embeddings), name

@@ -219,6 +219,12 @@ def enable_gradient_checkpointing(model: Any) -> None:
     model.config.use_cache = False
 
 
+def freeze_word_embeddings(model: Any) -> None:
+    """Leave the word-embedding matrix out of training: no gradient, no optimizer state (the
+    position and token-type embeddings and their LayerNorm still train)."""
+    model.get_input_embeddings().weight.requires_grad_(False)
+
+
 def trainable_state(model: torch.nn.Module) -> dict[str, torch.Tensor]:
     """A CPU copy of the weights training changes: everything under full fine-tuning, the
     adapters and the head under LoRA (megabytes instead of the whole model each best epoch)."""

@@ -1,4 +1,5 @@
-"""A decoder's layers compiled with `torch.compile` for LoRA training on a GPU, with a way back.
+"""Layers compiled with `torch.compile` for training on a GPU, with a way back: a LoRA-trained
+decoder's layers, or the packed `BertLayer` forward of a fully fine-tuned encoder.
 
 Once a LoRA step runs as a CUDA graph, the GPU's time goes mostly to small elementwise kernels:
 rotary embeddings, each adapter's dropout, scaling and addition, SiLU-and-multiply, residual
@@ -6,6 +7,12 @@ adds (BENCHMARKS.md, "Decoder LoRA: where the time went"). Inductor fuses them i
 kernels per layer. The layers are compiled with dynamic shapes, so the batch shapes of a run
 share one compiled graph; the first layer stays eager, because its input (the frozen
 embeddings' output) needs no gradient, which would cost a second compile for one layer of many.
+
+A packed encoder step (`training/packing.py`) on a GPU is bound by its kernels from batch 128
+on (BENCHMARKS.md, "Packed windows"): besides the matrix products and flash attention, each
+layer runs LayerNorm after a residual addition twice and bias + GELU once, forward and backward,
+each a few elementwise kernels over all the tokens. Inductor fuses them; `packed_layer` is
+compiled once with dynamic token counts, so every layer and every batch shares one graph.
 
 A compile that fails (an unsupported model, no compiler on the machine) must not fail the
 training: the step that failed runs again with eager layers, and the layers stay eager.
@@ -18,6 +25,8 @@ from collections.abc import Callable
 from typing import Any, TypeVar
 
 import torch
+
+from custom_classifier.training import packing
 
 logger = logging.getLogger(__name__)
 
@@ -40,7 +49,37 @@ def repeated_layers(model: torch.nn.Module) -> list[torch.nn.Module]:
     ]
 
 
-class CompiledLayers:
+class _EagerAfterFailure:
+    """Runs training steps through compiled code until one fails, then eagerly for good."""
+
+    @property
+    def active(self) -> bool:
+        raise NotImplementedError
+
+    def _back_to_eager(self) -> None:
+        raise NotImplementedError
+
+    def run(self, step: Callable[..., T], *args: Any) -> T:
+        """`step(*args)`; if it fails with compiled layers, again with eager ones. Inside a CUDA
+        graph capture a failure is left to the capture's caller (the capture is broken)."""
+        if not self.active or _capturing():
+            return step(*args)
+        try:
+            return step(*args)
+        except Exception as error:  # noqa: BLE001 - a failing compile must not stop training
+            self._give_up(error)
+        return step(*args)
+
+    def _give_up(self, error: Exception) -> None:
+        logger.warning(
+            "compiling the model's layers failed (%s: %s); training continues with eager layers",
+            type(error).__name__,
+            str(error)[:500],
+        )
+        self._back_to_eager()
+
+
+class CompiledLayers(_EagerAfterFailure):
     """The repeated layers of `model` (but the first) with compiled forwards, until a step fails."""
 
     def __init__(self, model: torch.nn.Module, backend: Backend = "inductor") -> None:
@@ -57,26 +96,39 @@ class CompiledLayers:
     def active(self) -> bool:
         return bool(self.layers)
 
-    def run(self, step: Callable[..., T], *args: Any) -> T:
-        """`step(*args)`; if it fails with compiled layers, again with eager ones. Inside a CUDA
-        graph capture a failure is left to the capture's caller (the capture is broken)."""
-        if not self.layers or _capturing():
-            return step(*args)
-        try:
-            return step(*args)
-        except Exception as error:  # noqa: BLE001 - a failing compile must not stop training
-            self._give_up(error)
-        return step(*args)
-
-    def _give_up(self, error: Exception) -> None:
-        logger.warning(
-            "compiling the model's layers failed (%s: %s); training continues with eager layers",
-            type(error).__name__,
-            str(error)[:500],
-        )
+    def _back_to_eager(self) -> None:
         for layer in self.layers:
             del layer.forward  # the class's own forward again
         self.layers = []
+
+
+class CompiledPackedLayer(_EagerAfterFailure):
+    """`packing.packed_layer` compiled (dynamic token counts), as `packing.packed_logits`'s
+    `layer_forward`, until a step fails; then the eager one."""
+
+    def __init__(self, backend: Backend = "inductor") -> None:
+        self.eager: packing.PackedLayer = packing.packed_layer
+        self.forward: packing.PackedLayer = self.eager
+        try:
+            self.forward = torch.compile(self.eager, backend=backend, dynamic=True)
+        except Exception as error:  # noqa: BLE001 - e.g. torch.compile unsupported here
+            self._give_up(error)
+
+    @property
+    def active(self) -> bool:
+        return self.forward is not self.eager
+
+    def _back_to_eager(self) -> None:
+        self.forward = self.eager
+
+    def __call__(
+        self,
+        layer: Any,
+        hidden: torch.Tensor,
+        batch: packing.PackedBatch,
+        attention: packing.VarlenAttention,
+    ) -> torch.Tensor:
+        return self.forward(layer, hidden, batch, attention)
 
 
 def _capturing() -> bool:

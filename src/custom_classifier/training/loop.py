@@ -32,7 +32,7 @@ from custom_classifier.training.chunking import (
     document_probabilities,
     window_logits,
 )
-from custom_classifier.training.compiled_layers import CompiledLayers
+from custom_classifier.training.compiled_layers import CompiledLayers, CompiledPackedLayer
 from custom_classifier.training.early_stopping import EarlyStopping
 from custom_classifier.training.evaluation import evaluate_multilabel, evaluate_predictions
 from custom_classifier.training.memory import trim_heap
@@ -96,6 +96,8 @@ class TrainingLoop:
         graphed = (lora or self.packed) and levers.cuda_graphs
         graphed = graphed and self.device.type == "cuda" and self.world == 1
         liger = self.device.type == "cuda" and backbones.speed_up_for_gpu(model, levers)
+        if levers.frozen_word_embeddings and self.packed:
+            backbones.freeze_word_embeddings(model)
         self.optimizer = _adamw(model, args, learning_rate, capturable=graphed)
         self.scheduler = get_linear_schedule_with_warmup(
             self.optimizer, round(args.warmup_ratio * self.total_steps), self.total_steps
@@ -109,9 +111,13 @@ class TrainingLoop:
         self.step = 0
         self._interval_sum = torch.zeros((), device=self.device)
         self._interval_steps = 0
-        self.compiled = None
-        if levers.compiled_layers and lora and self.device.type == "cuda" and self.world == 1:
-            self.compiled = CompiledLayers(model)
+        self.compiled: CompiledLayers | CompiledPackedLayer | None = None
+        self.packed_layer: packing.PackedLayer = packing.packed_layer
+        if self.device.type == "cuda" and self.world == 1:
+            if levers.compiled_layers and lora:
+                self.compiled = CompiledLayers(model)
+            elif levers.compiled_packed_layers and self.packed:
+                self.compiled = self.packed_layer = CompiledPackedLayer()
         self.graphs = None
         if graphed:
             self.graphs = step_graphs.StepGraphs(
@@ -209,19 +215,28 @@ class TrainingLoop:
 
     def _packed_step(self, rows: torch.Tensor, key: step_graphs.StepKey) -> torch.Tensor:
         """`_device_step` on `rows` packed end to end: no padding, flash attention."""
+        return self._with_fallback(self._packed_step_once, rows, key)
+
+    def _packed_step_once(self, rows: torch.Tensor, key: step_graphs.StepKey) -> torch.Tensor:
         self.optimizer.zero_grad(set_to_none=True)
         packed, targets = self.bank.packed(rows, key)
         autocast = autocast_for(self.device, cpu_bf16=self.cpu_bf16, cache=self.graphs is None)
         with autocast:
-            logits = packing.packed_logits(self.model, packed)
+            logits = packing.packed_logits(self.model, packed, layer_forward=self.packed_layer)
         return self._optimize(logits, targets)
 
     def _device_step(self, rows: torch.Tensor, key: step_graphs.StepKey) -> torch.Tensor:
         """Forward, backward, clipping and the optimizer step of `rows`: device work only (a
         CUDA graph may capture it), the learning rate read from the optimizer's tensors."""
+        return self._with_fallback(self._step_once, rows, key)
+
+    def _with_fallback(
+        self, step: step_graphs.Step, rows: torch.Tensor, key: step_graphs.StepKey
+    ) -> torch.Tensor:
+        """`step`, through compiled layers if any (eager ones again if those fail)."""
         if self.compiled is None:
-            return self._step_once(rows, key)
-        return self.compiled.run(self._step_once, rows, key)
+            return step(rows, key)
+        return self.compiled.run(step, rows, key)
 
     def _step_once(self, rows: torch.Tensor, key: step_graphs.StepKey) -> torch.Tensor:
         _, width, masked = key

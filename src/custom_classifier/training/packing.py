@@ -26,6 +26,9 @@ import torch
 VarlenAttention = Callable[[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor, int], Any]
 """`(query, key, value, cu_seqlens, max_length) -> output`, each of query, key, value and the
 output shaped (tokens, heads, head size); `cu_seqlens` holds the windows' cumulative lengths."""
+PackedLayer = Callable[[Any, torch.Tensor, "PackedBatch", VarlenAttention], torch.Tensor]
+"""`(layer, hidden, batch, attention) -> hidden`: one `BertLayer` over packed tokens
+(`packed_layer`, or a compiled copy of it)."""
 
 _PACKABLE_MODELS = frozenset({"BertForSequenceClassification"})
 _FLASH_MIN_CAPABILITY = (8, 0)  # flash attention needs Ampere or newer
@@ -118,23 +121,27 @@ def segment_attention(
 
 
 def packed_logits(
-    model: Any, batch: PackedBatch, attention: VarlenAttention | None = None
+    model: Any,
+    batch: PackedBatch,
+    attention: VarlenAttention | None = None,
+    layer_forward: PackedLayer | None = None,
 ) -> torch.Tensor:
     """(windows, labels) logits of a packed batch through a `BertForSequenceClassification`,
     as its padded forward computes them (attention dropout must be 0: the kernel has none).
-    `attention` defaults to `flash_varlen_attention`."""
+    `attention` defaults to `flash_varlen_attention`, `layer_forward` to `packed_layer`."""
     attention = attention or flash_varlen_attention
+    layer_forward = layer_forward or packed_layer
     bert = model.bert
     hidden = bert.embeddings(
         input_ids=batch.input_ids[None], position_ids=batch.position_ids[None]
     )[0]
     for layer in bert.encoder.layer:
-        hidden = _packed_layer(layer, hidden, batch, attention)
+        hidden = layer_forward(layer, hidden, batch, attention)
     pooled = bert.pooler(hidden[batch.first_tokens][:, None, :])
     return model.classifier(model.dropout(pooled))
 
 
-def _packed_layer(
+def packed_layer(
     layer: Any, hidden: torch.Tensor, batch: PackedBatch, attention: VarlenAttention
 ) -> torch.Tensor:
     """One `BertLayer` over packed tokens (tokens x hidden). The query, key and value

@@ -78,6 +78,18 @@ class SpeedLevers:
     """BERT-style encoders train on each batch's windows packed into one sequence without
     padding, through variable-length flash attention (`training/packing.py`); other models,
     CPUs and data-parallel training keep padded batches."""
+    compiled_packed_layers: bool = False
+    """Packed encoder steps run `packing.packed_layer` compiled with `torch.compile`
+    (inductor fuses each LayerNorm with its residual addition and the bias with GELU;
+    `training/compiled_layers.py`). Off: one MiniLM step at batch 128 went from 23.3 to
+    21.2 ms on an H200, but compiling took about 17 s, ten times a BBC run's steps, and each
+    new shape's eager warm-up before its capture ate the rest (BENCHMARKS.md)."""
+    frozen_word_embeddings: bool = True
+    """Packed encoder steps leave the word-embedding matrix as it is (half of MiniLM's
+    weights): no gradient for it, no AdamW state or update; position and token-type
+    embeddings still train. On an H200, BBC's steady tokens/s rose 8-14% in five pairs of runs,
+    macro-F1 within one run's noise (BENCHMARKS.md, "Compiled layers and frozen word
+    embeddings")."""
 
 
 LEVERS = SpeedLevers()
