@@ -6,6 +6,7 @@ from pathlib import Path
 import pytest
 from transformers import AutoTokenizer
 
+from custom_classifier.inference import head_window as head_window_module
 from custom_classifier.inference.head_window import HeadWindow
 from custom_classifier.training.chunking import build_windows
 
@@ -58,6 +59,31 @@ def test_head_window_equals_the_truncated_whole_text(tokenizer, max_length: int)
         assert head_window(text).tolist() == window.tolist(), repr(text[:200])
     batched = head_window.windows(texts)
     assert [w.tolist() for w in batched] == [w.tolist() for w in expected]
+
+
+def test_unicode_punctuation_splits_words_as_the_tokenizer_does(tokenizer) -> None:
+    head_window = HeadWindow.for_tokenizer(tokenizer, 512)
+    assert head_window is not None
+    marks = ["“quoted”", "a—b", "«x»", "¿que?", "wait…", "a·b", "§3", "©2024", "‰", "x‐y", "【z】"]
+    rng = random.Random(7)
+    texts = [random_text(rng, ASCII_PARTS[:10] + marks) for _ in range(40)]
+
+    expected, _ = build_windows(tokenizer, texts, max_length=512, strategy="head", stride=0)
+
+    assert [w.tolist() for w in head_window.windows(texts)] == [w.tolist() for w in expected]
+
+
+def test_remembered_words_are_bounded(tokenizer, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(head_window_module, "_REMEMBERED_WORDS", 50)
+    head_window = HeadWindow.for_tokenizer(tokenizer, 512)
+    assert head_window is not None
+    rng = random.Random(11)
+    texts = [random_text(rng, MOSTLY_ASCII_PARTS) for _ in range(20)]
+
+    expected, _ = build_windows(tokenizer, texts, max_length=512, strategy="head", stride=0)
+
+    assert [w.tolist() for w in head_window.windows(texts)] == [w.tolist() for w in expected]
+    assert len(head_window._word_pieces._ids) == 50
 
 
 def test_a_long_text_is_read_only_as_far_as_its_window(tokenizer) -> None:
