@@ -18,6 +18,7 @@ from custom_classifier.inference.window_scorers import (
     length_sorted_batches,
     make_scorer,
     pad_windows,
+    unmasked_attention,
     window_logits,
 )
 from factories import make_tiny_classifier
@@ -111,6 +112,50 @@ def test_the_cuda_graph_replay_matches_the_eager_model(classifier_dir: Path) -> 
     assert np.allclose(np.stack(replayed), eager, atol=0.05)
     exact = reference(classifier_dir).window_logits(windows)
     assert (eager.argmax(axis=1) == exact.argmax(axis=1)).mean() >= 0.75
+
+
+def test_unmasked_attention_gives_sdpa_no_mask_for_unpadded_input_only(
+    classifier_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import transformers.masking_utils
+    from transformers import AutoModelForSequenceClassification
+
+    model = AutoModelForSequenceClassification.from_pretrained(classifier_dir).eval()
+    # As transformers 5.17 decides while a CUDA stream captures: keep the all-true mask.
+    monkeypatch.setattr(transformers.masking_utils, "_ignore_bidirectional_mask_sdpa", _never)
+    masks: list[torch.Tensor | None] = []
+    sdpa = torch.nn.functional.scaled_dot_product_attention
+
+    def spy(*args, **kwargs):  # type: ignore[no-untyped-def]
+        masks.append(kwargs.get("attn_mask"))
+        return sdpa(*args, **kwargs)
+
+    monkeypatch.setattr(torch.nn.functional, "scaled_dot_product_attention", spy)
+    ids = torch.randint(1000, 2000, (1, 24))
+    padded = torch.cat([ids, torch.zeros(1, 8, dtype=torch.long)], dim=1)
+    padding_mask = (padded != 0).long()
+
+    def logits(**inputs: torch.Tensor) -> torch.Tensor:
+        masks.clear()
+        with torch.inference_mode():
+            return model(**inputs).logits
+
+    as_built, built_masks = logits(input_ids=ids), list(masks)
+    padded_as_built = logits(input_ids=padded, attention_mask=padding_mask)
+    with unmasked_attention(model):
+        unmasked, unmasked_masks = logits(input_ids=ids), list(masks)
+        padded_unmasked, padded_masks = logits(input_ids=padded, attention_mask=padding_mask), masks
+
+    assert model.config._attn_implementation == "sdpa"
+    assert built_masks and all(mask is not None for mask in built_masks)
+    assert unmasked_masks and all(mask is None for mask in unmasked_masks)
+    assert padded_masks and all(mask is not None for mask in padded_masks)
+    assert torch.allclose(unmasked, as_built, atol=1e-5)
+    assert torch.allclose(padded_unmasked, padded_as_built, atol=1e-5)
+
+
+def _never(*args: object, **kwargs: object) -> bool:
+    return False
 
 
 def test_length_sorted_batches_without_a_token_cap_take_batch_size_windows() -> None:
