@@ -123,7 +123,8 @@ def news20_split(seed: int = 42) -> tuple[Split, list[str]]:
     return split, labels
 
 
-def cuda_median_ms(fn: Callable[[], object], repeats: int, warmup: int = 3) -> float:
+def cuda_times_ms(fn: Callable[[], object], repeats: int, warmup: int = 3) -> list[float]:
+    """Host-clock milliseconds of each of `repeats` calls, each up to a GPU synchronization."""
     import torch
 
     for _ in range(warmup):
@@ -135,7 +136,17 @@ def cuda_median_ms(fn: Callable[[], object], repeats: int, warmup: int = 3) -> f
         fn()
         torch.cuda.synchronize()
         times.append((time.perf_counter() - start) * 1000)
-    return statistics.median(times)
+    return times
+
+
+def cuda_median_ms(fn: Callable[[], object], repeats: int, warmup: int = 3) -> float:
+    return statistics.median(cuda_times_ms(fn, repeats, warmup))
+
+
+def percentiles_ms(times: list[float]) -> dict[str, float]:
+    """p10, p50 and p90 of `times`, the spread of a latency as well as its median."""
+    deciles = statistics.quantiles(times, n=10)
+    return {"p10": deciles[0], "p50": statistics.median(times), "p90": deciles[-1]}
 
 
 def ratio(ours: float, baseline: float) -> str:

@@ -29,7 +29,9 @@ os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 
 from benchmarks.datasets import CACHE  # noqa: E402
 from benchmarks.gpu_common import base_model, read_bbc  # noqa: E402
+from custom_classifier.inference.head_window import HeadWindow  # noqa: E402
 from custom_classifier.inference.text_classifier import TextClassifier  # noqa: E402
+from custom_classifier.inference.window_scorers import CudaGraphScorer  # noqa: E402
 
 MODEL_DIR = CACHE / "bbc-cpu-model"
 PER_LABEL = 100
@@ -55,6 +57,42 @@ class WholeTextClassifier(TextClassifier):
 
     def _head_window(self) -> None:
         return None
+
+
+class RustPiecesHeadWindow(HeadWindow):
+    """The head window as before remembered words (main at dd10edf): plain pieces through the
+    tokenizers library's pre-tokenizer and WordPiece model, its normalizer off."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        from tokenizers import Tokenizer
+
+        super().__init__(*args, **kwargs)
+        self._plain = Tokenizer.from_str(self._normalizing.to_str())
+        self._plain.normalizer = None
+
+    def _encode_plain(self, pieces: list[str]) -> list[list[int]]:
+        if len(pieces) <= 1:
+            results = [self._plain.encode(piece, add_special_tokens=False) for piece in pieces]
+        else:
+            results = self._plain.encode_batch(pieces, add_special_tokens=False)
+        return [list(result.ids) for result in results]
+
+
+class BeforeClassifier(TextClassifier):
+    """Ours as on main at dd10edf: `RustPiecesHeadWindow`, and on a GPU one-window graphs
+    captured with the attention mask transformers builds (5.17 builds one in a capture)."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        if isinstance(self.scorer, CudaGraphScorer):
+            self.scorer._unmasked = False
+
+    def _head_window(self) -> HeadWindow | None:
+        if self.max_length not in self._head_windows:
+            self._head_windows[self.max_length] = RustPiecesHeadWindow.for_tokenizer(
+                self.tokenizer, self.max_length
+            )
+        return self._head_windows[self.max_length]
 
 
 def median_seconds(fn: Callable[[], object]) -> float:
