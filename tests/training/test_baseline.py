@@ -1,6 +1,9 @@
 from __future__ import annotations
 
 import os
+import subprocess
+import sys
+from pathlib import Path
 from typing import Any
 
 from pytest import MonkeyPatch
@@ -28,7 +31,8 @@ def test_the_baseline_process_gives_the_in_process_result() -> None:
     labels = ["sport", "finance", "cooking"]
     split = make_topic_split(labels, train=10, test=5)
 
-    with BaselineProcess(split.train, split.test, labels) as background:
+    with BaselineProcess() as background:
+        background.fit(split.train, split.test, labels)
         evaluation = background.result()
 
     assert evaluation == train_baseline(split.train, split.test, labels)
@@ -45,8 +49,9 @@ def test_a_failing_baseline_process_says_why() -> None:
 
     with (
         pytest.raises(TrainingError, match="baseline failed.*only one class") as raised,
-        BaselineProcess(one_label, split.test, ["sport", "finance"]) as background,
+        BaselineProcess() as background,
     ):
+        background.fit(one_label, split.test, ["sport", "finance"])
         background.result()
     assert "Traceback" not in str(raised.value)
 
@@ -58,6 +63,8 @@ def test_the_baseline_process_runs_its_blas_on_one_thread(monkeypatch: MonkeyPat
     started: dict[str, Any] = {}
 
     class _Started:
+        stdin = None
+
         def __init__(self, command: list[str], **options: Any) -> None:
             started.update(options)
 
@@ -69,11 +76,20 @@ def test_the_baseline_process_runs_its_blas_on_one_thread(monkeypatch: MonkeyPat
 
     monkeypatch.setattr(baseline_process.subprocess, "Popen", _Started)
     monkeypatch.setenv("OPENBLAS_NUM_THREADS", "16")
-    split = make_topic_split(["sport", "finance"], train=2, test=1)
 
-    with baseline_process.BaselineProcess(split.train, split.test, ["sport", "finance"]):
+    with baseline_process.BaselineProcess():
         pass
 
     environment = started["env"]
     assert environment["OPENBLAS_NUM_THREADS"] == environment["OMP_NUM_THREADS"] == "1"
     assert environment["PATH"] == os.environ["PATH"]
+
+
+def test_a_baseline_child_given_no_documents_ends_without_fitting(tmp_path: Path) -> None:
+    """As when a job's folder is invalid: the child was started before the folder was read."""
+    inputs, output = tmp_path / "inputs.pkl", tmp_path / "evaluation.pkl"
+    command = [sys.executable, "-m", "custom_classifier.training.baseline_process"]
+    ended = subprocess.run(
+        [*command, str(inputs), str(output)], stdin=subprocess.DEVNULL, timeout=300
+    )
+    assert ended.returncode == 0 and not output.exists()

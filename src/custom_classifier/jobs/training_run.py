@@ -106,33 +106,30 @@ def run_training(
     run has started, any failure ends it FAILED (cancellation: KILLED) and nothing is registered.
     With several base models, each trains in a child run of that run, on the same split.
     """
+    import contextlib
     import tempfile
 
     from custom_classifier.jobs.warm_worker import import_job_modules
     from custom_classifier.registry.connect import open_registry
+    from custom_classifier.training.baseline_process import BaselineProcess
 
     report = on_progress or _noop_progress
     stop = should_stop or _never_stop
     timings = _Timings()
-    registry = open_registry(settings)
-    prepared = _prepare(request, settings, report, timings, registry)
-    request, split, labels = prepared.request, prepared.split, prepared.labels
-    with (  # the baseline fits from here on, beside everything up to the verdict
-        _baseline_process(request, split, labels) as baseline_job,
-        registry.start_run(request.owner, request.name, _run_tags(request, prepared)) as run,
-    ):
+    with contextlib.ExitStack() as stack:
+        # The baseline's child imports sklearn while the folder is read, and fits once it is
+        # split, beside everything up to the verdict.
+        baseline_job = stack.enter_context(BaselineProcess())
+        registry = open_registry(settings)
+        prepared = _prepare(request, settings, report, timings, registry)
+        request, split, labels = prepared.request, prepared.split, prepared.labels
+        _fit_baseline(baseline_job, request, split, labels)
         import_job_modules()  # the data is valid: the job will need them all
-        _log_inputs(run, request, prepared)
-        context = _RunContext(
-            request,
-            settings,
-            registry,
-            run,
-            split,
-            labels,
-            prepared.processes,
-            frozen=prepared.frozen,
+        run = stack.enter_context(
+            registry.start_run(request.owner, request.name, _run_tags(request, prepared))
         )
+        _log_inputs(run, request, prepared)
+        context = _run_context(prepared, settings, registry, run)
         with tempfile.TemporaryDirectory(prefix="cc-train-") as workdir:
             trained = [
                 _train_candidate(
@@ -166,16 +163,32 @@ def run_training(
     return _outcome(run.run_id, judged, prepared, registered, timings)
 
 
-def _baseline_process(request: TrainingRequest, split: Split, labels: list[str]) -> BaselineProcess:
+def _run_context(
+    prepared: _Prepared, settings: Settings, registry: Registry, run: RunLogger
+) -> _RunContext:
+    return _RunContext(
+        prepared.request,
+        settings,
+        registry,
+        run,
+        prepared.split,
+        prepared.labels,
+        prepared.processes,
+        frozen=prepared.frozen,
+    )
+
+
+def _fit_baseline(
+    baseline: BaselineProcess, request: TrainingRequest, split: Split, labels: list[str]
+) -> None:
     """Single-label: fitted on training + validation documents; multi-label: on the training
     documents, its per-label thresholds tuned on the validation ones (`training.baseline`)."""
-    from custom_classifier.training.baseline_process import BaselineProcess
-
     if request.training.mode == "multi":
-        return BaselineProcess(
+        baseline.fit(
             split.train, split.test, labels, multi_label=True, validation_docs=split.validation
         )
-    return BaselineProcess(split.train + split.validation, split.test, labels)
+    else:
+        baseline.fit(split.train + split.validation, split.test, labels)
 
 
 class _Timings:
