@@ -13,6 +13,7 @@ from custom_classifier.inference.text_classifier import (
     ONNX_FILE,
     TextClassifier,
 )
+from custom_classifier.training import trainer
 from custom_classifier.training.arguments import Progress, TrainingArguments
 from custom_classifier.training.trainer import FineTuneResult, fine_tune
 from factories import FROZEN_LEARNING_RATE, make_topic_documents, make_topic_split
@@ -184,6 +185,17 @@ def test_an_unknown_base_model_is_reported(tmp_path: Path) -> None:
     with pytest.raises(BaseModelError, match="CC_BASE_MODEL") as caught:
         fine_tune(missing, make_topic_split(LABELS), LABELS, FAST, tmp_path)
     assert missing in caught.value.message
+
+
+def test_a_cpu_training_unmaps_large_blocks_from_its_start(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    calls: list[None] = []
+    monkeypatch.setattr(trainer, "unmap_large_blocks_on_free", lambda: calls.append(None))
+
+    with pytest.raises(BaseModelError):  # before the base model is loaded
+        fine_tune(str(tmp_path / "no-such-model"), make_topic_split(LABELS), LABELS, FAST, tmp_path)
+    assert calls == [None]
 
 
 def test_documents_with_unrequested_labels_are_refused(tiny_base_model: Path, tmp_path: Path):

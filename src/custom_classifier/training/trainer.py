@@ -34,7 +34,7 @@ from custom_classifier.training.arguments import (
 from custom_classifier.training.backbones import load_base_model
 from custom_classifier.training.distributed import process_group, shard_batches
 from custom_classifier.training.loop import TrainingLoop, uses_cpu_bf16
-from custom_classifier.training.memory import release_freed_memory
+from custom_classifier.training.memory import release_freed_memory, unmap_large_blocks_on_free
 from custom_classifier.training.windows import (
     EncodedSplit,
     WindowBank,
@@ -96,6 +96,8 @@ def fine_tune(
     started = time.monotonic()
     set_seed(args.seed)
     device = distributed.process_device(process_group()[1])
+    if device.type == "cpu":  # a step's activations go back to the system when freed
+        unmap_large_blocks_on_free()
     tokenizer, model = _load_backbone(base_model, labels, args, device)
     _check_max_length(model, args.max_length)
     train = encode_documents(
