@@ -3,11 +3,11 @@
 Builds the real `TrainingLoop` on BBC's documents (1,701 drawn at random, window 512, the
 default arguments) and runs its first `--steps` steps, printing after each the width, the
 seconds, the resident MiB and the process's peak. `--mmap-threshold BYTES` fixes glibc's mmap
-threshold before anything is imported (0: glibc's dynamic default), to compare the allocators
-side by side in two processes started together.
+threshold before anything is imported (0: glibc's dynamic default), `--trim-each-step` trims the
+heap after each step, to compare the allocators side by side in processes started together.
 
     PYTHONPATH=src:. .venv/bin/python -m benchmarks.train_memory_steps [--steps N]
-        [--mmap-threshold BYTES] [--tag TEXT]
+        [--mmap-threshold BYTES] [--trim-each-step] [--tag TEXT]
 """
 
 from __future__ import annotations
@@ -25,14 +25,15 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--steps", type=int, default=16)
     parser.add_argument("--mmap-threshold", type=int, default=0)
+    parser.add_argument("--trim-each-step", action="store_true")
     parser.add_argument("--tag", default="")
     options = parser.parse_args()
     if options.mmap_threshold:
         ctypes.CDLL("libc.so.6").mallopt(_M_MMAP_THRESHOLD, options.mmap_threshold)
-    run_steps(options.steps, options.tag)
+    run_steps(options.steps, options.tag, trim_each_step=options.trim_each_step)
 
 
-def run_steps(steps: int, tag: str) -> None:
+def run_steps(steps: int, tag: str, *, trim_each_step: bool) -> None:
     import numpy as np
     import psutil
     import torch
@@ -43,6 +44,7 @@ def run_steps(steps: int, tag: str) -> None:
     from custom_classifier.training import trainer
     from custom_classifier.training.arguments import TrainingArguments
     from custom_classifier.training.loop import TrainingLoop
+    from custom_classifier.training.memory import trim_heap
     from custom_classifier.training.windows import encode_documents, shuffled_length_batches
 
     root = dataset_folder("bbc")
@@ -75,6 +77,8 @@ def run_steps(steps: int, tag: str) -> None:
     for step, batch in enumerate(batches[:steps], start=1):
         step_started = time.monotonic()
         loss = loop._train_step(batch, torch.from_numpy(batch))
+        if trim_each_step:
+            trim_heap()
         seconds = time.monotonic() - step_started
         width = loop.bank.shape(batch)[0]
         print(
