@@ -105,7 +105,7 @@ def run(options: argparse.Namespace, args: TrainingArguments) -> dict[str, objec
             split,
             labels,
             AcceptanceCriteria(),
-            baseline_predictions=None,
+            baseline_predictions=lambda: None,
             champion=None,
             min_score=0.0,
         )

@@ -93,3 +93,19 @@ def test_a_baseline_child_given_no_documents_ends_without_fitting(tmp_path: Path
         [*command, str(inputs), str(output)], stdin=subprocess.DEVNULL, timeout=300
     )
     assert ended.returncode == 0 and not output.exists()
+
+
+def test_the_baseline_process_predictions_when_fitted_wait_for_the_child() -> None:
+    from custom_classifier.training.baseline import baseline_predictions
+    from custom_classifier.training.baseline_process import BaselineProcess
+
+    labels = ["sport", "finance"]
+    split = make_topic_split(labels, train=10, test=5)
+
+    with BaselineProcess() as background:
+        background.fit(split.train, split.test, labels)
+        predicted = background.predictions_when_fitted()
+        evaluation = background.result()  # once ended, the same answer again
+
+    assert predicted == baseline_predictions(split.train, split.test)
+    assert evaluation == train_baseline(split.train, split.test, labels)

@@ -10,7 +10,7 @@ serves what was judged.
 from __future__ import annotations
 
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -34,6 +34,11 @@ if TYPE_CHECKING:
     from custom_classifier.registry.tracking import Registry
     from custom_classifier.training.arguments import AcceptanceCriteria
     from custom_classifier.training.served import ServedCheck
+
+
+BaselinePredictions = Callable[[], Sequence[str] | None]
+"""The baseline's label for each test document, asked for only once the model is scored: the
+baseline may still be fitting in its process (`training.baseline_process`) meanwhile."""
 
 
 @dataclass(frozen=True)
@@ -168,7 +173,7 @@ def judge(
     labels: list[str],
     criteria: AcceptanceCriteria,
     *,
-    baseline_predictions: Sequence[str] | None,
+    baseline_predictions: BaselinePredictions,
     champion: ChampionScores | None,
     min_score: float,
     estimate: EvaluationChoice,
@@ -202,7 +207,8 @@ def judge(
     update_settings(model_dir, temperature=calibration.temperature, min_score=min_score)
     predicted = [labels[i] for i in scores.test_logits.argmax(axis=1)] if truth else []
     holdout = evaluate_predictions(truth, predicted, labels)
-    estimated = _Estimated.of(truth, predicted, baseline_predictions, labels, out_of_fold)
+    baseline_labels = None if out_of_fold is not None else baseline_predictions()
+    estimated = _Estimated.of(truth, predicted, baseline_labels, labels, out_of_fold)
     champion_comparison = None
     if champion is not None and champion.predictions is not None and truth:
         champion_comparison = compare(truth, predicted, champion.predictions, labels)

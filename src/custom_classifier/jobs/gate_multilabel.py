@@ -17,7 +17,7 @@ The same steps and the same `GateReport`, with multi-label meanings:
 from __future__ import annotations
 
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -58,7 +58,7 @@ def judge_multilabel(
     labels: list[str],
     criteria: AcceptanceCriteria,
     *,
-    baseline_predictions: Sequence[Sequence[str]] | None,
+    baseline_predictions: Callable[[], Sequence[Sequence[str]] | None],
     champion: ChampionLabelSets | None,
     min_score: float,
     shared: SharedTest | None = None,
@@ -86,8 +86,9 @@ def judge_multilabel(
     predicted = label_sets(over_thresholds(sigmoid(scores.test_logits), thresholds), labels)
     evaluation = evaluate_multilabel(truth, predicted, labels)
     baseline = None
-    if baseline_predictions is not None and truth:
-        baseline = compare_multilabel(truth, predicted, list(baseline_predictions), labels)
+    baseline_sets = baseline_predictions()  # only now: the baseline fits meanwhile
+    if baseline_sets is not None and truth:
+        baseline = compare_multilabel(truth, predicted, list(baseline_sets), labels)
     champion_comparison = None
     if champion is not None and champion.predictions is not None and truth:
         champion_comparison = compare_multilabel(truth, predicted, champion.predictions, labels)

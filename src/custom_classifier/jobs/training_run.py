@@ -398,10 +398,6 @@ def _judge(
     choice, out_of_fold = estimate
     if request.training.mode == "multi":
         return _judge_multilabel(context, winner, bakeoff, baseline_job, choice)
-    if out_of_fold is None:
-        baseline = baseline_job.result()
-    else:
-        baseline = evaluate_predictions(out_of_fold.truth, out_of_fold.baseline_predicted, labels)
     champion = score_champion(
         context.registry, request.owner, request.name, [d.text for d in split.test], labels
     )
@@ -410,7 +406,7 @@ def _judge(
         split,
         labels,
         request.acceptance,
-        baseline_predictions=baseline_job.predictions,
+        baseline_predictions=baseline_job.predictions_when_fitted,
         champion=champion,
         min_score=request.training.min_score,
         estimate=choice,
@@ -418,6 +414,10 @@ def _judge(
         shared=shared_test(split, context.frozen),
         int8_pending=request.training.export_onnx,
     )
+    if out_of_fold is None:
+        baseline = baseline_job.result()
+    else:
+        baseline = evaluate_predictions(out_of_fold.truth, out_of_fold.baseline_predicted, labels)
     return _unregistered_without_int8(_Judged(winner, bakeoff, baseline, gate))
 
 
@@ -439,18 +439,18 @@ def _judge_multilabel(
     champion = score_multilabel_champion(
         context.registry, request.owner, request.name, [d.text for d in split.test], labels
     )
-    baseline = baseline_job.result()
     gate = judge_multilabel(
         winner.model_dir,
         split,
         labels,
         request.acceptance,
-        baseline_predictions=baseline_job.predictions,
+        baseline_predictions=baseline_job.predictions_when_fitted,
         champion=champion,
         min_score=request.training.min_score,
         shared=shared_test(split, context.frozen),
         int8_pending=request.training.export_onnx,
     )
+    baseline = baseline_job.result()
     return _unregistered_without_int8(
         _Judged(winner, bakeoff, baseline, replace(gate, estimate=estimate))
     )

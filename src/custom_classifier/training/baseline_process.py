@@ -57,6 +57,7 @@ class BaselineProcess:
         self.predictions: list[Any] = []
         """The baseline's label (multi-label: list of labels) for each test document, once
         `result()` returned."""
+        self._evaluation: Evaluation | None = None
         command = [sys.executable, "-m", __name__, str(self._inputs), str(self._output)]
         with self._log.open("wb") as log:
             self._process = subprocess.Popen(
@@ -89,16 +90,23 @@ class BaselineProcess:
             pass
 
     def result(self) -> Evaluation:
-        self._process.wait()
-        if self._process.returncode != 0:
-            lines = self._log.read_text(errors="replace").strip().splitlines()
-            reason = lines[-1][:_REASON_CHARS] if lines else "no error message"
-            raise TrainingError(
-                f"the TF-IDF baseline failed (exit code {self._process.returncode}): {reason}"
-            )
-        evaluation: Evaluation
-        evaluation, self.predictions = pickle.loads(self._output.read_bytes())
-        return evaluation
+        """The baseline's scores on the test documents: waits for the child the first time."""
+        if self._evaluation is None:
+            self._process.wait()
+            if self._process.returncode != 0:
+                lines = self._log.read_text(errors="replace").strip().splitlines()
+                reason = lines[-1][:_REASON_CHARS] if lines else "no error message"
+                raise TrainingError(
+                    f"the TF-IDF baseline failed (exit code {self._process.returncode}): {reason}"
+                )
+            self._evaluation, self.predictions = pickle.loads(self._output.read_bytes())
+        return self._evaluation
+
+    def predictions_when_fitted(self) -> list[Any]:
+        """`predictions` once the child has ended (waits for it): what the gate asks for
+        after scoring the model (`jobs.gate.BaselinePredictions`)."""
+        self.result()
+        return self.predictions
 
     def __enter__(self) -> BaselineProcess:
         return self

@@ -37,8 +37,9 @@ _MAX_GRAPHS = 32
 
 @dataclass(frozen=True)
 class SpeedLevers:
-    """Switches for the GPU training path's speed-ups, all on by default; benchmarks turn them
-    off one at a time to measure each (BENCHMARKS.md)."""
+    """Switches for the GPU training path's speed-ups, each on by default where it was measured
+    to help (each field says why it is on or off); benchmarks turn them on and off one at a
+    time to measure each (BENCHMARKS.md)."""
 
     cuda_graphs: bool = True
     """Replay each batch shape's whole LoRA or packed training step as a CUDA graph (padded full
