@@ -103,11 +103,7 @@ class TrainingLoop:
             self.optimizer, round(args.warmup_ratio * self.total_steps), self.total_steps
         )
         self.multi_label = args.mode == "multi"
-        self.loss_fn: torch.nn.Module
-        if self.multi_label:  # one sigmoid per label
-            self.loss_fn = torch.nn.BCEWithLogitsLoss(pos_weight=self._loss_weights())
-        else:
-            self.loss_fn = torch.nn.CrossEntropyLoss(weight=self._loss_weights())
+        self.loss_fn = self._loss_function()
         self.step = 0
         self._interval_sum = torch.zeros((), device=self.device)
         self._interval_steps = 0
@@ -134,6 +130,12 @@ class TrainingLoop:
         if reason is not None and self.device.type == "cuda":
             logger.info("training batches stay padded: %s", reason)
         return reason is None
+
+    def _loss_function(self) -> torch.nn.Module:
+        """Cross-entropy, or one sigmoid per label (multi-label); weighted as `_loss_weights` says."""
+        if self.multi_label:
+            return torch.nn.BCEWithLogitsLoss(pos_weight=self._loss_weights())
+        return torch.nn.CrossEntropyLoss(weight=self._loss_weights())
 
     def _loss_weights(self) -> torch.Tensor | None:
         """Class weights (single-label) or BCE's positive weights (multi-label)."""
