@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import contextlib
+import shutil
 import tarfile
+import tempfile
 from pathlib import Path
 
 SHARED = Path(__file__).resolve().parents[1].parent / "shared" / "datasets"
@@ -24,10 +27,25 @@ def dataset_folder(name: str) -> Path:
         source = SHARED / archive
         if not source.is_file():
             raise SystemExit(f"{source} is missing: the benchmarks need ../shared/datasets")
-        CACHE.mkdir(parents=True, exist_ok=True)
-        with tarfile.open(source) as tar:
-            tar.extractall(CACHE, filter="data")
+        _unpack(source)
     return target
+
+
+def _unpack(source: Path) -> None:
+    """Unpack into a staging folder, then move each top folder into place whole: benchmarks
+    started together must not read a folder another one is still unpacking (they saw one label
+    folder of several and trained on it)."""
+    CACHE.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(prefix=".unpacking-", dir=CACHE))
+    try:
+        with tarfile.open(source) as tar:
+            tar.extractall(staging, filter="data")
+        for folder in staging.iterdir():
+            # another process may have moved its copy in first
+            with contextlib.suppress(OSError):
+                folder.rename(CACHE / folder.name)
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
 
 
 def label_folders(root: Path) -> list[str]:
