@@ -16,6 +16,8 @@ from custom_classifier.training.chunking import build_windows, pad_windows
 from custom_classifier.training.packing import PackedBatch, pack_rows
 
 _BATCHES_PER_BUCKET = 50  # length-sorting happens within buckets of this many shuffled batches
+WIDTH_MULTIPLE = 64
+"""Padded batches are this many tokens wide, or a multiple (at most the longest window)."""
 PACKED_TOKEN_MULTIPLE = 4096
 """Packed batches replayed as CUDA graphs have a multiple of this many tokens: at batch 64 on
 BBC, about 7 shapes, and 8% of the positions filler on average."""
@@ -94,8 +96,10 @@ class WindowBank:
         self.ids = torch.from_numpy(ids).to(device)
         self.length_tensor = torch.from_numpy(self.lengths).to(device)
         self.labels = torch.from_numpy(split.window_labels).to(device)
-        # Few distinct widths on a GPU: kernels tuned per shape (cuBLAS, attention) stay warm.
-        self._multiple = 64 if device.type == "cuda" else 1
+        # Few distinct widths: kernels made per shape stay warm, and on a CPU the memory they
+        # hold stops growing (oneDNN keeps about 10 MB for each new width: BBC's exact widths
+        # grew the resident memory with every step, rounded ones stop at 8 widths).
+        self._multiple = WIDTH_MULTIPLE
 
     def shape(self, rows: np.ndarray) -> tuple[int, bool]:
         """The padded width of `rows` and whether their batch needs an attention mask."""
