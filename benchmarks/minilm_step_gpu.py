@@ -1,6 +1,6 @@
 """Steady-state training steps of MiniLM at window 512 on one GPU: padded against packed batches.
 
-    python3 -m benchmarks.minilm_step_gpu [--frozen]
+    python3 -m benchmarks.minilm_step_gpu [--frozen | --levers | --budget]
 
 Full fine-tuning as the training loop does it (bf16 autocast, fused AdamW, gradient clipping,
 flash or memory-efficient attention), the mean of 20 steps after 5 warm-up steps, on random token
@@ -20,6 +20,7 @@ earlier variants with the word embeddings frozen. Prints one JSON line per varia
 from __future__ import annotations
 
 import argparse
+import itertools
 import json
 import time
 from collections.abc import Callable
@@ -129,9 +130,10 @@ def step_milliseconds(model: Any, forward: Callable[[], tuple[Any, Any]]) -> flo
     return timed(step)
 
 
-def graphed_step_milliseconds(model: Any, bank: Any) -> float:
+def graphed_step_milliseconds(model: Any, bank: Any, steps: list[tuple] | None = None) -> float:
     """The packed step as the loop replays it: tokens rounded up by filler windows, the whole
-    step (capturable fused AdamW included) one CUDA graph (`step_graphs.StepGraphs`)."""
+    step (capturable fused AdamW included) one CUDA graph (`step_graphs.StepGraphs`). `steps`:
+    the (rows on the device, key) of each step in turn, else all of the bank's rows."""
     import torch
 
     from custom_classifier.inference.window_scorers import autocast_for
@@ -145,8 +147,8 @@ def graphed_step_milliseconds(model: Any, bank: Any) -> float:
     loss_fn = torch.nn.CrossEntropyLoss()
     model.train()
     rows = np.arange(len(bank.lengths))
-    rows_on_device = torch.from_numpy(rows).cuda()
-    key = bank.packed_key(rows, fixed_shapes=True)
+    steps = steps or [(torch.from_numpy(rows).cuda(), bank.packed_key(rows, fixed_shapes=True))]
+    turns = itertools.cycle(steps)
 
     def device_step(step_rows: Any, step_key: Any) -> Any:
         optimizer.zero_grad(set_to_none=True)
@@ -162,7 +164,7 @@ def graphed_step_milliseconds(model: Any, bank: Any) -> float:
 
     # A compiled layer compiles in an eager step, never inside a capture.
     graphs = step_graphs.StepGraphs(device_step, device, warm_up_each_shape=True)
-    milliseconds = timed(lambda: graphs(rows_on_device, key))
+    milliseconds = timed(lambda: graphs(*next(turns)))
     if not graphs.graphs:
         raise RuntimeError(f"the packed step was not captured: {graphs.eager_only}")
     return milliseconds
@@ -260,6 +262,12 @@ def main() -> None:
         help="only packed BBC-mix steps at batch 128 and 256: eager, compiled layers, frozen "
         "word embeddings, each with and without a CUDA graph",
     )
+    parser.add_argument(
+        "--budget",
+        action="store_true",
+        help="only packed BBC-mix steps at batch 128 and 256, frozen word embeddings, CUDA "
+        "graphs: batches of a window count against token-budget batches",
+    )
     options = parser.parse_args()
     import inspect
 
@@ -271,6 +279,10 @@ def main() -> None:
     print(f"varlen_attn{inspect.signature(varlen_attn)}", flush=True)
     print(json.dumps({"packed vs padded, against fp32 padded": check_packed_equals_padded()}))
     rows = []
+    if options.budget:
+        rows = budget_rows()
+        print_table(rows)
+        return
     if options.levers:
         rows = lever_rows()
         print_table(rows)
@@ -310,6 +322,52 @@ def lever_rows() -> list[dict]:
             )
             print(json.dumps(rows[-1]), flush=True)
     return rows
+
+
+def budget_rows() -> list[dict]:
+    """Packed steps of BBC's mix with frozen word embeddings (the loop's default), one CUDA
+    graph each: one batch of a window count against token-budget batches
+    (`SpeedLevers.token_budget_batches`), the steps cycling through an epoch of 8 of them."""
+    rows = []
+    for batch in (128, 256):
+        rows.append(
+            run_variant(
+                "frozen",
+                batch,
+                mixed=True,
+                variant="packed, frozen, CUDA graph",
+                frozen_embeddings=True,
+            )
+        )
+        print(json.dumps(rows[-1]), flush=True)
+        rows.append(budget_row(batch))
+        print(json.dumps(rows[-1]), flush=True)
+    return rows
+
+
+def budget_row(batch: int) -> dict:
+    import torch
+
+    from custom_classifier.training.token_batches import TokenBudget
+
+    bank = make_bank(window_lengths(batch * 8, mixed=True))
+    budget = TokenBudget.for_windows(bank.lengths, batch)
+    plan = budget.plan(bank.lengths, np.random.default_rng(0))
+    slots = torch.from_numpy(budget.slot_rows(plan, bank.empty_row)).cuda()
+    keys = [budget.key(int(bank.lengths[rows].sum())) for rows in plan]
+    steps = list(zip(slots, keys, strict=True))
+    ms = graphed_step_milliseconds(load_model(frozen_embeddings=True), bank, steps)
+    tokens = round(int(bank.lengths.sum()) / len(plan))
+    return {
+        "name": "token budget",
+        "batch": batch,
+        "windows": "BBC mix",
+        "variant": f"packed, token budget ({budget.tokens:,} tokens, {budget.slots} slots), "
+        "frozen, CUDA graph",
+        "non_pad_tokens_per_step": tokens,
+        "ms_per_step": round(ms, 2),
+        "non_pad_tokens_per_second": round(tokens / ms * 1000),
+    }
 
 
 def print_table(rows: list[dict]) -> None:

@@ -233,14 +233,17 @@ LEVER_FLAGS = {
     "uncompiled": ("compiled_packed_layers", False),
     "frozen": ("frozen_word_embeddings", True),
     "unfrozen": ("frozen_word_embeddings", False),
+    "budget": ("token_budget_batches", True),
+    "counted": ("token_budget_batches", False),
 }
 """What each flag of a `--ours` run sets in `SpeedLevers` (the others keep their defaults)."""
 
 
 def run_ours(spec: str, model_path: str, split: Split, labels: list[str]) -> Outcome:
     """One `BATCH:LR[:FLAG...]` run of ours, each flag one lever set (`LEVER_FLAGS`): `padded`
-    turns `packed_windows` off, `eager` `cuda_graphs`, `unfrozen` `frozen_word_embeddings`;
-    `compiled` turns `compiled_packed_layers` on."""
+    turns `packed_windows` off, `eager` `cuda_graphs`, `unfrozen` `frozen_word_embeddings`,
+    `counted` `token_budget_batches` (batches of a window count); `compiled` turns
+    `compiled_packed_layers` on, `budget` `token_budget_batches`."""
     from custom_classifier.training.step_graphs import SpeedLevers
 
     batch, lr, *flags = spec.split(":")

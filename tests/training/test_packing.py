@@ -129,7 +129,8 @@ def test_filler_windows_round_the_tokens_up_and_change_neither_logits_nor_gradie
     exact, _ = pack(bank, rows)
     filled, _ = pack(bank, rows, fixed_shapes=True)
 
-    assert bank.packed_key(rows, fixed_shapes=True) == (4, PACKED_TOKEN_MULTIPLE, True)
+    fillers = -(-(PACKED_TOKEN_MULTIPLE - 1) // bank.ids.shape[1])
+    assert bank.packed_key(rows, fixed_shapes=True) == (4, PACKED_TOKEN_MULTIPLE, fillers)
     assert len(filled.input_ids) == PACKED_TOKEN_MULTIPLE and filled.windows == 4
     real = int(exact.cu_seqlens[-1])
     assert filled.cu_seqlens[:5].tolist() == exact.cu_seqlens.tolist()

@@ -37,6 +37,7 @@ from custom_classifier.training.early_stopping import EarlyStopping
 from custom_classifier.training.evaluation import evaluate_multilabel, evaluate_predictions
 from custom_classifier.training.memory import trim_heap
 from custom_classifier.training.thresholds import DEFAULT_THRESHOLD, sigmoid
+from custom_classifier.training.token_batches import TokenBudget
 from custom_classifier.training.windows import (
     EncodedSplit,
     WindowBank,
@@ -84,7 +85,9 @@ class TrainingLoop:
         self.packed = levers.packed_windows and self._can_pack(model)
         lora = backbones.is_lora_model(model)
         self.batch_size, learning_rate = batch_policy(args, self.device, lora=lora)
-        self.batches_per_epoch = -(-len(train.windows) // (self.batch_size * self.world))
+        self.multi_label = args.mode == "multi"
+        self.budget = self._token_budget(levers)
+        self.batches_per_epoch = self._batches_per_epoch()
         self.total_steps = self.batches_per_epoch * args.epochs
         self.log_every = max(1, min(20, self.total_steps // 100))
         if self.device.type == "cuda":
@@ -102,7 +105,6 @@ class TrainingLoop:
         self.scheduler = get_linear_schedule_with_warmup(
             self.optimizer, round(args.warmup_ratio * self.total_steps), self.total_steps
         )
-        self.multi_label = args.mode == "multi"
         self.loss_fn = self._loss_function()
         self.step = 0
         self._interval_sum = torch.zeros((), device=self.device)
@@ -130,6 +132,20 @@ class TrainingLoop:
         if reason is not None and self.device.type == "cuda":
             logger.info("training batches stay padded: %s", reason)
         return reason is None
+
+    def _token_budget(self, levers: step_graphs.SpeedLevers) -> TokenBudget | None:
+        """Batches by token budget (`SpeedLevers.token_budget_batches`), for packed steps of
+        a single-label model: the cross-entropy ignores empty window slots' targets, and
+        the multi-label loss has no such target."""
+        budgeted = levers.token_budget_batches and self.packed and not self.multi_label
+        if not budgeted or not len(self.bank.lengths):
+            return None
+        return TokenBudget.for_windows(self.bank.lengths, self.batch_size)
+
+    def _batches_per_epoch(self) -> int:
+        if self.budget is not None:
+            return self.budget.batches
+        return -(-len(self.train.windows) // (self.batch_size * self.world))
 
     def _loss_function(self) -> torch.nn.Module:
         """Cross-entropy, or one sigmoid per label (multi-label); weighted as `_loss_weights` says."""
@@ -176,14 +192,9 @@ class TrainingLoop:
         self.model.train()
         rng = np.random.default_rng(self.args.seed + epoch)
         running = torch.zeros((), device=self.device)
-        batches = shuffled_length_batches(self.bank.lengths, self.batch_size, rng)
-        batches = distributed.shard_batches(batches, self.rank, self.world)
-        # One host-to-device copy of the epoch's row order; each step slices it.
-        order = torch.from_numpy(np.concatenate(batches)).to(self.device)
-        offsets = np.cumsum([0] + [len(b) for b in batches])
-        for done, batch in enumerate(batches, start=1):
+        batches, rows_on_device = self._epoch_batches(rng)
+        for done, (batch, rows) in enumerate(zip(batches, rows_on_device, strict=True), start=1):
             self._check_cancelled()
-            rows = order[offsets[done - 1] : offsets[done]]
             loss = self._train_step(batch, rows)
             running += loss
             self._interval_sum += loss
@@ -192,6 +203,21 @@ class TrainingLoop:
             if self.step % self.log_every == 0:
                 self._report(epoch - 1 + done / self.batches_per_epoch, self._interval_loss())
         return float(running) / max(len(batches), 1)
+
+    def _epoch_batches(
+        self, rng: np.random.Generator
+    ) -> tuple[list[np.ndarray], list[torch.Tensor]]:
+        """The epoch's batches (their rows, on the host) and each one's rows on the device,
+        copied there in one go; a token-budget batch's with its empty slots."""
+        if self.budget is not None:
+            batches = self.budget.plan(self.bank.lengths, rng)
+            slots = self.budget.slot_rows(batches, self.bank.empty_row)
+            return batches, list(torch.from_numpy(slots).to(self.device))
+        batches = shuffled_length_batches(self.bank.lengths, self.batch_size, rng)
+        batches = distributed.shard_batches(batches, self.rank, self.world)
+        order = torch.from_numpy(np.concatenate(batches)).to(self.device)
+        ends = np.cumsum([len(b) for b in batches])
+        return batches, [order[end - len(b) : end] for b, end in zip(batches, ends, strict=True)]
 
     def _interval_loss(self) -> float | None:
         """Mean loss of the steps since the last report (None if none), so that a curve of
@@ -205,7 +231,9 @@ class TrainingLoop:
 
     def _train_step(self, batch: np.ndarray, rows: torch.Tensor) -> torch.Tensor:
         key: step_graphs.StepKey
-        if self.packed:
+        if self.budget is not None:
+            key, step = self.budget.key(int(self.bank.lengths[batch].sum())), self._packed_step
+        elif self.packed:
             key = self.bank.packed_key(batch, fixed_shapes=self.graphs is not None)
             step = self._packed_step
         else:
@@ -243,7 +271,7 @@ class TrainingLoop:
     def _step_once(self, rows: torch.Tensor, key: step_graphs.StepKey) -> torch.Tensor:
         _, width, masked = key
         self.optimizer.zero_grad(set_to_none=True)
-        inputs, targets = self.bank.gather(rows, width, masked)
+        inputs, targets = self.bank.gather(rows, width, bool(masked))
         # A captured step must not keep autocast's cast weights between replays.
         autocast = autocast_for(self.device, cpu_bf16=self.cpu_bf16, cache=self.graphs is None)
         with autocast, attention_kernels(self.device):

@@ -47,12 +47,14 @@ class PackedBatch:
     max_length: int
     """No window is longer (the attention kernel's tile count depends on it)."""
     windows: int
-    """How many of the windows are the batch's (the rest fill the sequence to a fixed size)."""
+    """How many of the windows are the batch's, empty window slots included (the rest fill
+    the sequence to a fixed size)."""
 
     @property
     def first_tokens(self) -> torch.Tensor:
-        """Where each of the batch's windows has its first token ([CLS]) in the sequence."""
-        return self.cu_seqlens[: self.windows].long()
+        """Where each of the batch's windows has its first token ([CLS]) in the sequence; an
+        empty window slot's (token-budget batches) points at some token: the loss ignores it."""
+        return self.cu_seqlens[: self.windows].long().clamp(max=len(self.input_ids) - 1)
 
 
 def pack_rows(

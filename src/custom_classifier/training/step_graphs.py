@@ -25,9 +25,9 @@ import torch
 
 logger = logging.getLogger(__name__)
 
-StepKey = tuple[int, int, bool]
+StepKey = tuple[int, int, int]
 """Rows, width and whether the batch has an attention mask: what fixes a step's kernels. A
-packed batch's: rows, tokens and whether filler windows round the tokens up."""
+packed batch's: window slots, tokens and filler windows (`WindowBank.packed`)."""
 Step = Callable[[torch.Tensor, StepKey], torch.Tensor]
 """Runs one training step on the device-side rows (forward, backward, clipping, optimizer
 step, gradients set to None) and returns the loss as a 0-d tensor; no host synchronization."""
@@ -91,6 +91,12 @@ class SpeedLevers:
     embeddings still train. On an H200, BBC's steady tokens/s rose 8-14% in five pairs of runs,
     macro-F1 within one run's noise (BENCHMARKS.md, "Compiled layers and frozen word
     embeddings")."""
+    token_budget_batches: bool = False
+    """Packed single-label steps take batches by token budget (`training/token_batches.py`):
+    every batch the same tokens and window slots (filler windows and empty slots make up the
+    rest), so one CUDA graph replays every step, instead of batches of `gpu_batch_size`
+    windows whose token counts round up to 7-10 shapes on BBC. Batches hold that many windows
+    on average, so an epoch has as many steps."""
 
 
 LEVERS = SpeedLevers()

@@ -14,6 +14,7 @@ from custom_classifier.errors import TrainingError
 from custom_classifier.training.arguments import TrainingArguments
 from custom_classifier.training.chunking import build_windows, pad_windows
 from custom_classifier.training.packing import PackedBatch, pack_rows
+from custom_classifier.training.token_batches import IGNORED_TARGET
 
 _BATCHES_PER_BUCKET = 50  # length-sorting happens within buckets of this many shuffled batches
 WIDTH_MULTIPLE = 64
@@ -93,9 +94,16 @@ class WindowBank:
         ids, _ = pad_windows(split.windows, pad_id, dtype=np.int32)
         self.device = device
         self.causal = causal
-        self.ids = torch.from_numpy(ids).to(device)
-        self.length_tensor = torch.from_numpy(self.lengths).to(device)
-        self.labels = torch.from_numpy(split.window_labels).to(device)
+        # One more row on the device, `empty_row`: no tokens and a target the loss ignores
+        # (no label in multi-label mode), for the empty window slots of token-budget batches.
+        self.empty_row = len(self.lengths)
+        labels = split.window_labels
+        empty_label = np.full((1, *labels.shape[1:]), IGNORED_TARGET if labels.ndim == 1 else 0)
+        self.ids = torch.from_numpy(np.pad(ids, ((0, 1), (0, 0)), constant_values=pad_id))
+        self.ids = self.ids.to(device)
+        self.length_tensor = torch.from_numpy(np.append(self.lengths, 0)).to(device)
+        self.labels = torch.from_numpy(np.concatenate([labels, empty_label.astype(labels.dtype)]))
+        self.labels = self.labels.to(device)
         # Few distinct widths: kernels made per shape stay warm, and on a CPU the memory they
         # hold stops growing (oneDNN keeps about 10 MB for each new width: BBC's exact widths
         # grew the resident memory with every step, rounded ones stop at 8 widths).
@@ -131,23 +139,24 @@ class WindowBank:
         inputs["input_ids"] = self.ids[rows, :width].long()
         return inputs, self.labels[rows]
 
-    def packed_key(self, rows: np.ndarray, *, fixed_shapes: bool) -> tuple[int, int, bool]:
-        """(windows, tokens, fixed_shapes) of `rows` packed: their total length, or with
-        `fixed_shapes` that rounded up to a multiple of `PACKED_TOKEN_MULTIPLE` (filler windows
-        take up the rest), so that few shapes recur and each can be a CUDA graph."""
+    def packed_key(self, rows: np.ndarray, *, fixed_shapes: bool) -> tuple[int, int, int]:
+        """(windows, tokens, filler windows) of `rows` packed: their total length and no
+        fillers, or with `fixed_shapes` that rounded up to a multiple of
+        `PACKED_TOKEN_MULTIPLE` and as many fillers as may be needed to take up the rest, so
+        that few shapes recur and each can be a CUDA graph."""
         tokens = int(self.lengths[rows].sum())
-        if fixed_shapes:
-            tokens = -(-tokens // PACKED_TOKEN_MULTIPLE) * PACKED_TOKEN_MULTIPLE
-        return len(rows), tokens, fixed_shapes
+        if not fixed_shapes:
+            return len(rows), tokens, 0
+        tokens = -(-tokens // PACKED_TOKEN_MULTIPLE) * PACKED_TOKEN_MULTIPLE
+        return len(rows), tokens, -(-(PACKED_TOKEN_MULTIPLE - 1) // self.ids.shape[1])
 
     def packed(
-        self, rows: torch.Tensor, key: tuple[int, int, bool]
+        self, rows: torch.Tensor, key: tuple[int, int, int]
     ) -> tuple[PackedBatch, torch.Tensor]:
-        """The device-side `rows` packed end to end without padding (`packing.PackedBatch`)
-        as `packed_key` gave `key`, and their targets: device work only."""
-        _, tokens, fixed_shapes = key
-        width = self.ids.shape[1]
-        fillers = -(-(PACKED_TOKEN_MULTIPLE - 1) // width) if fixed_shapes else 0
+        """The device-side `rows` packed end to end without padding (`packing.PackedBatch`),
+        in the shape `key` (windows, tokens, filler windows: `packed_key`, or a
+        `token_batches.TokenBudget`'s), and their targets: device work only."""
+        _, tokens, fillers = key
         batch = pack_rows(self.ids, self.length_tensor, rows, total_tokens=tokens, fillers=fillers)
         return batch, self.labels[rows]
 
