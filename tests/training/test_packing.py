@@ -189,7 +189,9 @@ def test_the_loops_packed_step_computes_the_padded_steps_loss_and_gradients(
     from custom_classifier.training.backbones import load_base_model
     from custom_classifier.training.loop import TrainingLoop
 
-    levers = step_graphs.SpeedLevers(frozen_word_embeddings=False)  # the padded step's weights
+    # The padded step's weights, and its batch of a window count (token-budget batches hold
+    # the same windows in another order: test_token_batches.py compares those).
+    levers = step_graphs.SpeedLevers(frozen_word_embeddings=False, token_budget_batches=False)
     monkeypatch.setattr(step_graphs, "LEVERS", levers)
     labels = ["sport", "finance"]
     documents = [

@@ -93,7 +93,8 @@ class TrainingLoop:
         if self.device.type == "cuda":
             self.log_every = max(self.log_every, _GPU_MIN_LOG_EVERY)
         # Graphs replay one process's steps (under data-parallel training each step all-reduces),
-        # LoRA steps and packed ones (whose token counts are rounded to few shapes); padded steps
+        # LoRA steps and packed ones (one shape by token budget, or token counts rounded to few
+        # shapes); padded steps
         # of a small encoder stay eager: on BBC, capturing their many shapes cost more than it
         # saved (BENCHMARKS.md).
         graphed = (lora or self.packed) and levers.cuda_graphs

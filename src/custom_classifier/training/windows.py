@@ -20,8 +20,9 @@ _BATCHES_PER_BUCKET = 50  # length-sorting happens within buckets of this many s
 WIDTH_MULTIPLE = 64
 """Padded batches are this many tokens wide, or a multiple (at most the longest window)."""
 PACKED_TOKEN_MULTIPLE = 4096
-"""Packed batches replayed as CUDA graphs have a multiple of this many tokens: at batch 64 on
-BBC, about 7 shapes, and 8% of the positions filler on average."""
+"""Packed batches of a window count replayed as CUDA graphs have a multiple of this many
+tokens: at batch 64 on BBC, about 7 shapes, and 8% of the positions filler on average (by
+default, packed single-label batches go by token budget instead: `token_batches`)."""
 
 
 @dataclass(frozen=True)
