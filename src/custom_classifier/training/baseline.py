@@ -6,7 +6,6 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 import numpy as np
-from sklearn.feature_extraction.text import TfidfVectorizer
 from sklearn.linear_model import LogisticRegression
 from sklearn.multiclass import OneVsRestClassifier
 from sklearn.pipeline import make_pipeline
@@ -18,6 +17,7 @@ from custom_classifier.training.evaluation import (
     evaluate_multilabel,
     evaluate_predictions,
 )
+from custom_classifier.training.tfidf import FastTfidfVectorizer
 from custom_classifier.training.thresholds import DEFAULT_THRESHOLD, decide, tune_thresholds
 
 # Word n-grams seen in a single document are mostly noise, but tiny corpora need them all.
@@ -82,8 +82,8 @@ def multilabel_baseline_predictions(
     return [list(row) for row in binarizer.inverse_transform(decisions)]
 
 
-def _vectorizer(train_documents: int) -> TfidfVectorizer:
-    return TfidfVectorizer(
+def _vectorizer(train_documents: int) -> FastTfidfVectorizer:
+    return FastTfidfVectorizer(
         sublinear_tf=True,
         ngram_range=(1, 2),
         min_df=2 if train_documents >= _MIN_DOCS_FOR_MIN_DF_2 else 1,
