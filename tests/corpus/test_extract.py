@@ -102,3 +102,15 @@ def test_missing_file_is_unreadable(tmp_path: Path) -> None:
     with pytest.raises(UnreadableDocumentError) as caught:
         extract_text(tmp_path / "nope.txt")
     assert caught.value.reason == "unreadable"
+
+
+@pytest.mark.parametrize(
+    ("control_bytes", "binary"), [(0, False), (409, False), (410, True), (8192, True)]
+)
+def test_more_than_one_control_byte_in_twenty_reads_as_binary(
+    control_bytes: int, binary: bool
+) -> None:
+    from custom_classifier.corpus.extract import looks_binary
+
+    sample = b"\x01" * control_bytes + b"text\t\r\n\x0c\x1b" * 1000
+    assert looks_binary(sample[:8192] + b"\x02" * 100) is binary  # bytes past 8 KiB: unread

@@ -293,3 +293,13 @@ def test_fingerprint_counts_every_label_of_a_multi_label_document(tmp_path: Path
     multi = inspect_corpus(root, ["spam", "ham"], min_docs_per_label=1, mode="multi")
     single = inspect_corpus(root, ["spam", "ham"], min_docs_per_label=1, mode="single")
     assert multi.fingerprint != single.fingerprint
+
+
+def test_visible_characters_are_those_that_are_not_whitespace() -> None:
+    """Counted by splitting at whitespace, which must agree with `str.isspace` everywhere."""
+    from custom_classifier.corpus.reader import visible_chars
+
+    every_character = "".join(map(chr, range(0x110000)))
+    expected = sum(1 for char in every_character if not char.isspace())
+    assert visible_chars(every_character) == expected
+    assert visible_chars(" \t\u00a0\u2003x\u3000y\n") == 2

@@ -36,7 +36,7 @@ _DROPPED_HTML_TAGS = ("script", "style", "noscript", "template")
 _SNIFF_BYTES = 8192
 _WESTERN_ENCODINGS = ("cp1252", "latin_1", "iso8859_15")
 # Control bytes that do not occur in text (tab, newline, form feed, CR and ESC are allowed).
-_CONTROL_BYTES = frozenset(range(0x20)) - {0x09, 0x0A, 0x0C, 0x0D, 0x1B}
+_CONTROL_BYTES = bytes(sorted(frozenset(range(0x20)) - {0x09, 0x0A, 0x0C, 0x0D, 0x1B}))
 
 
 def extract_text(path: Path) -> str:
@@ -120,7 +120,7 @@ def looks_binary(data: bytes) -> bool:
     sample = data[:_SNIFF_BYTES]
     if b"\x00" in sample:
         return True
-    control = sum(1 for byte in sample if byte in _CONTROL_BYTES)
+    control = len(sample) - len(sample.translate(None, _CONTROL_BYTES))  # counted in C
     return control > len(sample) * 0.05
 
 

