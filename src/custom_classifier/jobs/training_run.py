@@ -111,15 +111,15 @@ def run_training(
 
     from custom_classifier.jobs.warm_worker import import_job_modules
     from custom_classifier.registry.connect import open_registry
-    from custom_classifier.training.baseline_process import BaselineProcess
+    from custom_classifier.training.baseline_process import SPARE
 
     report = on_progress or _noop_progress
     stop = should_stop or _never_stop
     timings = _Timings()
     with contextlib.ExitStack() as stack:
-        # The baseline's child imports sklearn while the folder is read, and fits once it is
-        # split, beside everything up to the verdict.
-        baseline_job = stack.enter_context(BaselineProcess())
+        # The baseline's child imports sklearn while the folder is read (a warm worker's spare
+        # has already), and fits once it is split, beside everything up to the verdict.
+        baseline_job = stack.enter_context(SPARE.take())
         registry = open_registry(settings)
         prepared = _prepare(request, settings, report, timings, registry)
         request, split, labels = prepared.request, prepared.split, prepared.labels
@@ -141,6 +141,7 @@ def run_training(
             report(Progress.entering(Phase.EVALUATING))
             estimate = _cross_validate(context, prepared.plan, winner, Path(workdir), report, stop)
             judged = _judge(context, winner, table, baseline_job, estimate)
+            SPARE.refill()  # the next job's child imports during logging and the int8 file
             timings.values.update(winner.timings)
             if estimate[0].seconds is not None:
                 timings.values["kfold_seconds"] = estimate[0].seconds

@@ -5,7 +5,8 @@ A fresh process's first BBC job on the H200 spent 12.5 s before its first traini
 next job in the same process. `import_job_modules` makes the imports once and exempts them from
 garbage collection (`training.memory.exempt_from_collections`), so the full collections that end
 a job's phases stay cheap; every job calls it once its data is known to be valid.
-`warm_up_worker` does that, opens the MLflow store and starts CUDA as a Celery worker's process
+`warm_up_worker` does that, opens the MLflow store, starts CUDA and keeps a TF-IDF baseline
+child started ahead of each job (`training.baseline_process.SPARE`) as a Celery worker's process
 starts, before any job arrives: by default only where the machine has an NVIDIA GPU
 (`Settings.worker_warm_up`), so CPU-only workers (and the tests' workers) start as fast as before.
 """
@@ -29,6 +30,7 @@ JOB_MODULES = (
     "custom_classifier.jobs.gate",  # sklearn's metrics
     "custom_classifier.jobs.int8_backend",
     "custom_classifier.registry.connect",  # MLflow
+    "mlflow.pyfunc",  # logging the model
     "onnxruntime",  # the int8 file's check
 )
 """What a training job imports on its way; the rest of what it uses comes with these."""
@@ -57,12 +59,17 @@ def wants_warm_up(settings: Settings) -> bool:
 
 
 def warm_up_worker(settings: Settings) -> None:
-    """Imports, the MLflow store and the CUDA context, before the first job. A part that fails
-    is logged and left to the first job, which meets the same failure and reports it."""
+    """Imports, the MLflow store, the CUDA context, a baseline child, the base model and a
+    figure, before the first job. A part that fails is logged and left to the first job, which
+    meets the same failure and reports it."""
     parts: dict[str, Callable[[], object]] = {
+        "TF-IDF baseline child": _keep_baseline_child,
         "imports": import_job_modules,
         "MLflow store": functools.partial(_open_store, settings),
         "CUDA": _start_cuda,
+        "base model": functools.partial(_load_base_model, settings),
+        "figures": _draw_figure,
+        "model requirements": _read_requirements,
     }
     for name, part in parts.items():
         try:
@@ -71,6 +78,14 @@ def warm_up_worker(settings: Settings) -> None:
             logger.warning(
                 "worker warm-up: %s failed; the first job will retry it", name, exc_info=True
             )
+
+
+def _keep_baseline_child() -> None:
+    """A TF-IDF baseline child started ahead of each job, sklearn imported (first: before the
+    job modules, whose imports it overlaps)."""
+    from custom_classifier.training.baseline_process import SPARE
+
+    SPARE.keep()
 
 
 def _open_store(settings: Settings) -> None:
@@ -89,3 +104,28 @@ def _start_cuda() -> None:
     weights = torch.ones(8, 8, device="cuda")
     with torch.autocast("cuda", dtype=torch.bfloat16):
         (weights @ weights).sum().item()
+
+
+def _load_base_model(settings: Settings) -> None:
+    """The default base model's tokenizer and weights, loaded once and dropped: the model's
+    code (transformers imports it on first use) and its files (in the page cache) are ready."""
+    from custom_classifier.training.backbones import load_base_model
+
+    load_base_model(settings.base_model, ["a", "b"])
+
+
+def _draw_figure() -> None:
+    """matplotlib's import (1.5 s on this repo's CPU), font list and PNG renderer, which a
+    job's first confusion matrix would pay for (`RunLogger.log_confusion_matrix`)."""
+    import io
+
+    from custom_classifier.registry.run_logger import confusion_matrix_figure
+
+    confusion_matrix_figure(["a", "b"], [[1, 0], [0, 1]]).savefig(io.BytesIO(), format="png")
+
+
+def _read_requirements() -> None:
+    """The installed packages' metadata, looked up for the logged model's requirements."""
+    from custom_classifier.registry.packaging import pip_requirements
+
+    pip_requirements(with_onnx=True)
