@@ -1,8 +1,10 @@
 # One device call: the carried wheels, the model, then the given benchmark steps.
-# Usage (repo root, on the device): [CODE=DIR] bash benchmarks/device_job.sh ours|predict|job|job3|job-warm|blas ...
+# Usage (repo root, on the device): [CODE=DIR] [JOBS=N] bash benchmarks/device_job.sh imports|ours|predict|job|job3|job-warm|blas ...
 # Carry .device-carry/bbc.tar.gz, .whl, .whl-mlflow and .device-xz (benchmarks/gpu_common.py).
 # CODE: a copy of the repo's src/ and benchmarks/ to run instead of the carried tree's (the wheels
-# and the model are set up once per machine, the data unpacked once per copy).
+# and the model are set up once per machine, the data unpacked once per copy). JOBS: jobs per
+# process for job and job-warm (2). imports: the libraries imported and the fp32 model made once,
+# so that the page cache is as warm for the first measured process as for the next.
 set -o pipefail
 export MLFLOW_DISABLE_TELEMETRY=true HF_HUB_OFFLINE=1 PYTHONUNBUFFERED=1
 t0=$(date +%s.%N)
@@ -23,9 +25,10 @@ run() { python3 -P -m "$@"; }  # -P: the modules of $CODE, not of the current fo
 for step in "$@"; do
   case $step in
     ours) run benchmarks.train_gpu --baselines "" --ours 64:1e-4 2>&1 | tee "$OUT/train_ours.log" ;;
-    job) run benchmarks.train_gpu --baselines "" --ours "" --job 2>&1 | tee -a "$OUT/train_job.log" ;;
+    imports) python3 -P -c "import time; t = time.time(); from benchmarks.gpu_common import base_model; base_model(); import torch, transformers, sklearn.linear_model, mlflow.pyfunc, onnxruntime, matplotlib.figure; print('imports', round(time.time() - t, 1), 's')" 2>&1 | tee -a "$OUT/train_job.log" ;;
+    job) run benchmarks.train_gpu --baselines "" --ours "" --job --jobs "${JOBS:-2}" 2>&1 | tee -a "$OUT/train_job.log" ;;
     job3) run benchmarks.train_gpu --baselines "" --ours "" --job --jobs 3 2>&1 | tee -a "$OUT/train_job.log" ;;
-    job-warm) run benchmarks.train_gpu --baselines "" --ours "" --job --warm-up 2>&1 | tee -a "$OUT/train_job.log" ;;
+    job-warm) run benchmarks.train_gpu --baselines "" --ours "" --job --warm-up --jobs "${JOBS:-2}" 2>&1 | tee -a "$OUT/train_job.log" ;;
     blas) run benchmarks.baseline_blas_threads bbc 2>&1 | tee -a "$OUT/train_job.log" ;;
     predict) TOKENIZERS_PARALLELISM=false run benchmarks.predict_gpu 2>&1 | tee "$OUT/predict.log" ;;
   esac
