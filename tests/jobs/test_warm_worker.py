@@ -151,3 +151,18 @@ def test_a_job_in_a_warm_worker_takes_the_waiting_baseline_child_and_leaves_anot
     assert outcome.baseline == used.result().to_dict()
     with waiting:
         pass
+
+
+def test_the_warm_up_checks_the_model_requirements_as_logging_a_model_does(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from mlflow.utils import requirements_utils
+
+    from custom_classifier.registry.packaging import pip_requirements
+
+    checked: list[list[str]] = []
+    monkeypatch.setattr(
+        requirements_utils, "warn_dependency_requirement_mismatches", checked.append
+    )
+    warm_worker._read_requirements()
+    assert checked == [pip_requirements(with_onnx=True)]

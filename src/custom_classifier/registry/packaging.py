@@ -49,6 +49,15 @@ def pip_requirements(*, with_onnx: bool = False) -> list[str]:
     return [f"{name}=={Version(version(name)).public}" for name in names]
 
 
+def check_requirements() -> None:
+    """What MLflow checks as it saves a model: that the installed packages meet its
+    requirements (a warning where not), from a map of every installed package's modules that
+    it makes once per process."""
+    from mlflow.utils.requirements_utils import warn_dependency_requirement_mismatches
+
+    warn_dependency_requirement_mismatches(pip_requirements(with_onnx=True))
+
+
 def level_columns(labels: list[str]) -> list[str]:
     """A hierarchical model's columns per level: `level_1`, `level_1_score`, ..."""
     levels = range(1, max_levels(labels) + 1)
