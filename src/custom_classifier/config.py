@@ -91,8 +91,9 @@ class Settings(BaseSettings):
     )
     worker_warm_up: bool | None = Field(
         default=None,
-        description="A Celery worker's process imports the training code, opens the MLflow store "
-        "and starts CUDA as it starts, so that its first job does not pay for them; default: on "
+        description="A Celery worker's process imports the training code, opens the MLflow store, "
+        "starts CUDA and loads the base model once as it starts, so that its first job does not "
+        "pay for them, and keeps a TF-IDF baseline process waiting for its next job; default: on "
         "a machine with an NVIDIA GPU (`jobs.warm_worker`).",
     )
     training_gpus: int | None = Field(
