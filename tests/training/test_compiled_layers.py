@@ -88,27 +88,10 @@ def test_the_layers_share_one_compiled_graph_when_the_step_builds_no_cache(
     so each layer compiled on its own (on one H200: 108 s, and past Dynamo's recompile limit the
     rest stayed eager); the training step's forward options turn it off. The GPU levers' fused
     forwards (norms, adapters) must not tell the layers apart either: per-norm forward objects
-    did, on one H200 (BENCHMARKS.md, third round)."""
-    from transformers import Qwen3Config, Qwen3ForSequenceClassification
-
-    from custom_classifier.training.step_graphs import SpeedLevers
-
-    config = Qwen3Config(
-        vocab_size=50,
-        hidden_size=32,
-        intermediate_size=64,
-        num_hidden_layers=5,
-        num_attention_heads=4,
-        num_key_value_heads=2,
-        head_dim=8,
-        pad_token_id=0,
-        num_labels=2,
-    )
-    torch.manual_seed(0)
-    model = backbones.add_lora_adapters(Qwen3ForSequenceClassification(config), TrainingArguments())
-    if gpu_levers:
-        backbones.speed_up_for_gpu(model, SpeedLevers())
-    options = backbones.training_forward_options(config)
+    did, on one H200 (BENCHMARKS.md, third round). As on a GPU: frozen weights in bf16 under bf16
+    autocast without its cache, adapters with dropout, and a first batch as wide as the head
+    size (Dynamo's duck sizing fixed the width then, and the next width compiled again)."""
+    model, options = tiny_qwen3_with_lora(gpu_levers, head_dim=16)
     graphs: list[torch.fx.GraphModule] = []
 
     def counting_backend(graph: torch.fx.GraphModule, inputs: Any) -> Any:
@@ -118,10 +101,47 @@ def test_the_layers_share_one_compiled_graph_when_the_step_builds_no_cache(
     compiled = CompiledLayers(model, backend=counting_backend)
     for rows, width in [(4, 16), (3, 24), (4, 32)]:
         ids = torch.randint(1, 50, (rows, width))
-        compiled.run(lambda ids=ids: model(input_ids=ids, **options).logits.sum().backward())
+        compiled.run(lambda ids=ids: bf16_step(model, ids, options))
+    with torch.no_grad(), compiled.eager():  # validation compiles nothing
+        bf16_step(model, torch.randint(1, 50, (2, 16)), options)
 
     assert options == {"use_cache": False}
     assert len(compiled.layers) == 4 and len(graphs) == 1
+
+
+def tiny_qwen3_with_lora(gpu_levers: bool, head_dim: int) -> tuple[Any, dict[str, Any]]:
+    """A 5-layer Qwen3 classifier with bf16 frozen weights and float32 LoRA adapters (dropout
+    0.05), as `fine_tune` trains one on a GPU; with the GPU levers' forwards if `gpu_levers`."""
+    from transformers import Qwen3Config, Qwen3ForSequenceClassification
+
+    from custom_classifier.training.step_graphs import SpeedLevers
+
+    config = Qwen3Config(
+        vocab_size=50,
+        hidden_size=40,
+        intermediate_size=64,
+        num_hidden_layers=5,
+        num_attention_heads=4,
+        num_key_value_heads=2,
+        head_dim=head_dim,
+        pad_token_id=0,
+        num_labels=2,
+    )
+    torch.manual_seed(0)
+    model = Qwen3ForSequenceClassification(config).to(torch.bfloat16)
+    model = backbones.add_lora_adapters(model, TrainingArguments(lora_dropout=0.05))
+    if gpu_levers:
+        backbones.speed_up_for_gpu(model, SpeedLevers())
+    return model, backbones.training_forward_options(config)
+
+
+def bf16_step(model: Any, ids: torch.Tensor, options: dict[str, Any]) -> None:
+    """A forward under bf16 autocast without its cache (as a captured step), and its backward
+    where gradients are on."""
+    with torch.autocast("cpu", dtype=torch.bfloat16, cache_enabled=False):
+        logits = model(input_ids=ids, **options).logits
+    if logits.requires_grad:
+        logits.float().sum().backward()
 
 
 def test_an_encoder_has_its_layers_found_too(tiny_base_model: Path) -> None:

@@ -4,9 +4,10 @@ decoder's layers, or the packed `BertLayer` forward of a fully fine-tuned encode
 Once a LoRA step runs as a CUDA graph, the GPU's time goes mostly to small elementwise kernels:
 rotary embeddings, each adapter's dropout, scaling and addition, SiLU-and-multiply, residual
 adds (BENCHMARKS.md, "Decoder LoRA: where the time went"). Inductor fuses them into a few
-kernels per layer. The layers are compiled with dynamic shapes, so the batch shapes of a run
-share one compiled graph; the first layer stays eager, because its input (the frozen
-embeddings' output) needs no gradient, which would cost a second compile for one layer of many.
+kernels per layer. The layers are compiled with dynamic shapes and without duck sizing, so the
+batch shapes of a run share one compiled graph; the first layer stays eager, because its input
+(the frozen embeddings' output) needs no gradient, which would cost a second compile for one
+layer of many.
 
 A packed encoder step (`training/packing.py`) on a GPU is bound by its kernels from batch 128
 on (BENCHMARKS.md, "Packed windows"): besides the matrix products and flash attention, each
@@ -22,6 +23,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
+from contextlib import AbstractContextManager, nullcontext
 from typing import Any, TypeVar
 
 import torch
@@ -59,6 +61,11 @@ class _EagerAfterFailure:
     def _back_to_eager(self) -> None:
         raise NotImplementedError
 
+    def eager(self) -> AbstractContextManager[Any]:
+        """A context in which compiled code runs eagerly, compiling nothing: validation runs
+        there, since a forward without gradients would compile a graph of its own."""
+        return torch.compiler.set_stance("force_eager") if self.active else nullcontext()
+
     def run(self, step: Callable[..., T], *args: Any) -> T:
         """`step(*args)`; if it fails with compiled layers, again with eager ones. Inside a CUDA
         graph capture a failure is left to the capture's caller (the capture is broken)."""
@@ -87,7 +94,7 @@ class CompiledLayers(_EagerAfterFailure):
         try:
             for layer in repeated_layers(model)[1:]:
                 compiled = torch.compile(layer.forward, backend=backend, dynamic=True)
-                layer.forward = compiled  # type: ignore[method-assign]
+                layer.forward = _without_duck_sizing(compiled)  # type: ignore[method-assign]
                 self.layers.append(layer)
         except Exception as error:  # noqa: BLE001 - e.g. torch.compile unsupported here
             self._give_up(error)
@@ -129,6 +136,21 @@ class CompiledPackedLayer(_EagerAfterFailure):
         attention: packing.VarlenAttention,
     ) -> torch.Tensor:
         return self.forward(layer, hidden, batch, attention)
+
+
+def _without_duck_sizing(compiled: Callable[..., T]) -> Callable[..., T]:
+    """`compiled`, traced with a symbol of its own for every dynamic size. Dynamo's default
+    "duck sizing" gives sizes of equal value one symbol: a first batch 128 tokens wide shares
+    its symbol with the rotary embeddings' head size of 128 (Qwen3-0.6B), the width is then
+    fixed at 128, and the next width compiles the layer again (on the CPU, two compiles
+    instead of one; `tests/training/test_compiled_layers.py`)."""
+    from torch.fx.experimental import _config as shapes_config
+
+    def forward(*args: Any, **kwargs: Any) -> T:
+        with shapes_config.patch(use_duck_shape=False):
+            return compiled(*args, **kwargs)
+
+    return forward
 
 
 def _capturing() -> bool:

@@ -6,6 +6,7 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Sequence
+from contextlib import nullcontext
 from typing import Any
 
 import numpy as np
@@ -293,14 +294,15 @@ class TrainingLoop:
         if not self.validation.windows:
             return {}
         self.model.eval()
-        logits = window_logits(
-            self.model,
-            self.validation.windows,
-            pad_id=self.pad_id,
-            batch_size=self.batch_size * 2,
-            device=self.device,
-            cpu_bf16=self.cpu_bf16,
-        )
+        with nullcontext() if self.compiled is None else self.compiled.eager():
+            logits = window_logits(
+                self.model,
+                self.validation.windows,
+                pad_id=self.pad_id,
+                batch_size=self.batch_size * 2,
+                device=self.device,
+                cpu_bf16=self.cpu_bf16,
+            )
         truth = self.validation.doc_labels
         if self.multi_label:
             return self._validate_multilabel(logits, truth)
