@@ -203,3 +203,67 @@ def test_cpu_scoring_batches_hold_at_most_the_token_budget_whatever_the_batch_si
     assert all(rows * width <= CPU_BATCH_TOKENS for rows, width in recorder.shapes)
     assert sum(rows for rows, _ in recorder.shapes) == len(windows)
     np.testing.assert_array_equal(logits[:, 1], [len(w) for w in windows])  # order kept
+
+
+@pytest.mark.parametrize("sliding_window", [None, 4], ids=["causal", "sliding-window"])
+def test_causal_unmasked_attention_gives_a_decoder_is_causal_instead_of_a_built_mask(
+    sliding_window: int | None, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A decoder's training step without padding: no causal mask even while a CUDA stream
+    captures (transformers 5.17 then builds one, which leaves SDPA without flash attention);
+    padded input and sliding windows keep the mask transformers builds."""
+    import transformers.masking_utils
+    from transformers import Qwen3Config, Qwen3ForSequenceClassification
+
+    config = Qwen3Config(
+        vocab_size=50,
+        hidden_size=32,
+        intermediate_size=64,
+        num_hidden_layers=2,
+        num_attention_heads=4,
+        num_key_value_heads=2,
+        head_dim=8,
+        pad_token_id=0,
+        use_sliding_window=sliding_window is not None,
+        sliding_window=sliding_window,
+        max_window_layers=0,
+    )
+    torch.manual_seed(0)
+    model = Qwen3ForSequenceClassification(config).eval()
+    # As transformers 5.17 decides while a CUDA stream captures: build the causal mask.
+    monkeypatch.setattr(transformers.masking_utils, "_ignore_causal_mask_sdpa", _never)
+    calls: list[tuple[torch.Tensor | None, bool]] = []
+    sdpa = torch.nn.functional.scaled_dot_product_attention
+
+    def spy(*args, **kwargs):  # type: ignore[no-untyped-def]
+        calls.append((kwargs.get("attn_mask"), bool(kwargs.get("is_causal"))))
+        return sdpa(*args, **kwargs)
+
+    monkeypatch.setattr(torch.nn.functional, "scaled_dot_product_attention", spy)
+    ids = torch.randint(1, 50, (2, 12))
+    padded = torch.cat([ids, torch.zeros(2, 4, dtype=torch.long)], dim=1)
+
+    def logits(
+        **inputs: torch.Tensor,
+    ) -> tuple[torch.Tensor, list[tuple[torch.Tensor | None, bool]]]:
+        calls.clear()
+        with torch.inference_mode():
+            return model(**inputs, use_cache=False).logits, list(calls)
+
+    as_built, built = logits(input_ids=ids)
+    padded_as_built, _ = logits(input_ids=padded, attention_mask=(padded != 0).long())
+    with unmasked_attention(model, causal=True):
+        unmasked, unmasked_calls = logits(input_ids=ids)
+        padded_unmasked, padded_calls = logits(
+            input_ids=padded, attention_mask=(padded != 0).long()
+        )
+
+    assert model.config._attn_implementation == "sdpa"
+    assert built and all(mask is not None for mask, _ in built)
+    if sliding_window is None:
+        assert unmasked_calls and all(mask is None and causal for mask, causal in unmasked_calls)
+    else:
+        assert unmasked_calls and all(mask is not None for mask, _ in unmasked_calls)
+    assert padded_calls and all(mask is not None for mask, _ in padded_calls)
+    torch.testing.assert_close(unmasked, as_built)
+    torch.testing.assert_close(padded_unmasked, padded_as_built)

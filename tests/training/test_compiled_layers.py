@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 import torch
 
-from custom_classifier.training import backbones
+from custom_classifier.training import backbones, compiled_layers
 from custom_classifier.training.arguments import TrainingArguments
 from custom_classifier.training.compiled_layers import CompiledLayers, repeated_layers
 
@@ -107,6 +107,27 @@ def test_the_layers_share_one_compiled_graph_when_the_step_builds_no_cache(
 
     assert options == {"use_cache": False}
     assert len(compiled.layers) == 4 and len(graphs) == 1
+
+
+def test_nothing_compiles_while_a_cuda_graph_captures(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Code whose guards fail inside a capture runs eagerly: on one H200 a layer compiled again
+    inside a capture broke it and left the CUDA random generator unusable."""
+    model, options = tiny_qwen3_with_lora(True, head_dim=8)
+    graphs: list[torch.fx.GraphModule] = []
+
+    def counting_backend(graph: torch.fx.GraphModule, inputs: Any) -> Any:
+        graphs.append(graph)
+        return graph.forward
+
+    compiled = CompiledLayers(model, backend=counting_backend)
+    ids = torch.randint(1, 50, (4, 16))
+    compiled.run(lambda: bf16_step(model, ids, options))
+    monkeypatch.setattr(compiled_layers, "_capturing", lambda: True)
+    with torch.no_grad():  # fails the compiled graph's guards
+        compiled.run(lambda: bf16_step(model, ids, options))
+    compiled.run(lambda: bf16_step(model, ids, options))  # the compiled graph still runs
+
+    assert len(graphs) == 1 and compiled.active
 
 
 def tiny_qwen3_with_lora(gpu_levers: bool, head_dim: int) -> tuple[Any, dict[str, Any]]:

@@ -114,6 +114,9 @@ def attention_kernels(device: torch.device) -> Any:
 
 _UNMASKED_SDPA = "sdpa_unmasked"
 """SDPA, with no mask built for inputs that carry no padding mask (see `unmasked_attention`)."""
+_CAUSAL_SDPA = "sdpa_causal"
+"""SDPA, with no causal mask built for a decoder's inputs without padding mask, also while a CUDA
+stream captures (see `unmasked_attention`)."""
 
 
 def _unmasked_sdpa_mask(**arguments: Any) -> Any:
@@ -126,13 +129,36 @@ def _unmasked_sdpa_mask(**arguments: Any) -> Any:
     return sdpa_mask(**arguments)
 
 
+def _causal_sdpa_mask(**arguments: Any) -> Any:
+    """No mask for a plain causal mask over inputs without padding mask (SDPA's `is_causal`
+    applies it, with flash attention), as transformers decides outside a capture; a sliding
+    window, an offset or a custom mask function gets the mask transformers builds."""
+    plain = (
+        arguments.get("attention_mask") is None
+        and arguments.get("allow_is_causal_skip", True)
+        and arguments.get("local_size") is None
+        and arguments.get("q_length") == arguments.get("kv_length")
+        and not arguments.get("q_offset")
+        and not arguments.get("kv_offset")
+    )
+    if plain:
+        return None
+    from transformers.masking_utils import sdpa_mask
+
+    return sdpa_mask(**arguments)
+
+
 @contextmanager
-def unmasked_attention(model: PreTrainedModel) -> Iterator[None]:
-    """An encoder's SDPA attention given no mask where its input has no padding, also while a
-    CUDA stream captures. transformers 5.17 builds an all-true mask during a capture (its check
-    that the mask may be skipped reads the mask's values, which a capture cannot), and with a
-    mask SDPA has only its math kernel: a 512-token graph replay took 0.87 ms of GPU time on an
-    H200 so, 0.32 ms with flash attention and no mask (`benchmarks/predict_gpu_scoring`)."""
+def unmasked_attention(model: PreTrainedModel, *, causal: bool = False) -> Iterator[None]:
+    """SDPA attention given no mask where the input has no padding, also while a CUDA stream
+    captures: an encoder's (`causal=False`: every position attends everywhere) or a decoder's
+    (`causal=True`: SDPA's `is_causal`). transformers 5.17 builds a mask during a capture (its
+    check that the mask may be skipped reads the mask's values, which a capture cannot), and
+    with a mask SDPA has no flash attention: a 512-token encoder graph replay took 0.87 ms of
+    GPU time on an H200 so, 0.32 ms with flash attention and no mask
+    (`benchmarks/predict_gpu_scoring`). A captured decoder training step built a causal mask
+    too, and compiled decoder layers, given a mask in the capture and none in the eager step
+    before it, compiled again inside the capture (BENCHMARKS.md, decoder LoRA, fourth round)."""
     config = model.config
     if config._attn_implementation != "sdpa":
         yield
@@ -140,9 +166,12 @@ def unmasked_attention(model: PreTrainedModel) -> Iterator[None]:
     from transformers.masking_utils import AttentionMaskInterface
     from transformers.modeling_utils import ALL_ATTENTION_FUNCTIONS, AttentionInterface
 
-    AttentionInterface.register(_UNMASKED_SDPA, ALL_ATTENTION_FUNCTIONS["sdpa"])
-    AttentionMaskInterface.register(_UNMASKED_SDPA, _unmasked_sdpa_mask)
-    config._attn_implementation = _UNMASKED_SDPA
+    name, mask = (
+        (_CAUSAL_SDPA, _causal_sdpa_mask) if causal else (_UNMASKED_SDPA, _unmasked_sdpa_mask)
+    )
+    AttentionInterface.register(name, ALL_ATTENTION_FUNCTIONS["sdpa"])
+    AttentionMaskInterface.register(name, mask)
+    config._attn_implementation = name
     try:
         yield
     finally:

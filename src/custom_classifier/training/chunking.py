@@ -17,6 +17,7 @@ from custom_classifier.inference.window_scorers import (
     autocast_for,
     length_sorted_batches,
     pad_windows,
+    unmasked_attention,
     window_logits,
 )
 
@@ -28,5 +29,6 @@ __all__ = [
     "effective_stride",
     "length_sorted_batches",
     "pad_windows",
+    "unmasked_attention",
     "window_logits",
 ]

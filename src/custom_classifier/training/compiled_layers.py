@@ -68,9 +68,14 @@ class _EagerAfterFailure:
 
     def run(self, step: Callable[..., T], *args: Any) -> T:
         """`step(*args)`; if it fails with compiled layers, again with eager ones. Inside a CUDA
-        graph capture a failure is left to the capture's caller (the capture is broken)."""
-        if not self.active or _capturing():
+        graph capture nothing compiles (code whose guards fail runs eagerly: on one H200, layers
+        compiled inside a capture broke it and left the CUDA random generator unusable), and a
+        failure is left to the capture's caller (the capture is broken)."""
+        if not self.active:
             return step(*args)
+        if _capturing():
+            with torch.compiler.set_stance("eager_on_recompile"):
+                return step(*args)
         try:
             return step(*args)
         except Exception as error:  # noqa: BLE001 - a failing compile must not stop training

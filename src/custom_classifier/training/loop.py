@@ -31,6 +31,7 @@ from custom_classifier.training.chunking import (
     attention_kernels,
     autocast_for,
     document_probabilities,
+    unmasked_attention,
     window_logits,
 )
 from custom_classifier.training.compiled_layers import CompiledLayers, CompiledPackedLayer
@@ -276,7 +277,9 @@ class TrainingLoop:
         inputs, targets = self.bank.gather(rows, width, bool(masked))
         # A captured step must not keep autocast's cast weights between replays.
         autocast = autocast_for(self.device, cpu_bf16=self.cpu_bf16, cache=self.graphs is None)
-        with autocast, attention_kernels(self.device):
+        # A decoder's batch without mask: no causal mask built either, also in a capture.
+        causal = unmasked_attention(self.model, causal=True) if self.bank.causal else nullcontext()
+        with autocast, attention_kernels(self.device), causal:
             logits = self.network(**inputs, **self.forward_options).logits
         return self._optimize(logits, targets)
 
