@@ -13,7 +13,11 @@ import torch
 
 from custom_classifier.training import backbones, compiled_layers
 from custom_classifier.training.arguments import TrainingArguments
-from custom_classifier.training.compiled_layers import CompiledLayers, repeated_layers
+from custom_classifier.training.compiled_layers import (
+    CompiledLayers,
+    CompiledPackedLayer,
+    repeated_layers,
+)
 
 LABELS = ["sport", "tech"]
 
@@ -102,11 +106,19 @@ def test_the_layers_share_one_compiled_graph_when_the_step_builds_no_cache(
     for rows, width in [(4, 16), (3, 24), (4, 32)]:
         ids = torch.randint(1, 50, (rows, width))
         compiled.run(lambda ids=ids: bf16_step(model, ids, options))
-    with torch.no_grad(), compiled.eager():  # validation compiles nothing
+    with torch.no_grad(), compiled.running_eagerly():  # validation compiles nothing
         bf16_step(model, torch.randint(1, 50, (2, 16)), options)
 
     assert options == {"use_cache": False}
     assert len(compiled.layers) == 4 and len(graphs) == 1
+
+
+def test_a_compiled_packed_layer_also_has_validation_run_eagerly() -> None:
+    """Its `eager` attribute (the eager layer function) must not hide the context."""
+    compiled = CompiledPackedLayer(backend="aot_eager")
+    with compiled.running_eagerly():
+        assert torch.compiler.is_compiling() is False
+    assert compiled.active
 
 
 def test_nothing_compiles_while_a_cuda_graph_captures(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -24,7 +24,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 from contextlib import AbstractContextManager, nullcontext
-from typing import Any, TypeVar
+from typing import Any, TypeVar, cast
 
 import torch
 
@@ -61,10 +61,10 @@ class _EagerAfterFailure:
     def _back_to_eager(self) -> None:
         raise NotImplementedError
 
-    def eager(self) -> AbstractContextManager[Any]:
+    def running_eagerly(self) -> AbstractContextManager[Any]:
         """A context in which compiled code runs eagerly, compiling nothing: validation runs
         there, since a forward without gradients would compile a graph of its own."""
-        return torch.compiler.set_stance("force_eager") if self.active else nullcontext()
+        return _stance("force_eager") if self.active else nullcontext()
 
     def run(self, step: Callable[..., T], *args: Any) -> T:
         """`step(*args)`; if it fails with compiled layers, again with eager ones. Inside a CUDA
@@ -74,7 +74,7 @@ class _EagerAfterFailure:
         if not self.active:
             return step(*args)
         if _capturing():
-            with torch.compiler.set_stance("eager_on_recompile"):
+            with _stance("eager_on_recompile"):
                 return step(*args)
         try:
             return step(*args)
@@ -152,10 +152,15 @@ def _without_duck_sizing(compiled: Callable[..., T]) -> Callable[..., T]:
     from torch.fx.experimental import _config as shapes_config
 
     def forward(*args: Any, **kwargs: Any) -> T:
-        with shapes_config.patch(use_duck_shape=False):
+        with shapes_config.patch(use_duck_shape=False):  # type: ignore[attr-defined]
             return compiled(*args, **kwargs)
 
     return forward
+
+
+def _stance(name: str) -> AbstractContextManager[Any]:
+    """`torch.compiler.set_stance(name)` as a context (torch declares no return type)."""
+    return cast(AbstractContextManager[Any], torch.compiler.set_stance(name))
 
 
 def _capturing() -> bool:

@@ -297,7 +297,7 @@ class TrainingLoop:
         if not self.validation.windows:
             return {}
         self.model.eval()
-        with nullcontext() if self.compiled is None else self.compiled.eager():
+        with nullcontext() if self.compiled is None else self.compiled.running_eagerly():
             logits = window_logits(
                 self.model,
                 self.validation.windows,

@@ -47,7 +47,8 @@ class SpeedLevers:
     1.85 s without)."""
     causal_without_mask: bool = True
     """Decoders train without an attention mask (right padding is invisible to causal
-    attention), which lets flash attention run and keeps every step capturable."""
+    attention), which lets flash attention run and keeps every step capturable; no causal mask
+    is built either, also in a capture (where transformers 5.17 builds one)."""
     fused_rms_norm: bool = True
     """Llama-style RMSNorm layers run PyTorch's fused kernel instead of six elementwise ones."""
     lora_input_casts: bool = False
@@ -59,11 +60,9 @@ class SpeedLevers:
     compiled_layers: bool = False
     """Compile a LoRA-trained decoder's layers with `torch.compile` (inductor), which fuses the
     elementwise kernels around the matrix products (`training/compiled_layers.py`). Off: on
-    one H200 it was no faster steady (60.6k against 61.6k tokens/s) and took 40 s to compile,
-    since each layer still compiled on its own: Dynamo guarded on each norm's own fused forward
-    object, and gave up after 8 layers (BENCHMARKS.md, third round). The fused forwards are
-    class-level since (`training/module_forwards.py`; on the CPU the layers share one graph
-    with the GPU levers on), not measured again on a GPU."""
+    one H200 (Qwen3-0.6B shape) all 27 layers and every batch width shared one graph, compiled
+    in 16.5 s, but the steady rate did not rise (60.1k against 61.5k tokens/s eagerly), so
+    over 200 steps it was 0.59x the eager layers' rate (BENCHMARKS.md, fourth round)."""
     fused_adapter_additions: bool = True
     """Scale and add each LoRA adapter's output in its B matrix product (`addmm`) instead of
     two elementwise kernels (`training/fused_adapters.py`). On one H200 (Qwen3-0.6B shape):
