@@ -194,12 +194,15 @@ def ours(
         compiled.append(self.compiled)
         return result
 
+    profiler = StepProfiler(name)
+
     def progress(report: Any) -> None:
         if report.phase != "training" or report.validation is not None:
             return
         clock.append((report.step, time.perf_counter()))
         if report.loss is not None:
             losses.append((report.step, report.loss))
+        profiler.at_step(report.step)
 
     TrainingLoop.run = timed_run  # type: ignore[method-assign]
     step_graphs.LEVERS = step_graphs.SpeedLevers(**LEVER_RUNS[name])
@@ -240,6 +243,53 @@ def compile_figures(compiled: Any, counters: Any) -> dict[str, Any]:
             if sum(times) >= 1.0
         },
     }
+
+
+PROFILE_STEPS: tuple[int, int] | None = None
+"""With `--profile-steps FIRST:LAST`, the GPU kernels of ours' steps after FIRST up to LAST
+(loss reads, every 10 steps) are profiled and the costliest printed: replayed CUDA graphs
+included, so they show whether a captured step runs inductor's kernels (`triton_*`)."""
+
+
+class StepProfiler:
+    """Profiles the GPU kernels between two steps of one run and prints the costliest."""
+
+    def __init__(self, name: str) -> None:
+        self.name, self.profile = name, None
+
+    def at_step(self, step: int) -> None:
+        import torch
+
+        if PROFILE_STEPS is None:
+            return
+        first, last = PROFILE_STEPS
+        if step == first:
+            self.profile = torch.profiler.profile(activities=[torch.profiler.ProfilerActivity.CUDA])
+            self.profile.__enter__()
+        elif step == last and self.profile is not None:
+            torch.cuda.synchronize()
+            self.profile.__exit__(None, None, None)
+            print(json.dumps(self.summary(last - first)), flush=True)
+
+    def summary(self, steps: int) -> dict[str, Any]:
+        kernels = [
+            (event.key, event.count, event.self_device_time_total)
+            for event in self.profile.key_averages()  # type: ignore[union-attr]
+            if event.self_device_time_total > 0
+        ]
+        kernels.sort(key=lambda kernel: -kernel[2])
+        total = sum(us for _, _, us in kernels)
+        triton = sum(us for key, _, us in kernels if key.startswith("triton"))
+        return {
+            "profile": self.name,
+            "steps": steps,
+            "gpu_ms_per_step": round(total / steps / 1000, 2),
+            "triton_ms_per_step": round(triton / steps / 1000, 2),
+            "top": [
+                [key[:90], count // steps, round(us / steps / 1000, 3)]
+                for key, count, us in kernels[:30]
+            ],
+        }
 
 
 def stock(folder: Path, documents: list[Any], steps: int, batch: int, max_length: int) -> dict:
@@ -346,6 +396,13 @@ def main() -> None:
     parser.add_argument("--batch", type=int, default=16)
     parser.add_argument("--max-length", type=int, default=512)
     parser.add_argument(
+        "--profile-steps",
+        help="FIRST:LAST (multiples of 10): profile ours' GPU kernels between these steps",
+    )
+    parser.add_argument(
+        "--no-stock", action="store_true", help="leave stock out (a diagnostic run, no ratios)"
+    )
+    parser.add_argument(
         "--levers",
         choices=["none", "quick", "compile", "all"],
         default="none",
@@ -360,6 +417,10 @@ def main() -> None:
         help="the variants of ours to train after ours and stock, instead of --levers' list",
     )
     options = parser.parse_args()
+    if options.profile_steps:
+        global PROFILE_STEPS
+        first, last = options.profile_steps.split(":")
+        PROFILE_STEPS = (int(first), int(last))
     import torch
 
     if not torch.cuda.is_available():
@@ -383,12 +444,15 @@ def main() -> None:
         sizes = (options.steps, options.batch, options.max_length)
         # Ours, then stock, then the variants: each line is printed as its run ends.
         results = [report(ours(folder, documents, *sizes, names[0]))]
-        results.append(report(stock(folder, documents, *sizes)))
+        if not options.no_stock:
+            results.append(report(stock(folder, documents, *sizes)))
         for name in names[1:]:
             try:
                 results.append(report(ours(folder, documents, *sizes, name)))
             except Exception as error:  # noqa: BLE001 - one broken variant must not hide the rest
                 print(json.dumps({"name": name, "error": repr(error)[:500]}), flush=True)
+    if options.no_stock:
+        return
     ratios = {
         f"ours_over_stock_{key}": round(results[0][key] / results[1][key], 2)
         for key in ("tokens_per_second", "tokens_per_second_after_10pct")

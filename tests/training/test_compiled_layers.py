@@ -142,6 +142,37 @@ def test_nothing_compiles_while_a_cuda_graph_captures(monkeypatch: pytest.Monkey
     assert len(graphs) == 1 and compiled.active
 
 
+def test_a_captured_step_finds_the_graph_its_eager_step_compiled(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The training step's attention context makes a capture's forward the eager step's: on one
+    H200 the capture built a causal mask (transformers 5.17), the layers' guards failed there
+    and the captured steps replayed eager layers (no inductor kernel in their profile)."""
+    import transformers.utils.import_utils
+
+    from custom_classifier.training.chunking import unmasked_attention
+
+    model, options = tiny_qwen3_with_lora(True, head_dim=8)
+    graphs: list[torch.fx.GraphModule] = []
+
+    def counting_backend(graph: torch.fx.GraphModule, inputs: Any) -> Any:
+        graphs.append(graph)
+        return graph.forward
+
+    compiled = CompiledLayers(model, backend=counting_backend)
+    ids = torch.randint(1, 50, (4, 16))
+
+    def step() -> None:
+        with unmasked_attention(model, causal=True):
+            bf16_step(model, ids, options)
+
+    compiled.run(step)
+    monkeypatch.setattr(transformers.utils.import_utils, "is_cuda_stream_capturing", lambda: True)
+    compiled.run(step)  # as transformers sees a capture
+
+    assert len(graphs) == 1
+
+
 def tiny_qwen3_with_lora(gpu_levers: bool, head_dim: int) -> tuple[Any, dict[str, Any]]:
     """A 5-layer Qwen3 classifier with bf16 frozen weights and float32 LoRA adapters (dropout
     0.05), as `fine_tune` trains one on a GPU; with the GPU levers' forwards if `gpu_levers`."""

@@ -158,7 +158,8 @@ def unmasked_attention(model: PreTrainedModel, *, causal: bool = False) -> Itera
     GPU time on an H200 so, 0.32 ms with flash attention and no mask
     (`benchmarks/predict_gpu_scoring`). A captured decoder training step built a causal mask
     too, and compiled decoder layers, given a mask in the capture and none in the eager step
-    before it, compiled again inside the capture (BENCHMARKS.md, decoder LoRA, fourth round)."""
+    before it, compiled again inside the capture (BENCHMARKS.md, decoder LoRA, fourth round).
+    A decoder's rows are taken as one sequence each (no packed sequences)."""
     config = model.config
     if config._attn_implementation != "sdpa":
         yield
@@ -173,9 +174,33 @@ def unmasked_attention(model: PreTrainedModel, *, causal: bool = False) -> Itera
     AttentionMaskInterface.register(name, mask)
     config._attn_implementation = name
     try:
-        yield
+        with _one_sequence_per_row() if causal else nullcontext():
+            yield
     finally:
         config._attn_implementation = "sdpa"
+
+
+@contextmanager
+def _one_sequence_per_row() -> Iterator[None]:
+    """transformers' check for packed sequences answers "none": each row of a training batch is
+    one window. transformers 5.17 cannot read the positions while a stream captures, so it
+    assumes packed sequences there and builds the causal mask (on one H200 every captured
+    decoder step ran memory-efficient attention with a mask: 22 of its 101 ms)."""
+    import transformers.masking_utils as masking
+
+    found = getattr(masking, "find_packed_sequence_indices", None)
+    if found is None:
+        yield
+        return
+    masking.find_packed_sequence_indices = _no_packed_sequences
+    try:
+        yield
+    finally:
+        masking.find_packed_sequence_indices = found
+
+
+def _no_packed_sequences(position_ids: torch.Tensor) -> None:
+    return None
 
 
 @torch.inference_mode()

@@ -48,7 +48,9 @@ class SpeedLevers:
     causal_without_mask: bool = True
     """Decoders train without an attention mask (right padding is invisible to causal
     attention), which lets flash attention run and keeps every step capturable; no causal mask
-    is built either, also in a capture (where transformers 5.17 builds one)."""
+    is built either, also in a capture (where transformers 5.17 builds one: on one H200 the
+    captured steps ran memory-efficient attention, 22 of 101 ms a step; fixed since, not
+    measured)."""
     fused_rms_norm: bool = True
     """Llama-style RMSNorm layers run PyTorch's fused kernel instead of six elementwise ones."""
     lora_input_casts: bool = False
@@ -61,8 +63,9 @@ class SpeedLevers:
     """Compile a LoRA-trained decoder's layers with `torch.compile` (inductor), which fuses the
     elementwise kernels around the matrix products (`training/compiled_layers.py`). Off: on
     one H200 (Qwen3-0.6B shape) all 27 layers and every batch width shared one graph, compiled
-    in 16.5 s, but the steady rate did not rise (60.1k against 61.5k tokens/s eagerly), so
-    over 200 steps it was 0.59x the eager layers' rate (BENCHMARKS.md, fourth round)."""
+    in 16.5 s, but the captured steps replayed eager layers (the capture built a causal mask
+    the eager step had not: fixed since, not measured), so no gain and 0.59x the eager layers'
+    rate over 200 steps (BENCHMARKS.md, fourth round)."""
     fused_adapter_additions: bool = True
     """Scale and add each LoRA adapter's output in its B matrix product (`addmm`) instead of
     two elementwise kernels (`training/fused_adapters.py`). On one H200 (Qwen3-0.6B shape):
