@@ -62,10 +62,10 @@ class SpeedLevers:
     compiled_layers: bool = False
     """Compile a LoRA-trained decoder's layers with `torch.compile` (inductor), which fuses the
     elementwise kernels around the matrix products (`training/compiled_layers.py`). Off: on
-    one H200 (Qwen3-0.6B shape) all 27 layers and every batch width shared one graph, compiled
-    in 16.5 s, but the captured steps replayed eager layers (the capture built a causal mask
-    the eager step had not: fixed since, not measured), so no gain and 0.59x the eager layers'
-    rate over 200 steps (BENCHMARKS.md, fourth round)."""
+    one H200 (Qwen3-0.6B shape, BENCHMARKS.md, fifth round) all 27 layers and every batch
+    width share one graph, 102.5k tokens/s steady against 74.3k eager (3.46x stock's), but
+    the 17.6 s of compiling is repaid only after about 700 steps: 0.62x the eager rate over a
+    200-step run."""
     fused_adapter_additions: bool = True
     """Scale and add each LoRA adapter's output in its B matrix product (`addmm`) instead of
     two elementwise kernels (`training/fused_adapters.py`). On one H200 (Qwen3-0.6B shape):
