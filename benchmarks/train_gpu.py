@@ -149,6 +149,8 @@ def ours(
     lr: float,
     keep_model: bool = True,
     levers: Any = None,
+    warmup_ratio: float = 0.1,
+    watched: bool = False,
 ) -> Outcome:
     import torch
 
@@ -190,13 +192,19 @@ def ours(
         gpu_batch_size=batch,
         gpu_learning_rate=lr,
         export_onnx=False,
+        warmup_ratio=warmup_ratio,
     )
+    # As a job's callbacks do: every epoch's metrics read as it ends (the loop then waits for
+    # the GPU at each epoch's end; without a reader it reads the losses at the end).
+    on_epoch_end = (lambda epoch, metrics: None) if watched else None
     TrainingLoop.run = timed_run  # type: ignore[method-assign]
     TrainingLoop._train_step = counted_step  # type: ignore[method-assign]
     step_graphs.LEVERS = levers or step_graphs.SpeedLevers()
     try:
         with tempfile.TemporaryDirectory() as output:
-            result = trainer.fine_tune(model_path, split, labels, args, Path(output))
+            result = trainer.fine_tune(
+                model_path, split, labels, args, Path(output), on_epoch_end=on_epoch_end
+            )
             if process_group()[0] != 0:  # data-parallel: the first process scores
                 return Outcome(name, loop_seconds[0], 0, float("nan"))
             classifier = TextClassifier.load(result.model_dir)
@@ -243,13 +251,30 @@ def run_ours(spec: str, model_path: str, split: Split, labels: list[str]) -> Out
     """One `BATCH:LR[:FLAG...]` run of ours, each flag one lever set (`LEVER_FLAGS`): `padded`
     turns `packed_windows` off, `eager` `cuda_graphs`, `unfrozen` `frozen_word_embeddings`,
     `counted` `token_budget_batches` (batches of a window count); `compiled` turns
-    `compiled_packed_layers` on, `budget` `token_budget_batches`."""
+    `compiled_packed_layers` on, `budget` `token_budget_batches`. Two flags are no levers:
+    `watched` reads each epoch's metrics as a job's callback does, `warmup=R` sets the
+    warm-up ratio (0.1 otherwise)."""
+    from custom_classifier.training.arguments import TrainingArguments
     from custom_classifier.training.step_graphs import SpeedLevers
 
     batch, lr, *flags = spec.split(":")
-    levers = SpeedLevers(**dict(LEVER_FLAGS[flag] for flag in flags))
+    unknown = [f for f in flags if f not in LEVER_FLAGS and f != "watched" and "warmup=" not in f]
+    if unknown:
+        raise SystemExit(f"unknown flags {unknown} in {spec!r}: use {sorted(LEVER_FLAGS)}")
+    warmup = [float(f.removeprefix("warmup=")) for f in flags if f.startswith("warmup=")]
+    levers = SpeedLevers(**dict(LEVER_FLAGS[f] for f in flags if f in LEVER_FLAGS))
     name = f"ours b{batch} lr {lr} " + (" ".join(flags) or "defaults")
-    return ours(name, model_path, split, labels, batch=int(batch), lr=float(lr), levers=levers)
+    return ours(
+        name,
+        model_path,
+        split,
+        labels,
+        batch=int(batch),
+        lr=float(lr),
+        levers=levers,
+        warmup_ratio=warmup[0] if warmup else TrainingArguments().warmup_ratio,
+        watched="watched" in flags,
+    )
 
 
 JOB_HOME = Path("/tmp/cc-job-home")
