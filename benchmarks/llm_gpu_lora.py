@@ -2,6 +2,15 @@
 on the same decoder, data and batch, in one run.
 
     python3 -m benchmarks.llm_gpu_lora [--steps 200] [--batch 16] [--max-length 512]
+    python3 -m benchmarks.llm_gpu_lora --steps 1100 --stock-steps 200 --short-steps 200 \
+        --run "ours, layers eager (rule off)"
+
+The second form measures the product's defaults on a job long enough that the rule of
+`training/compile_payoff.py` compiles the decoder's layers (about 1,040 steps at this shape),
+against the same job with them forced off, with stock's rate over 200 steps as the reference
+(stock runs about 0.29 s a step), and a 200-step job of ours that the rule leaves eager. Each
+line of ours says whether its layers compiled (`compiled_layers_chosen`) and the seconds the
+rule expected compiling to save.
 
 The model has the architecture of Qwen3-0.6B (config written out below; 596M parameters) with
 random weights: speed does not depend on the weights, and the device reaches no hub. The data
@@ -115,6 +124,7 @@ LEVER_RUNS = {
     "ours, HF RMSNorm": {"fused_rms_norm": False},
     "ours, PEFT input casts": {"lora_input_casts": True},
     "ours, layers compiled": {"compiled_layers": True},
+    "ours, layers eager (rule off)": {"compiled_layers": False},
     "ours, layers compiled again (inductor's caches warm)": {"compiled_layers": True},
     "ours, no CUDA graphs (layers compiled)": {"cuda_graphs": False, "compiled_layers": True},
     "ours, LoRA dropout 0": {},
@@ -162,6 +172,7 @@ def ours(
     from custom_classifier.corpus.models import Split
     from custom_classifier.training import liger_kernels, step_graphs
     from custom_classifier.training.arguments import TrainingArguments
+    from custom_classifier.training.compiled_layers import CompiledLayers
     from custom_classifier.training.loop import TrainingLoop
     from custom_classifier.training.trainer import fine_tune
 
@@ -183,6 +194,7 @@ def ours(
     clock: list[tuple[int, float]] = []
     seconds: list[float] = []
     compiled: list[Any] = []
+    estimates: list[float] = []
     run = TrainingLoop.run
 
     def timed_run(self: Any, on_epoch_end: Any) -> Any:
@@ -192,6 +204,9 @@ def ours(
         torch.cuda.synchronize()
         seconds.append(time.perf_counter() - started)
         compiled.append(self.compiled)
+        estimates.append(
+            self.lora_job(graphed=self.graphs is not None, liger=False).saved_seconds()
+        )
         return result
 
     profiler = StepProfiler(name)
@@ -222,7 +237,11 @@ def ours(
     result = summary(name, tokens, seconds[0], steps_done, losses, clock)
     if LEVER_RUNS[name].get("liger_kernels"):
         result["liger_kernel_installed"] = liger_kernels.installed()
-    if LEVER_RUNS[name].get("compiled_layers"):
+    # Whether the layers compiled (the lever, or its rule when the lever is None), and the
+    # seconds of steps the rule expected compiling to save (without Liger's kernels).
+    result["compiled_layers_chosen"] = isinstance(compiled[0], CompiledLayers)
+    result["rule_saved_seconds_estimate"] = round(estimates[0], 2)
+    if result["compiled_layers_chosen"]:
         result.update(compile_figures(compiled[0], counters))
     return result
 
@@ -403,6 +422,17 @@ def main() -> None:
         "--no-stock", action="store_true", help="leave stock out (a diagnostic run, no ratios)"
     )
     parser.add_argument(
+        "--stock-steps",
+        type=int,
+        help="stock's steps, when fewer than --steps (its rate as the reference of a long job)",
+    )
+    parser.add_argument(
+        "--short-steps",
+        type=int,
+        help="also train ours with the defaults for this many steps, after stock (whether "
+        "the compiled-layers rule leaves a short job eager)",
+    )
+    parser.add_argument(
         "--levers",
         choices=["none", "quick", "compile", "all"],
         default="none",
@@ -442,10 +472,15 @@ def main() -> None:
         # Liger's rotary embeddings, once routed, stay so in this process: those runs go last.
         names = sorted(names, key=lambda name: bool(LEVER_RUNS[name].get("liger_kernels")))
         sizes = (options.steps, options.batch, options.max_length)
+        shape = (options.batch, options.max_length)
         # Ours, then stock, then the variants: each line is printed as its run ends.
         results = [report(ours(folder, documents, *sizes, names[0]))]
         if not options.no_stock:
-            results.append(report(stock(folder, documents, *sizes)))
+            stock_steps = options.stock_steps or options.steps
+            results.append(report(stock(folder, documents, stock_steps, *shape)))
+        if options.short_steps:
+            short = ours(folder, documents, options.short_steps, *shape, "ours")
+            report({**short, "name": f"ours, {options.short_steps} steps"})
         for name in names[1:]:
             try:
                 results.append(report(ours(folder, documents, *sizes, name)))
@@ -453,11 +488,20 @@ def main() -> None:
                 print(json.dumps({"name": name, "error": repr(error)[:500]}), flush=True)
     if options.no_stock:
         return
+    print(json.dumps(ratios_over_stock(results[0], results[1])))
+
+
+def ratios_over_stock(ours: dict[str, Any], stock: dict[str, Any]) -> dict[str, float]:
+    """Ours' rates over stock's, all steps and steady; and ours' rate over all its steps against
+    stock's steady rate (what stock would approach over a job as long as ours when it ran
+    fewer steps, `--stock-steps`)."""
     ratios = {
-        f"ours_over_stock_{key}": round(results[0][key] / results[1][key], 2)
+        f"ours_over_stock_{key}": round(ours[key] / stock[key], 2)
         for key in ("tokens_per_second", "tokens_per_second_after_10pct")
     }
-    print(json.dumps(ratios))
+    steady = stock["tokens_per_second_after_10pct"]
+    ratios["ours_all_steps_over_stock_steady"] = round(ours["tokens_per_second"] / steady, 2)
+    return ratios
 
 
 def report(result: dict[str, Any]) -> dict[str, Any]:

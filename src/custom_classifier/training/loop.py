@@ -20,7 +20,13 @@ from custom_classifier.inference.text_classifier import (
     document_logits,
     pad_id_of,
 )
-from custom_classifier.training import backbones, distributed, packing, step_graphs
+from custom_classifier.training import (
+    backbones,
+    compile_payoff,
+    distributed,
+    packing,
+    step_graphs,
+)
 from custom_classifier.training.arguments import (
     EpochCallback,
     Progress,
@@ -35,7 +41,11 @@ from custom_classifier.training.chunking import (
     unmasked_attention,
     window_logits,
 )
-from custom_classifier.training.compiled_layers import CompiledLayers, CompiledPackedLayer
+from custom_classifier.training.compiled_layers import (
+    CompiledLayers,
+    CompiledPackedLayer,
+    repeated_layers,
+)
 from custom_classifier.training.early_stopping import EarlyStopping
 from custom_classifier.training.evaluation import evaluate_multilabel, evaluate_predictions
 from custom_classifier.training.memory import trim_heap
@@ -114,13 +124,10 @@ class TrainingLoop:
         self._interval_sum = torch.zeros((), device=self.device)
         self._interval_steps = 0
         self._next_epoch: tuple[int, tuple[list[np.ndarray], list[torch.Tensor]]] | None = None
-        self.compiled: CompiledLayers | CompiledPackedLayer | None = None
+        self.compiled = self._compiled_code(levers, lora=lora, graphed=graphed, liger=liger)
         self.packed_layer: packing.PackedLayer = packing.packed_layer
-        if self.device.type == "cuda" and self.world == 1:
-            if levers.compiled_layers and lora:
-                self.compiled = CompiledLayers(model)
-            elif levers.compiled_packed_layers and self.packed:
-                self.compiled = self.packed_layer = CompiledPackedLayer()
+        if isinstance(self.compiled, CompiledPackedLayer):
+            self.packed_layer = self.compiled
         self.graphs = None
         if graphed:
             self.graphs = step_graphs.StepGraphs(
@@ -131,6 +138,41 @@ class TrainingLoop:
                 ),
             )
         self.started = time.monotonic()
+
+    def _compiled_code(
+        self, levers: step_graphs.SpeedLevers, *, lora: bool, graphed: bool, liger: bool
+    ) -> CompiledLayers | CompiledPackedLayer | None:
+        """Compiled decoder layers (LoRA) or packed encoder layers, where the levers ask for
+        them: on one CUDA GPU only."""
+        if self.device.type != "cuda" or self.world != 1:
+            return None
+        job = self.lora_job(graphed=graphed, liger=liger) if lora else None
+        if job is not None and compile_payoff.use_compiled_layers(levers.compiled_layers, job):
+            return CompiledLayers(self.model)
+        if levers.compiled_packed_layers and self.packed:
+            return CompiledPackedLayer()
+        return None
+
+    def lora_job(self, *, graphed: bool, liger: bool) -> compile_payoff.LoraJob:
+        """This job as `compile_payoff` reads it: its tokens over the epochs early stopping
+        cannot cut, its model and how its steps run."""
+        epochs = compile_payoff.epochs_early_stopping_cannot_cut(
+            self.args.epochs,
+            self.args.early_stopping_patience,
+            validating=bool(self.validation.windows),
+        )
+        config = self.model.config
+        cuda = self.device.type == "cuda"
+        return compile_payoff.LoraJob(
+            tokens=int(self.bank.lengths.sum()) * epochs,
+            compiled_layers=max(0, len(repeated_layers(self.model)) - 1),
+            hidden_size=int(getattr(config, "hidden_size", 0) or 0),
+            compute_capability=torch.cuda.get_device_capability(self.device) if cuda else None,
+            decoder=backbones.model_kind(config) == "decoder",
+            cuda_graphs=graphed,
+            liger_kernels=liger,
+            gradient_checkpointing=bool(getattr(self.model, "is_gradient_checkpointing", False)),
+        )
 
     def _can_pack(self, model: PreTrainedModel) -> bool:
         reason = packing.why_not_packed(model, self.device, world=self.world)

@@ -59,13 +59,18 @@ class SpeedLevers:
     """Run each shape's first batch eagerly before capturing its graph (else only the first);
     always so with compiled layers and Liger's kernels, which must not compile inside a
     capture."""
-    compiled_layers: bool = False
+    compiled_layers: bool | None = None
     """Compile a LoRA-trained decoder's layers with `torch.compile` (inductor), which fuses the
-    elementwise kernels around the matrix products (`training/compiled_layers.py`). Off: on
-    one H200 (Qwen3-0.6B shape, BENCHMARKS.md, fifth round) all 27 layers and every batch
-    width share one graph, 102.5k tokens/s steady against 74.3k eager (3.46x stock's), but
-    the 17.6 s of compiling is repaid only after about 700 steps: 0.62x the eager rate over a
-    200-step run."""
+    elementwise kernels around the matrix products (`training/compiled_layers.py`). None (the
+    default): per job, on when the job is long enough to repay the compile
+    (`training/compile_payoff.py`: the estimated seconds saved over its tokens, from the fifth
+    round's measurement, must exceed 1.5 times the compile's 17.6 s; about 1,040 steps of batch
+    16 at window 512 for Qwen3-0.6B), on a CUDA GPU of compute capability 8.0 or newer, with
+    CUDA graphs, without Liger's kernels or gradient checkpointing. True or False: always or
+    never (on one CUDA GPU). On one H200 (Qwen3-0.6B shape, BENCHMARKS.md, fifth round) all 27
+    layers and every batch width share one graph, 102.5k tokens/s steady against 74.3k eager
+    (3.46x stock's), but the 17.6 s of compiling is repaid only after about 700 steps: 0.62x the
+    eager rate over a 200-step run."""
     fused_adapter_additions: bool = True
     """Scale and add each LoRA adapter's output in its B matrix product (`addmm`) instead of
     two elementwise kernels (`training/fused_adapters.py`). On one H200 (Qwen3-0.6B shape):
