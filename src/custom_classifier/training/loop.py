@@ -49,6 +49,13 @@ from custom_classifier.training.compiled_layers import (
 from custom_classifier.training.early_stopping import EarlyStopping
 from custom_classifier.training.evaluation import evaluate_multilabel, evaluate_predictions
 from custom_classifier.training.memory import trim_heap
+from custom_classifier.training.micro_batches import (
+    CPU_STEP_TOKENS,
+    loss_denominator,
+    micro_batch_size,
+    micro_batches,
+    summed_loss,
+)
 from custom_classifier.training.thresholds import DEFAULT_THRESHOLD, sigmoid
 from custom_classifier.training.token_batches import TokenBudget
 from custom_classifier.training.windows import (
@@ -120,6 +127,7 @@ class TrainingLoop:
             self.optimizer, round(args.warmup_ratio * self.total_steps), self.total_steps
         )
         self.loss_fn = self._loss_function()
+        self.step_tokens = CPU_STEP_TOKENS if self.device.type == "cpu" else None  # micro-batches
         self.step = 0
         self._interval_sum = torch.zeros((), device=self.device)
         self._interval_steps = 0
@@ -371,23 +379,47 @@ class TrainingLoop:
     def _step_once(self, rows: torch.Tensor, key: step_graphs.StepKey) -> torch.Tensor:
         _, width, masked = key
         self.optimizer.zero_grad(set_to_none=True)
+        if self.step_tokens is not None:
+            return self._accumulated_step(rows, width, bool(masked), self.step_tokens)
         inputs, targets = self.bank.gather(rows, width, bool(masked))
+        return self._optimize(self._logits(inputs), targets)
+
+    def _logits(self, inputs: dict[str, torch.Tensor]) -> torch.Tensor:
         # A captured step must not keep autocast's cast weights between replays.
         autocast = autocast_for(self.device, cpu_bf16=self.cpu_bf16, cache=self.graphs is None)
         # A decoder's batch without mask: no causal mask built either, also in a capture.
         causal = unmasked_attention(self.model, causal=True) if self.bank.causal else nullcontext()
         with autocast, attention_kernels(self.device), causal:
-            logits = self.network(**inputs, **self.forward_options).logits
-        return self._optimize(logits, targets)
+            return self.network(**inputs, **self.forward_options).logits
+
+    def _accumulated_step(
+        self, rows: torch.Tensor, width: int, masked: bool, max_tokens: int
+    ) -> torch.Tensor:
+        """`rows` in micro-batches of at most `max_tokens` padded tokens, each one's backward
+        before the next's forward, then one optimizer step: the whole batch's gradient (each
+        micro-batch's summed loss over the batch's `loss_denominator`), one micro-batch's
+        activations held at a time. The batch's mean loss, detached."""
+        denominator = loss_denominator(self.loss_fn, self.bank.labels[rows])
+        summed, total = summed_loss(self.loss_fn), torch.zeros((), device=self.device)
+        for part in micro_batches(rows, micro_batch_size(width, len(rows), max_tokens)):
+            inputs, targets = self.bank.gather(part, width, masked)
+            loss = summed(self._logits(inputs).float(), targets) / denominator
+            loss.backward()
+            total += loss.detach()
+        return self._clip_and_step(total)
 
     def _optimize(self, logits: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
         """The loss of `logits`, backward, clipping and the optimizer step; the loss detached."""
         loss = self.loss_fn(logits.float(), targets)
         loss.backward()
+        return self._clip_and_step(loss.detach())
+
+    def _clip_and_step(self, loss: torch.Tensor) -> torch.Tensor:
+        """Clipping and the optimizer step of the gradients `loss` left; `loss` back."""
         torch.nn.utils.clip_grad_norm_(self.model.parameters(), _MAX_GRAD_NORM)
         self.optimizer.step()
         self.optimizer.zero_grad(set_to_none=True)
-        return loss.detach()
+        return loss
 
     def _validate(self) -> dict[str, float]:
         """Document-level scores on the validation split (window logits averaged per document)."""
