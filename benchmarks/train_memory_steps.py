@@ -4,10 +4,12 @@ Builds the real `TrainingLoop` on BBC's documents (1,701 drawn at random, window
 default arguments) and runs its first `--steps` steps, printing after each the width, the
 seconds, the resident MiB and the process's peak. `--mmap-threshold BYTES` fixes glibc's mmap
 threshold before anything is imported (0: glibc's dynamic default), `--trim-each-step` trims the
-heap after each step, to compare the allocators side by side in processes started together.
+heap after each step, `--step-tokens N` sets the padded tokens of a CPU step's micro-batches
+(0: whole batches; unset: the code's default; code without micro-batches ignores it), to compare
+them side by side in processes started together.
 
     PYTHONPATH=src:. .venv/bin/python -m benchmarks.train_memory_steps [--steps N]
-        [--mmap-threshold BYTES] [--trim-each-step] [--tag TEXT]
+        [--mmap-threshold BYTES] [--trim-each-step] [--step-tokens N] [--tag TEXT]
 """
 
 from __future__ import annotations
@@ -26,14 +28,20 @@ def main() -> None:
     parser.add_argument("--steps", type=int, default=16)
     parser.add_argument("--mmap-threshold", type=int, default=0)
     parser.add_argument("--trim-each-step", action="store_true")
+    parser.add_argument("--step-tokens", type=int, default=None)
     parser.add_argument("--tag", default="")
     options = parser.parse_args()
     if options.mmap_threshold:
         ctypes.CDLL("libc.so.6").mallopt(_M_MMAP_THRESHOLD, options.mmap_threshold)
-    run_steps(options.steps, options.tag, trim_each_step=options.trim_each_step)
+    run_steps(
+        options.steps,
+        options.tag,
+        trim_each_step=options.trim_each_step,
+        step_tokens=options.step_tokens,
+    )
 
 
-def run_steps(steps: int, tag: str, *, trim_each_step: bool) -> None:
+def run_steps(steps: int, tag: str, *, trim_each_step: bool, step_tokens: int | None) -> None:
     import numpy as np
     import psutil
     import torch
@@ -64,6 +72,8 @@ def run_steps(steps: int, tag: str, *, trim_each_step: bool) -> None:
     train = encode_documents(tokenizer, documents, labels, args)
     validation = encode_documents(tokenizer, documents[:8], labels, args)
     loop = TrainingLoop(model, tokenizer, args, train, validation, labels)
+    if step_tokens is not None and hasattr(loop, "step_tokens"):
+        loop.step_tokens = step_tokens or None
     model.train()
     batches = shuffled_length_batches(loop.bank.lengths, loop.batch_size, np.random.default_rng(1))
     process = psutil.Process()
@@ -72,7 +82,10 @@ def run_steps(steps: int, tag: str, *, trim_each_step: bool) -> None:
         peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
         return f"rss {process.memory_info().rss / 2**20:.0f} peak {peak:.0f}"
 
-    print(f"[{tag}] start {resident()} load {os.getloadavg()[0]:.1f}", flush=True)
+    micro = getattr(loop, "step_tokens", "absent")
+    print(
+        f"[{tag}] start {resident()} step tokens {micro} load {os.getloadavg()[0]:.1f}", flush=True
+    )
     started = time.monotonic()
     for step, batch in enumerate(batches[:steps], start=1):
         step_started = time.monotonic()
