@@ -93,9 +93,10 @@ class SpeedLevers:
     21.2 ms on an H200, but compiling took about 17 s, ten times a BBC run's steps, and each
     new shape's eager warm-up before its capture ate the rest (BENCHMARKS.md). With the token
     budget's one shape, BBC at batch 128 held 2.34M tokens/s steady against 2.07M and 20
-    Newsgroups 2.27M against 1.99M, macro-F1 as high, but the first compile on a fresh machine
-    took about 9.5 s (1.8 s with inductor's cache on disk warm): about 3,500 steps of 2.7 ms
-    saved each, where BBC's job takes a few hundred ("Epoch boundaries without a wait")."""
+    Newsgroups 2.26-2.27M against 1.99M (batch 64: +8% and +12%), macro-F1 as high, but
+    compiling from nothing took 9.5-17.5 s (1.8 s with inductor's cache on disk warm): 3,500 to
+    6,500 steps of 2.7 ms saved each, where BBC's job takes about 220 ("Epoch boundaries
+    without a wait")."""
     frozen_word_embeddings: bool = True
     """Packed encoder steps leave the word-embedding matrix as it is (half of MiniLM's
     weights): no gradient for it, no AdamW state or update; position and token-type
