@@ -8,7 +8,9 @@ LoRA rank 16, CUDA graphs): a steady step took 66.7 ms compiled against 92.0 ms 
 non-padding tokens a step, after 17.6 s of compiling (16.5 s in the fourth round): repaid after
 about 700 steps. A job's windows, epochs and model are known before its first step, so the loop
 estimates the seconds compiled layers would save over the job and compiles them only when that
-is more than the compile's cost, counted with a margin.
+is more than the compile's cost, counted with a margin. Checked on one H200 (sixth round): a
+1,100-step job of that shape compiled (27.9 s saved estimated) and took 91.0 s against 102.5 s
+eagerly (27.6 ms saved a step, 17.3 s compiling); a 200-step job stayed eager.
 
 The saving is scaled from the measurement by the job's tokens, its compiled layers and its
 hidden size: what inductor saves is elementwise work (rotary embeddings, norms, SiLU-and-multiply,
