@@ -223,6 +223,7 @@ def test_the_loops_packed_step_computes_the_padded_steps_loss_and_gradients(
 
     padded = TrainingLoop(copy.deepcopy(model), tokenizer, args, train, none, labels)
     assert not padded.packed  # on a CPU the loop keeps padded batches by itself
+    padded.step_tokens = None  # the whole padded batch at once (micro-batches: their own test)
     assert len(set(padded.bank.lengths)) > 3
     monkeypatch.setattr(packing, "why_not_packed", lambda *_, **__: None)
     monkeypatch.setattr(packing, "flash_varlen_attention", segment_attention)
