@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from email.message import EmailMessage
 from pathlib import Path
-from typing import TYPE_CHECKING, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from custom_classifier.corpus.models import Document, Split
 
@@ -152,6 +152,20 @@ def make_tiny_base_model(path: Path) -> Path:
 
 
 DecoderFamily = Literal["llama", "qwen3"]
+
+
+def load_without_dropout(path: Path, labels: list[str], **options: Any) -> tuple[Any, Any]:
+    """`load_base_model(path, labels, attention_dropout=0.0, **options)` with every dropout
+    off: steps whose losses and gradients a test compares exactly."""
+    import torch
+
+    from custom_classifier.training.backbones import load_base_model
+
+    tokenizer, model = load_base_model(str(path), labels, attention_dropout=0.0, **options)
+    for module in model.modules():
+        if isinstance(module, torch.nn.Dropout):
+            module.p = 0.0
+    return tokenizer, model
 
 
 def make_tiny_decoder(path: Path, family: DecoderFamily = "llama") -> Path:

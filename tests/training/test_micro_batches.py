@@ -17,7 +17,7 @@ from custom_classifier.training.micro_batches import (
     micro_batches,
     summed_loss,
 )
-from factories import make_topic_documents
+from factories import load_without_dropout, make_topic_documents
 
 LABELS = ["sport", "finance", "cooking"]
 
@@ -52,7 +52,6 @@ def test_a_micro_batched_cpu_step_has_the_whole_batch_gradient(
 ) -> None:
     """Class-weighted (single-label: unequal label counts) or with BCE's positive weights; a
     padded batch of 7 windows split into micro-batches of 2, 2, 2 and 1."""
-    from custom_classifier.training.backbones import load_base_model
     from custom_classifier.training.loop import TrainingLoop
     from custom_classifier.training.windows import encode_documents
 
@@ -70,12 +69,7 @@ def test_a_micro_batched_cpu_step_has_the_whole_batch_gradient(
         mixed_precision=False,
         mode=mode,  # type: ignore[arg-type]
     )
-    tokenizer, model = load_base_model(
-        str(tiny_base_model), LABELS, attention_dropout=0.0, multi_label=mode == "multi"
-    )
-    for module in model.modules():
-        if isinstance(module, torch.nn.Dropout):
-            module.p = 0.0
+    tokenizer, model = load_without_dropout(tiny_base_model, LABELS, multi_label=mode == "multi")
     reference = copy.deepcopy(model)
     train = encode_documents(tokenizer, documents, LABELS, args)
     none = encode_documents(tokenizer, [], LABELS, args)

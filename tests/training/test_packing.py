@@ -33,7 +33,7 @@ from custom_classifier.training.windows import (
     WindowBank,
     encode_documents,
 )
-from factories import make_topic_documents
+from factories import load_without_dropout, make_topic_documents
 
 LENGTHS = (7, 3, 12, 1, 12, 5)
 
@@ -186,7 +186,6 @@ def test_the_loops_packed_step_computes_the_padded_steps_loss_and_gradients(
     gradients reach the optimizer. (Later steps are not compared: Adam's first updates are
     about `lr * sign(gradient)`, so rounding-level differences in near-zero gradients grow.)"""
     from custom_classifier.training import packing, step_graphs
-    from custom_classifier.training.backbones import load_base_model
     from custom_classifier.training.loop import TrainingLoop
 
     # The padded step's weights, and its batch of a window count (token-budget batches hold
@@ -201,10 +200,7 @@ def test_the_loops_packed_step_computes_the_padded_steps_loss_and_gradients(
     ]
     # One batch of every length, in float32 (no bf16 autocast on CPUs that have bf16 units).
     args = TrainingArguments(epochs=1, batch_size=24, max_length=32, mixed_precision=False)
-    tokenizer, model = load_base_model(str(tiny_base_model), labels, attention_dropout=0.0)
-    for module in model.modules():
-        if isinstance(module, torch.nn.Dropout):
-            module.p = 0.0
+    tokenizer, model = load_without_dropout(tiny_base_model, labels)
     train = encode_documents(tokenizer, documents, labels, args)
     none = encode_documents(tokenizer, [], labels, args)
 

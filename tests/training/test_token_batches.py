@@ -17,7 +17,7 @@ import torch
 from custom_classifier.training.arguments import TrainingArguments
 from custom_classifier.training.packing import packed_logits, segment_attention
 from custom_classifier.training.token_batches import IGNORED_TARGET, TokenBudget
-from factories import make_topic_documents
+from factories import load_without_dropout, make_topic_documents
 from training.test_packing import bank_of, tiny_bert
 
 
@@ -112,7 +112,6 @@ def test_the_loop_trains_every_window_once_per_epoch_in_one_step_shape(
     once per epoch, the planned step count; its first step's gradients are those of the
     same windows padded, class-weighted and clipped as the loop does."""
     from custom_classifier.training import packing, step_graphs
-    from custom_classifier.training.backbones import load_base_model
     from custom_classifier.training.loop import TrainingLoop
     from custom_classifier.training.windows import encode_documents
 
@@ -127,10 +126,7 @@ def test_the_loop_trains_every_window_once_per_epoch_in_one_step_shape(
         for document in make_topic_documents(dict.fromkeys(labels, count), words=words, seed=words)
     ]
     args = TrainingArguments(epochs=2, batch_size=8, max_length=32, mixed_precision=False)
-    tokenizer, model = load_base_model(str(tiny_base_model), labels, attention_dropout=0.0)
-    for module in model.modules():
-        if isinstance(module, torch.nn.Dropout):
-            module.p = 0.0
+    tokenizer, model = load_without_dropout(tiny_base_model, labels)
     reference = copy.deepcopy(model)
     train = encode_documents(tokenizer, documents, labels, args)
     none = encode_documents(tokenizer, [], labels, args)
